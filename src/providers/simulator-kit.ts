@@ -1,0 +1,139 @@
+import { once } from "node:events";
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** Shared plumbing for provider simulators: an HTTP server and a callback sender with retries. */
+
+export interface SimulatorRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  rawBody: Buffer;
+}
+
+export interface SimulatorResponse {
+  status: number;
+  /** Serialised as JSON unless already a string. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RunningSimulator {
+  url: string;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1 << 20;
+
+export async function startSimulatorServer(
+  handle: (request: SimulatorRequest) => Promise<SimulatorResponse> | SimulatorResponse,
+  port = 0,
+): Promise<RunningSimulator> {
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) {
+        res.writeHead(413, { "content-type": "application/json" }).end('{"error":"PAYLOAD_TOO_LARGE"}');
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const url = new URL(req.url ?? "/", "http://simulator");
+    let answer: SimulatorResponse;
+    try {
+      answer = await handle({
+        method: req.method ?? "GET",
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        rawBody: Buffer.concat(chunks),
+      });
+    } catch {
+      answer = { status: 500, body: { error: "SIMULATOR_FAILURE" } };
+    }
+    const body = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body ?? {});
+    res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers }).end(body);
+  });
+  server.listen(port, "127.0.0.1");
+  await once(server, "listening");
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface CallbackDelivery {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface DeliveryRecord {
+  delivery: CallbackDelivery;
+  attempts: number;
+  acknowledged: boolean;
+  lastStatus: number | undefined;
+}
+
+/**
+ * Sends callbacks the way providers do: POST, and on anything but 2xx (or no answer) try again
+ * after each delay of the schedule. `sign` is called per attempt so each carries a fresh timestamp.
+ */
+export class CallbackSender {
+  readonly records: DeliveryRecord[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(private readonly retryDelaysMs: readonly number[]) {}
+
+  send(build: () => CallbackDelivery): DeliveryRecord {
+    const record: DeliveryRecord = { delivery: build(), attempts: 0, acknowledged: false, lastStatus: undefined };
+    this.records.push(record);
+    const run = this.run(record, build).finally(() => this.pending.delete(run));
+    this.pending.add(run);
+    return record;
+  }
+
+  /** Resolves once every delivery has been acknowledged or has run out of retries. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all(this.pending);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private async run(record: DeliveryRecord, build: () => CallbackDelivery): Promise<void> {
+    for (let attempt = 0; attempt <= this.retryDelaysMs.length && !this.closed; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, this.retryDelaysMs[attempt - 1]));
+      if (this.closed) return;
+      const delivery = attempt === 0 ? record.delivery : build();
+      record.delivery = delivery;
+      record.attempts++;
+      try {
+        const response = await fetch(delivery.url, {
+          method: "POST",
+          headers: delivery.headers,
+          body: delivery.body,
+          signal: AbortSignal.timeout(10_000),
+        });
+        await response.arrayBuffer();
+        record.lastStatus = response.status;
+        if (response.status >= 200 && response.status < 300) {
+          record.acknowledged = true;
+          return;
+        }
+      } catch {
+        record.lastStatus = undefined;
+      }
+    }
+  }
+}
