@@ -1,0 +1,58 @@
+import type { EventCause } from "../domain/event.js";
+import { newId } from "../domain/ids.js";
+import { applyPayment, type Payment } from "../domain/payment.js";
+import type { VirtualAccount } from "../domain/virtual-account.js";
+import type { Store } from "../persistence/store.js";
+import type { PaymentNotification, RecordingResult } from "../providers/provider.js";
+
+/**
+ * Records money a provider reports. Exactly once: the payment row is unique on (provider, provider
+ * account, provider payment reference) on every database, and the VA change and its event are
+ * written in the same transaction as that row, or not at all.
+ */
+export class PaymentRecorder {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => Date,
+  ) {}
+
+  record(provider: string, notification: PaymentNotification, cause: EventCause): Promise<RecordingResult> {
+    return this.store.transaction(async (tx) => {
+      const va = await tx.lockVirtualAccountByNumber(provider, notification.providerAccount, notification.vaNumber);
+      if (!va) return "UNKNOWN_VIRTUAL_ACCOUNT";
+      const effect = applyPayment(va, notification.amount, notification.paidAt);
+      const recordedAt = this.clock();
+      const payment: Payment = {
+        id: newId("pay"),
+        tenantId: va.tenantId,
+        virtualAccountId: va.id,
+        provider,
+        providerAccount: notification.providerAccount,
+        providerPaymentRef: notification.providerPaymentRef,
+        amount: notification.amount,
+        fee: notification.fee,
+        outcome: effect.outcome,
+        paidAt: notification.paidAt,
+        recordedAt,
+      };
+      if (!(await tx.insertPaymentIfNew(payment, notification.rawPayload))) return "DUPLICATE";
+      const updated: VirtualAccount = {
+        ...va,
+        status: effect.status,
+        paidAmount: effect.paidAmount,
+        paymentCount: effect.paymentCount,
+        updatedAt: recordedAt,
+      };
+      await tx.updateVirtualAccount(updated);
+      await tx.appendEvent({
+        tenantId: va.tenantId,
+        type: "PAYMENT_RECEIVED",
+        cause,
+        occurredAt: recordedAt,
+        virtualAccount: updated,
+        payment,
+      });
+      return "RECORDED";
+    });
+  }
+}

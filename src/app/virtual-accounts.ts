@@ -1,0 +1,225 @@
+import { createHash } from "node:crypto";
+import { DomainError, notFound } from "../domain/errors.js";
+import { newId } from "../domain/ids.js";
+import type { Rupiah } from "../domain/money.js";
+import type { Payment } from "../domain/payment.js";
+import {
+  cancelTransition,
+  checkDraft,
+  checkVaNumber,
+  suggestedAmount,
+  type VirtualAccount,
+  type VirtualAccountDraft,
+} from "../domain/virtual-account.js";
+import type { Store } from "../persistence/store.js";
+import type { ProviderVaRef } from "../providers/provider.js";
+import type { ProviderRegistry } from "./provider-registry.js";
+
+export type CreateRequest = Omit<VirtualAccountDraft, "expiresAt"> & {
+  idempotencyKey: string;
+  expiresAt: Date | undefined;
+};
+
+export interface VirtualAccountsOptions {
+  store: Store;
+  providers: ProviderRegistry;
+  clock: () => Date;
+  /** How long an unfinished create/cancel holds its idempotency key before a retry may take over. */
+  idempotencyLeaseMs: number;
+  simulationEnabled: boolean;
+}
+
+type KeyScope = { tenantId: string; operation: "create" | "cancel"; key: string };
+
+const SIMULATED_OPEN_AMOUNT: Rupiah = 10_000n;
+
+/** The use cases behind the RPCs: each is one transaction around at most one provider call. */
+export class VirtualAccounts {
+  constructor(private readonly options: VirtualAccountsOptions) {}
+
+  async create(
+    tenantId: string,
+    request: CreateRequest,
+    signal: AbortSignal,
+  ): Promise<{ virtualAccount: VirtualAccount; replayed: boolean }> {
+    const { store, providers, clock } = this.options;
+    const now = clock();
+    const { idempotencyKey, ...draftRequest } = request;
+    const provider = providers.resolve(draftRequest.provider);
+    const draft = checkDraft({ ...draftRequest, provider: provider.name }, now);
+    const scope: KeyScope = { tenantId, operation: "create", key: idempotencyKey };
+
+    const earlier = await this.claim(scope, fingerprint(request), now);
+    if (earlier) return { virtualAccount: earlier, replayed: true };
+    try {
+      const issued = await provider.createVirtualAccount(
+        {
+          externalId: externalIdFor(tenantId, idempotencyKey),
+          bankCode: draft.bankCode,
+          usage: draft.usage,
+          amount: draft.amount,
+          expiresAt: draft.expiresAt,
+          customer: draft.customer,
+          numberSuffix: draft.numberSuffix,
+          description: draft.description,
+        },
+        signal,
+      );
+      checkVaNumber(issued.vaNumber);
+      const createdAt = clock();
+      const virtualAccount: VirtualAccount = {
+        id: newId("va"),
+        tenantId,
+        merchantReference: draft.merchantReference,
+        provider: provider.name,
+        providerAccount: issued.providerAccount,
+        providerReference: issued.providerReference,
+        bankCode: draft.bankCode,
+        vaNumber: issued.vaNumber,
+        usage: draft.usage,
+        amount: draft.amount,
+        status: "ACTIVE",
+        expiresAt: draft.expiresAt,
+        customer: draft.customer,
+        description: draft.description,
+        paidAmount: 0n,
+        paymentCount: 0,
+        createdAt,
+        updatedAt: createdAt,
+      };
+      await store.transaction(async (tx) => {
+        await tx.insertVirtualAccount(virtualAccount);
+        await tx.appendEvent({
+          tenantId,
+          type: "VIRTUAL_ACCOUNT_CREATED",
+          cause: "RPC",
+          occurredAt: createdAt,
+          virtualAccount,
+          payment: undefined,
+        });
+        await tx.completeIdempotencyKey(scope, virtualAccount.id);
+      });
+      return { virtualAccount, replayed: false };
+    } catch (error) {
+      // The provider-side id is derived from the key, so a retry finds what this attempt made.
+      await store.transaction((tx) => tx.releaseIdempotencyKey(scope));
+      throw error;
+    }
+  }
+
+  async get(tenantId: string, id: string): Promise<VirtualAccount> {
+    const virtualAccount = await this.options.store.findVirtualAccount(tenantId, id);
+    if (!virtualAccount) throw notFound(`virtual account ${id}`);
+    return virtualAccount;
+  }
+
+  async paymentStatus(tenantId: string, id: string): Promise<{ virtualAccount: VirtualAccount; payments: Payment[] }> {
+    const virtualAccount = await this.get(tenantId, id);
+    const payments = await this.options.store.listPayments(tenantId, id);
+    return { virtualAccount, payments };
+  }
+
+  async cancel(
+    tenantId: string,
+    request: { id: string; idempotencyKey: string; reason: string },
+    signal: AbortSignal,
+  ): Promise<{ virtualAccount: VirtualAccount; replayed: boolean }> {
+    const { store, providers, clock } = this.options;
+    const current = await this.get(tenantId, request.id);
+    const scope: KeyScope = { tenantId, operation: "cancel", key: request.idempotencyKey };
+    const earlier = await this.claim(scope, fingerprint(request), clock());
+    if (earlier) return { virtualAccount: earlier, replayed: true };
+    try {
+      if (cancelTransition(current) === "CANCEL") {
+        await providers.get(current.provider).cancelVirtualAccount(providerRef(current), signal);
+      }
+      const virtualAccount = await store.transaction(async (tx) => {
+        const locked = await tx.lockVirtualAccount({ id: current.id, tenantId });
+        if (!locked) throw notFound(`virtual account ${current.id}`);
+        // A payment that completed the VA while the provider call was under way wins: FAILED_PRECONDITION.
+        if (cancelTransition(locked) === "ALREADY_CANCELLED") {
+          await tx.completeIdempotencyKey(scope, locked.id);
+          return locked;
+        }
+        const cancelled: VirtualAccount = { ...locked, status: "CANCELLED", updatedAt: clock() };
+        await tx.updateVirtualAccount(cancelled);
+        await tx.appendEvent({
+          tenantId,
+          type: "VIRTUAL_ACCOUNT_CANCELLED",
+          cause: "RPC",
+          occurredAt: cancelled.updatedAt,
+          virtualAccount: cancelled,
+          payment: undefined,
+        });
+        await tx.completeIdempotencyKey(scope, locked.id);
+        return cancelled;
+      });
+      return { virtualAccount, replayed: false };
+    } catch (error) {
+      await store.transaction((tx) => tx.releaseIdempotencyKey(scope));
+      throw error;
+    }
+  }
+
+  async simulatePayment(
+    tenantId: string,
+    request: { id: string; amount: Rupiah | undefined },
+    signal: AbortSignal,
+  ): Promise<{ providerPaymentRef: string }> {
+    if (!this.options.simulationEnabled) {
+      throw new DomainError("FAILED_PRECONDITION", "payment simulation is switched off on this server");
+    }
+    const virtualAccount = await this.get(tenantId, request.id);
+    const provider = this.options.providers.get(virtualAccount.provider);
+    if (!provider.simulatePayment) {
+      throw new DomainError("FAILED_PRECONDITION", `provider ${provider.name} has no payment simulator`);
+    }
+    const amount = request.amount ?? suggestedAmount(virtualAccount.amount) ?? SIMULATED_OPEN_AMOUNT;
+    return provider.simulatePayment(providerRef(virtualAccount), amount, signal);
+  }
+
+  /**
+   * Claims the key for this request. Returns the VA of an earlier identical request that finished;
+   * throws when the key was used for a different request or the first is still in flight.
+   */
+  private async claim(scope: KeyScope, requestHash: string, now: Date): Promise<VirtualAccount | undefined> {
+    const { store, idempotencyLeaseMs } = this.options;
+    const existing = await store.transaction((tx) => tx.claimIdempotencyKey(scope, requestHash, now));
+    if (!existing) return undefined;
+    const field = "idempotency_key";
+    if (existing.requestHash !== requestHash) {
+      throw new DomainError("ALREADY_EXISTS", `${field}: "${scope.key}" was already used for a different request`, {
+        field,
+      });
+    }
+    if (existing.state === "DONE" && existing.virtualAccountId) {
+      return this.get(scope.tenantId, existing.virtualAccountId);
+    }
+    const stale = now.getTime() - existing.createdAt.getTime() >= idempotencyLeaseMs;
+    if (stale && (await store.transaction((tx) => tx.retakeIdempotencyKey(scope, existing.createdAt, now)))) {
+      return undefined;
+    }
+    throw new DomainError("ABORTED", `${field}: a request with key "${scope.key}" is still in progress`, { field });
+  }
+}
+
+function providerRef(va: VirtualAccount): ProviderVaRef {
+  return {
+    providerAccount: va.providerAccount,
+    providerReference: va.providerReference,
+    vaNumber: va.vaNumber,
+    bankCode: va.bankCode,
+  };
+}
+
+/** A stable hash of what the caller asked for, before defaults are filled in. */
+function fingerprint(request: object): string {
+  const canonical = JSON.stringify(request, (_key, value) => (typeof value === "bigint" ? `${value}n` : value));
+  return createHash("sha256").update(canonical).digest("hex");
+}
+
+/** The provider-side id of the VA a key creates: same tenant + key → same id, 32 hex digits. */
+export function externalIdFor(tenantId: string, idempotencyKey: string): string {
+  return createHash("sha256").update(`${tenantId}\u0000${idempotencyKey}`).digest("hex").slice(0, 32);
+}
+

@@ -1,0 +1,85 @@
+import { randomBytes } from "node:crypto";
+
+export interface TenantKey {
+  tenantId: string;
+  apiKey: string;
+}
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  databaseUrl: string | undefined;
+  sqlitePath: string;
+  apiKeys: TenantKey[];
+  /** Sandbox mode: the sandbox provider runs against an in-process simulator and SimulatePayment works. */
+  sandbox: boolean;
+  defaultProvider: string;
+  sandboxProvider: { merchantId: string; apiKey: string; webhookSecret: string; baseUrl: string | undefined };
+  heartbeatMs: number;
+  eventPollMs: number;
+  sweepIntervalMs: number;
+  idempotencyLeaseMs: number;
+  shutdownGraceMs: number;
+  maxRequestBytes: number;
+  corsOrigins: string[];
+  logLevel: string;
+}
+
+/** The key printed at sandbox start when no keys are configured. Never valid outside sandbox mode. */
+export const SANDBOX_DEMO_KEY = "sandbox-demo-key";
+
+/** Reads the configuration from environment variables (documented in the README). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const sandbox = (env.VA_SANDBOX ?? "true") !== "false";
+  const apiKeys = parseApiKeys(env.VA_API_KEYS ?? "");
+  if (apiKeys.length === 0) {
+    if (!sandbox) throw new Error("VA_API_KEYS must be set outside sandbox mode (tenant=key,…)");
+    apiKeys.push({ tenantId: "demo", apiKey: SANDBOX_DEMO_KEY });
+  }
+  return {
+    host: env.HOST ?? "127.0.0.1",
+    port: integer(env, "PORT", 8080),
+    databaseUrl: env.DATABASE_URL || undefined,
+    sqlitePath: env.SQLITE_PATH ?? "data/va-gateway.sqlite",
+    apiKeys,
+    sandbox,
+    defaultProvider: env.VA_DEFAULT_PROVIDER ?? "sandbox",
+    sandboxProvider: {
+      merchantId: env.SANDBOX_MERCHANT_ID ?? "M-SANDBOX",
+      apiKey: env.SANDBOX_API_KEY ?? randomBytes(24).toString("base64url"),
+      webhookSecret: env.SANDBOX_WEBHOOK_SECRET ?? randomBytes(32).toString("base64url"),
+      baseUrl: env.SANDBOX_BASE_URL || undefined,
+    },
+    heartbeatMs: integer(env, "VA_HEARTBEAT_MS", 15_000),
+    eventPollMs: integer(env, "VA_EVENT_POLL_MS", 1_000),
+    sweepIntervalMs: integer(env, "VA_SWEEP_INTERVAL_MS", 10_000),
+    idempotencyLeaseMs: integer(env, "VA_IDEMPOTENCY_LEASE_MS", 60_000),
+    shutdownGraceMs: integer(env, "VA_SHUTDOWN_GRACE_MS", 10_000),
+    maxRequestBytes: integer(env, "VA_MAX_REQUEST_BYTES", 1 << 20),
+    corsOrigins: (env.VA_CORS_ORIGINS ?? (sandbox ? "*" : "")).split(",").filter(Boolean),
+    logLevel: env.LOG_LEVEL ?? "info",
+  };
+}
+
+function parseApiKeys(text: string): TenantKey[] {
+  return text
+    .split(",")
+    .filter((entry) => entry.trim() !== "")
+    .map((entry) => {
+      const separator = entry.indexOf("=");
+      const tenantId = entry.slice(0, separator).trim();
+      const apiKey = entry.slice(separator + 1).trim();
+      if (separator <= 0 || !/^[A-Za-z0-9._-]{1,64}$/.test(tenantId) || apiKey.length < 8) {
+        throw new Error("VA_API_KEYS entries must look like tenant=key with a key of at least 8 characters");
+      }
+      return { tenantId, apiKey };
+    });
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
+  return value;
+}

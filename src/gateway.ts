@@ -1,0 +1,135 @@
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createValidateInterceptor } from "@connectrpc/validate";
+import { ExpirySweeper } from "./app/expiry.js";
+import { PaymentRecorder } from "./app/payments.js";
+import { ProviderRegistry } from "./app/provider-registry.js";
+import { VirtualAccounts } from "./app/virtual-accounts.js";
+import type { GatewayConfig } from "./config.js";
+import { EventHub } from "./events/hub.js";
+import { PostgresEventListener } from "./events/postgres-listener.js";
+import { type AppLogger, createLogger } from "./logging.js";
+import { type Database, openDatabase } from "./persistence/orm.js";
+import { Store } from "./persistence/store.js";
+import type { VaProvider } from "./providers/provider.js";
+import { createSandboxProvider } from "./providers/sandbox/adapter.js";
+import { type SandboxSimulator, startSandboxSimulator } from "./providers/sandbox/simulator.js";
+import { createAuthInterceptor, hashApiKey } from "./transport/auth.js";
+import { createErrorInterceptor } from "./transport/errors.js";
+import { createHttpHandler } from "./transport/http-handler.js";
+import { createOnePortServer } from "./transport/one-port-server.js";
+import { vaServiceRoutes } from "./transport/va-service.js";
+
+/** What tests and embedders may replace; production uses the defaults. */
+export interface GatewayOverrides {
+  clock?: () => Date;
+  logger?: AppLogger;
+  /** Callback retry schedule of the in-process sandbox simulator. */
+  simulatorRetryDelaysMs?: number[];
+  extraProviders?: VaProvider[];
+}
+
+export interface Gateway {
+  /** `http://host:port` of the one port. */
+  url: string;
+  port: number;
+  database: Database;
+  hub: EventHub;
+  sweeper: ExpirySweeper;
+  sandboxSimulator: SandboxSimulator | undefined;
+  /** Graceful: ends streams, drains connections, stops background work, closes the database. */
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<Gateway> {
+  const clock = overrides.clock ?? (() => new Date());
+  const log = overrides.logger ?? createLogger(config.logLevel);
+  const database = await openDatabase({ url: config.databaseUrl, sqlitePath: config.sqlitePath });
+  const store = new Store(database);
+  const logError = (message: string) => (err: unknown) => log.error({ err }, message);
+
+  const hub = new EventHub(store, {
+    pollIntervalMs: config.eventPollMs,
+    maxQueuedPerSubscriber: 10_000,
+    onError: logError("event log read failed"),
+  });
+  await hub.start();
+  store.onEventsCommitted(() => hub.wake());
+  const listener = config.databaseUrl
+    ? new PostgresEventListener(config.databaseUrl, () => hub.wake(), logError("event listener failed"))
+    : undefined;
+  await listener?.start();
+
+  const sandbox = await startSandbox(config, overrides, clock);
+  const providers = new ProviderRegistry(
+    [...(sandbox ? [sandbox.provider] : []), ...(overrides.extraProviders ?? [])],
+    config.defaultProvider,
+  );
+  const virtualAccounts = new VirtualAccounts({
+    store,
+    providers,
+    clock,
+    idempotencyLeaseMs: config.idempotencyLeaseMs,
+    simulationEnabled: config.sandbox,
+  });
+  const recorder = new PaymentRecorder(store, clock);
+  const sweeper = new ExpirySweeper(store, clock);
+
+  const shutdown = new AbortController();
+  const connect = connectNodeAdapter({
+    routes: vaServiceRoutes({ virtualAccounts, store, hub, heartbeatMs: config.heartbeatMs }),
+    interceptors: [
+      createErrorInterceptor(logError("rpc failed")),
+      createAuthInterceptor(config.apiKeys.map((k) => ({ tenantId: k.tenantId, keyHash: hashApiKey(k.apiKey) }))),
+      createValidateInterceptor(),
+    ],
+    readMaxBytes: config.maxRequestBytes,
+    writeMaxBytes: 16 << 20,
+    maxTimeoutMs: 600_000,
+    shutdownSignal: shutdown.signal,
+  });
+  const server = createOnePortServer(
+    createHttpHandler({
+      connect,
+      webhooks: { providers, recorder, log, maxBodyBytes: config.maxRequestBytes },
+      ready: () => database.orm.isConnected(),
+      corsOrigins: config.corsOrigins,
+    }),
+  );
+  const address = await server.listen(config.port, config.host);
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${address.port}`;
+  sandbox?.simulator?.setCallbackUrl(`${url}/webhooks/sandbox`);
+
+  const sweeping = setInterval(() => {
+    sweeper.runOnce().catch(logError("expiry sweep failed"));
+  }, config.sweepIntervalMs);
+  sweeping.unref();
+
+  return {
+    url,
+    port: address.port,
+    database,
+    hub,
+    sweeper,
+    sandboxSimulator: sandbox?.simulator,
+    async close() {
+      clearInterval(sweeping);
+      shutdown.abort();
+      hub.stop();
+      await server.close(config.shutdownGraceMs);
+      await sandbox?.simulator?.close();
+      await listener?.stop();
+      await database.close();
+    },
+  };
+}
+
+async function startSandbox(config: GatewayConfig, overrides: GatewayOverrides, clock: () => Date) {
+  if (!config.sandbox && !config.sandboxProvider.baseUrl) return undefined;
+  const { merchantId, apiKey, webhookSecret } = config.sandboxProvider;
+  const simulator = config.sandboxProvider.baseUrl
+    ? undefined
+    : await startSandboxSimulator({ merchantId, apiKey, webhookSecret, retryDelaysMs: overrides.simulatorRetryDelaysMs, now: clock });
+  const baseUrl = config.sandboxProvider.baseUrl ?? simulator?.url ?? "";
+  const provider = createSandboxProvider({ baseUrl, merchantId, apiKey, webhookSecret, now: clock });
+  return { provider, simulator };
+}

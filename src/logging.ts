@@ -1,0 +1,37 @@
+import { pino } from "pino";
+
+/**
+ * Structured JSON logs. Secrets are redacted here, in one place, whatever logs them: headers that
+ * carry keys, tokens and signatures, and any field named like a secret.
+ */
+export function createLogger(level: string, destination?: NodeJS.WritableStream) {
+  return pino(
+    {
+      level,
+      base: { service: "va-gateway" },
+      redact: {
+        paths: [
+          "apiKey",
+          "*.apiKey",
+          "secret",
+          "*.secret",
+          "webhookSecret",
+          "*.webhookSecret",
+          "authorization",
+          "*.authorization",
+          "headers.authorization",
+          'headers["x-signature"]',
+          'headers["x-sandbox-signature"]',
+          "signature",
+          "*.signature",
+          "token",
+          "*.token",
+        ],
+        censor: "[redacted]",
+      },
+    },
+    destination as pino.DestinationStream | undefined,
+  );
+}
+
+export type AppLogger = ReturnType<typeof createLogger>;

@@ -1,0 +1,247 @@
+import { LockMode } from "@mikro-orm/core";
+import type { SqlEntityManager as EntityManager } from "@mikro-orm/knex";
+import { DomainError } from "../domain/errors.js";
+import type { EventFilter, VaEvent } from "../domain/event.js";
+import type { Payment } from "../domain/payment.js";
+import type { VirtualAccount } from "../domain/virtual-account.js";
+import { EventRow, IdempotencyRow, PaymentRow, VirtualAccountRow } from "./entities.js";
+import {
+  parseSnapshot,
+  paymentFromRow,
+  paymentToColumns,
+  snapshot,
+  virtualAccountFromRow,
+  virtualAccountToColumns,
+} from "./mappers.js";
+import type { Database } from "./orm.js";
+
+/** PostgreSQL channel that carries "new events committed" to every replica. */
+export const EVENT_CHANNEL = "va_events";
+/**
+ * Held from the event insert until commit, so sequence numbers are handed out in commit order and a
+ * reader that has seen sequence N can never later find a smaller one committing behind it.
+ */
+const EVENT_APPEND_LOCK = 0x76615f65;
+
+export type NewEvent = Omit<VaEvent, "sequence">;
+
+export interface IdempotencyEntry {
+  requestHash: string;
+  state: "IN_FLIGHT" | "DONE";
+  virtualAccountId: string | undefined;
+  createdAt: Date;
+}
+
+/** All reads and writes of the service's state. Every write happens inside `transaction`. */
+export class Store {
+  private readonly afterCommit = new Set<() => void>();
+
+  constructor(readonly database: Database) {}
+
+  /** Called after every commit that appended events (in-process wake-up for stream readers). */
+  onEventsCommitted(listener: () => void): () => void {
+    this.afterCommit.add(listener);
+    return () => this.afterCommit.delete(listener);
+  }
+
+  async transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    let appended = false;
+    const result = await this.fork().transactional(async (em) => {
+      const tx = new StoreTransaction(em, this.database.dialect, () => {
+        appended = true;
+      });
+      return work(tx);
+    });
+    if (appended) for (const listener of this.afterCommit) listener();
+    return result;
+  }
+
+  async findVirtualAccount(tenantId: string, id: string): Promise<VirtualAccount | undefined> {
+    const row = await this.fork().findOne(VirtualAccountRow, { id, tenantId });
+    return row ? virtualAccountFromRow(row) : undefined;
+  }
+
+  async listPayments(tenantId: string, virtualAccountId: string): Promise<Payment[]> {
+    const rows = await this.fork().find(
+      PaymentRow,
+      { tenantId, virtualAccountId },
+      { orderBy: { recordedAt: "asc", id: "asc" }, exclude: ["rawPayload"] },
+    );
+    return rows.map(paymentFromRow);
+  }
+
+  /** Events in (after, upTo] in order, optionally narrowed to one subscriber's filter. */
+  async readEvents(range: { after: bigint; upTo?: bigint }, limit: number, filter?: EventFilter): Promise<VaEvent[]> {
+    const sequence = range.upTo === undefined ? { $gt: range.after } : { $gt: range.after, $lte: range.upTo };
+    const where: Record<string, unknown> = { sequence };
+    if (filter) {
+      where.tenantId = filter.tenantId;
+      if (filter.kind === "VIRTUAL_ACCOUNT") where.virtualAccountId = filter.virtualAccountId;
+      if (filter.kind === "MERCHANT_REFERENCE") where.merchantReference = filter.merchantReference;
+    }
+    const rows = await this.fork().find(EventRow, where, { orderBy: { sequence: "asc" }, limit });
+    return rows.map(eventFromRow);
+  }
+
+  async lastSequence(): Promise<bigint> {
+    const [row] = await this.fork().find(EventRow, {}, { orderBy: { sequence: "desc" }, limit: 1, fields: ["sequence"] });
+    return row ? BigInt(row.sequence) : 0n;
+  }
+
+  /** Open VAs whose expiry has passed, oldest first. */
+  async findDueVirtualAccounts(now: Date, limit: number): Promise<VirtualAccount[]> {
+    const rows = await this.fork().find(
+      VirtualAccountRow,
+      { status: { $in: ["ACTIVE", "INQUIRED", "PAID"] }, expiresAt: { $lte: now } },
+      { orderBy: { expiresAt: "asc" }, limit },
+    );
+    return rows.map(virtualAccountFromRow);
+  }
+
+  private fork(): EntityManager {
+    return this.database.orm.em.fork();
+  }
+}
+
+function eventFromRow(row: EventRow): VaEvent {
+  return {
+    sequence: BigInt(row.sequence),
+    tenantId: row.tenantId,
+    type: row.type as VaEvent["type"],
+    cause: row.cause as VaEvent["cause"],
+    occurredAt: new Date(row.occurredAt),
+    virtualAccount: parseSnapshot<VirtualAccount>(row.virtualAccount),
+    payment: row.payment ? parseSnapshot<Payment>(row.payment) : undefined,
+  };
+}
+
+export class StoreTransaction {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly dialect: Database["dialect"],
+    private readonly markAppended: () => void,
+  ) {}
+
+  async insertVirtualAccount(va: VirtualAccount): Promise<void> {
+    await this.em.insert(VirtualAccountRow, { ...virtualAccountToColumns(va), version: 1 });
+  }
+
+  /**
+   * Reads a VA for change. On PostgreSQL the row stays locked until commit; SQLite serialises
+   * writers itself (and ignores FOR UPDATE), so both give the reader the last committed state.
+   */
+  async lockVirtualAccount(where: { id: string; tenantId?: string }): Promise<VirtualAccount | undefined> {
+    const row = await this.em.findOne(VirtualAccountRow, where, {
+      lockMode: this.dialect === "postgresql" ? LockMode.PESSIMISTIC_WRITE : undefined,
+    });
+    return row ? virtualAccountFromRow(row) : undefined;
+  }
+
+  /** The newest VA a provider knows by this number (numbers can be reissued after expiry). */
+  async lockVirtualAccountByNumber(
+    provider: string,
+    providerAccount: string,
+    vaNumber: string,
+  ): Promise<VirtualAccount | undefined> {
+    const [row] = await this.em.find(
+      VirtualAccountRow,
+      { provider, providerAccount, vaNumber },
+      { orderBy: { createdAt: "desc" }, limit: 1, fields: ["id"] },
+    );
+    return row ? this.lockVirtualAccount({ id: row.id }) : undefined;
+  }
+
+  async updateVirtualAccount(va: VirtualAccount): Promise<void> {
+    const { id, ...columns } = virtualAccountToColumns(va);
+    const updated = await this.em.nativeUpdate(VirtualAccountRow, { id }, columns);
+    if (updated !== 1) throw new DomainError("ABORTED", "virtual account changed concurrently; retry");
+  }
+
+  /** Inserts the payment unless its provider reference is already recorded. True when new. */
+  async insertPaymentIfNew(payment: Payment, rawPayload: string): Promise<boolean> {
+    const result = await this.em
+      .createQueryBuilder(PaymentRow)
+      .insert(paymentToColumns(payment, rawPayload))
+      .onConflict(["provider", "providerAccount", "providerPaymentRef"])
+      .ignore()
+      .execute("run");
+    return (result as { affectedRows: number }).affectedRows === 1;
+  }
+
+  async findPayment(provider: string, providerAccount: string, providerPaymentRef: string): Promise<Payment | undefined> {
+    const row = await this.em.findOne(
+      PaymentRow,
+      { provider, providerAccount, providerPaymentRef },
+      { exclude: ["rawPayload"] },
+    );
+    return row ? paymentFromRow(row) : undefined;
+  }
+
+  async appendEvent(event: NewEvent): Promise<bigint> {
+    if (this.dialect === "postgresql") {
+      await this.em.getConnection().execute("select pg_advisory_xact_lock(?)", [EVENT_APPEND_LOCK]);
+    }
+    const sequence = await this.em.insert(EventRow, {
+      tenantId: event.tenantId,
+      virtualAccountId: event.virtualAccount.id,
+      merchantReference: event.virtualAccount.merchantReference,
+      type: event.type,
+      cause: event.cause,
+      occurredAt: event.occurredAt,
+      virtualAccount: snapshot(event.virtualAccount),
+      payment: event.payment ? snapshot(event.payment) : null,
+    } as EventRow);
+    if (this.dialect === "postgresql") {
+      await this.em.getConnection().execute("select pg_notify(?, ?)", [EVENT_CHANNEL, String(sequence)]);
+    }
+    this.markAppended();
+    return BigInt(sequence as bigint | number);
+  }
+
+  /** Claims an idempotency key; returns the existing entry when someone holds it already. */
+  async claimIdempotencyKey(
+    scope: { tenantId: string; operation: string; key: string },
+    requestHash: string,
+    now: Date,
+  ): Promise<IdempotencyEntry | undefined> {
+    const result = await this.em
+      .createQueryBuilder(IdempotencyRow)
+      .insert({ ...scope, requestHash, state: "IN_FLIGHT", virtualAccountId: null, createdAt: now })
+      .onConflict(["tenantId", "operation", "key"])
+      .ignore()
+      .execute("run");
+    if ((result as { affectedRows: number }).affectedRows === 1) return undefined;
+    const row = await this.em.findOneOrFail(IdempotencyRow, scope);
+    return {
+      requestHash: row.requestHash,
+      state: row.state as IdempotencyEntry["state"],
+      virtualAccountId: row.virtualAccountId ?? undefined,
+      createdAt: new Date(row.createdAt),
+    };
+  }
+
+  /** Takes over an in-flight claim whose holder died, if nobody else did first. */
+  async retakeIdempotencyKey(
+    scope: { tenantId: string; operation: string; key: string },
+    seenCreatedAt: Date,
+    now: Date,
+  ): Promise<boolean> {
+    const taken = await this.em.nativeUpdate(
+      IdempotencyRow,
+      { ...scope, state: "IN_FLIGHT", createdAt: seenCreatedAt },
+      { createdAt: now },
+    );
+    return taken === 1;
+  }
+
+  async completeIdempotencyKey(
+    scope: { tenantId: string; operation: string; key: string },
+    virtualAccountId: string,
+  ): Promise<void> {
+    await this.em.nativeUpdate(IdempotencyRow, scope, { state: "DONE", virtualAccountId });
+  }
+
+  async releaseIdempotencyKey(scope: { tenantId: string; operation: string; key: string }): Promise<void> {
+    await this.em.nativeDelete(IdempotencyRow, { ...scope, state: "IN_FLIGHT" });
+  }
+}

@@ -1,0 +1,39 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { Code, ConnectError, createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+
+export interface ApiKeyEntry {
+  tenantId: string;
+  /** SHA-256 of the key; the key itself is never kept. */
+  keyHash: Buffer;
+}
+
+export const hashApiKey = (key: string) => createHash("sha256").update(key, "utf8").digest();
+
+const tenantKey = createContextKey<string | undefined>(undefined, { description: "tenant of the caller" });
+
+/** Every RPC needs `authorization: Bearer <key>`; the key decides the tenant. */
+export function createAuthInterceptor(keys: readonly ApiKeyEntry[]): Interceptor {
+  return (next) => async (request) => {
+    const header = request.header.get("authorization") ?? "";
+    const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
+    if (!match?.[1]) {
+      throw new ConnectError("missing or malformed authorization header (expected: Bearer <api key>)", Code.Unauthenticated);
+    }
+    const presented = hashApiKey(match[1]);
+    // Compare against every entry so the time taken does not reveal which one matched.
+    let tenantId: string | undefined;
+    for (const entry of keys) {
+      if (timingSafeEqual(entry.keyHash, presented) && tenantId === undefined) tenantId = entry.tenantId;
+    }
+    if (tenantId === undefined) throw new ConnectError("invalid API key", Code.Unauthenticated);
+    request.contextValues.set(tenantKey, tenantId);
+    return next(request);
+  };
+}
+
+/** The authenticated tenant of this call; the auth interceptor guarantees it is set. */
+export function tenantOf(context: HandlerContext): string {
+  const tenantId = context.values.get(tenantKey);
+  if (tenantId === undefined) throw new ConnectError("unauthenticated", Code.Unauthenticated);
+  return tenantId;
+}

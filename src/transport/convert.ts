@@ -1,0 +1,123 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { CreateRequest } from "../app/virtual-accounts.js";
+import type { EventFilter, VaEvent } from "../domain/event.js";
+import { invalidArgument } from "../domain/errors.js";
+import type { Payment } from "../domain/payment.js";
+import type { AmountRule, VaUsage as DomainUsage, VirtualAccount } from "../domain/virtual-account.js";
+import {
+  type AmountRule as AmountRuleMessage,
+  AmountRuleSchema,
+  type CreateVirtualAccountRequest,
+  EventType,
+  PaymentEventSchema,
+  PaymentOutcome,
+  PaymentSchema,
+  type StreamPaymentEventsRequest,
+  VaUsage,
+  VirtualAccountSchema,
+  VirtualAccountStatus,
+} from "../gen/va/v1/va_pb.js";
+
+/** Proto messages ⇄ domain values. The enum member names are the same on both sides. */
+
+export function createRequestFromProto(request: CreateVirtualAccountRequest): CreateRequest {
+  const usage = VaUsage[request.usage] as DomainUsage;
+  return {
+    idempotencyKey: request.idempotencyKey,
+    merchantReference: request.merchantReference,
+    provider: request.provider,
+    bankCode: request.bankCode,
+    usage,
+    amount: amountFromProto(request.amount),
+    expiresAt: request.expiresAt ? timestampDate(request.expiresAt) : undefined,
+    customer: {
+      name: request.customer?.name ?? "",
+      email: request.customer?.email ?? "",
+      phone: request.customer?.phone ?? "",
+    },
+    numberSuffix: request.numberSuffix,
+    description: request.description,
+  };
+}
+
+function amountFromProto(amount: AmountRuleMessage | undefined): AmountRule {
+  switch (amount?.rule.case) {
+    case "fixed":
+      return { type: "FIXED", amount: amount.rule.value.amount };
+    case "range":
+      return { type: "RANGE", min: amount.rule.value.min, max: amount.rule.value.max };
+    case "open":
+      return { type: "OPEN" };
+    default:
+      throw invalidArgument("amount", "one of fixed, open or range is required");
+  }
+}
+
+function amountToProto(amount: AmountRule): AmountRuleMessage {
+  switch (amount.type) {
+    case "FIXED":
+      return create(AmountRuleSchema, { rule: { case: "fixed", value: { amount: amount.amount } } });
+    case "RANGE":
+      return create(AmountRuleSchema, { rule: { case: "range", value: { min: amount.min, max: amount.max } } });
+    case "OPEN":
+      return create(AmountRuleSchema, { rule: { case: "open", value: {} } });
+  }
+}
+
+export function virtualAccountToProto(va: VirtualAccount) {
+  return create(VirtualAccountSchema, {
+    id: va.id,
+    merchantReference: va.merchantReference,
+    provider: va.provider,
+    bankCode: va.bankCode,
+    vaNumber: va.vaNumber,
+    usage: VaUsage[va.usage],
+    amount: amountToProto(va.amount),
+    status: VirtualAccountStatus[va.status],
+    expiresAt: timestampFromDate(va.expiresAt),
+    customer: va.customer,
+    description: va.description,
+    paidAmount: va.paidAmount,
+    paymentCount: va.paymentCount,
+    createdAt: timestampFromDate(va.createdAt),
+    updatedAt: timestampFromDate(va.updatedAt),
+    providerReference: va.providerReference,
+  });
+}
+
+export function paymentToProto(payment: Payment) {
+  return create(PaymentSchema, {
+    id: payment.id,
+    virtualAccountId: payment.virtualAccountId,
+    amount: payment.amount,
+    fee: payment.fee,
+    netAmount: payment.fee === undefined ? undefined : payment.amount - payment.fee,
+    outcome: PaymentOutcome[payment.outcome],
+    paidAt: timestampFromDate(payment.paidAt),
+    recordedAt: timestampFromDate(payment.recordedAt),
+    provider: payment.provider,
+    providerPaymentReference: payment.providerPaymentRef,
+  });
+}
+
+export function eventToProto(event: VaEvent) {
+  return create(PaymentEventSchema, {
+    cursor: event.sequence.toString(),
+    type: EventType[event.type],
+    occurredAt: timestampFromDate(event.occurredAt),
+    virtualAccount: virtualAccountToProto(event.virtualAccount),
+    payment: event.payment ? paymentToProto(event.payment) : undefined,
+  });
+}
+
+export function eventFilterFromProto(tenantId: string, request: StreamPaymentEventsRequest): EventFilter {
+  switch (request.filter.case) {
+    case "virtualAccountId":
+      return { tenantId, kind: "VIRTUAL_ACCOUNT", virtualAccountId: request.filter.value };
+    case "merchantReference":
+      return { tenantId, kind: "MERCHANT_REFERENCE", merchantReference: request.filter.value };
+    default:
+      return { tenantId, kind: "ALL" };
+  }
+}

@@ -1,0 +1,81 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { VirtualAccounts } from "../app/virtual-accounts.js";
+import type { Store } from "../persistence/store.js";
+import type { EventHub } from "../events/hub.js";
+import { followEvents } from "../events/stream.js";
+import { VaService } from "../gen/va/v1/va_pb.js";
+import { tenantOf } from "./auth.js";
+import {
+  createRequestFromProto,
+  eventFilterFromProto,
+  eventToProto,
+  paymentToProto,
+  virtualAccountToProto,
+} from "./convert.js";
+
+export interface VaServiceDeps {
+  virtualAccounts: VirtualAccounts;
+  store: Store;
+  hub: EventHub;
+  heartbeatMs: number;
+}
+
+/** `va.v1.VaService` over Connect, gRPC and gRPC-Web. Requests arrive validated and authenticated. */
+export function vaServiceRoutes(deps: VaServiceDeps) {
+  const { virtualAccounts } = deps;
+  return (router: ConnectRouter) =>
+    router.service(VaService, {
+      async createVirtualAccount(request, context) {
+        const result = await virtualAccounts.create(tenantOf(context), createRequestFromProto(request), context.signal);
+        return { virtualAccount: virtualAccountToProto(result.virtualAccount), replayed: result.replayed };
+      },
+
+      async inquiryVirtualAccount(request, context) {
+        const virtualAccount = await virtualAccounts.get(tenantOf(context), request.virtualAccountId);
+        return { virtualAccount: virtualAccountToProto(virtualAccount) };
+      },
+
+      async getPaymentStatus(request, context) {
+        const status = await virtualAccounts.paymentStatus(tenantOf(context), request.virtualAccountId);
+        return {
+          virtualAccount: virtualAccountToProto(status.virtualAccount),
+          payments: status.payments.map(paymentToProto),
+        };
+      },
+
+      async cancelVirtualAccount(request, context) {
+        const result = await virtualAccounts.cancel(
+          tenantOf(context),
+          { id: request.virtualAccountId, idempotencyKey: request.idempotencyKey, reason: request.reason },
+          context.signal,
+        );
+        return { virtualAccount: virtualAccountToProto(result.virtualAccount), replayed: result.replayed };
+      },
+
+      async *streamPaymentEvents(request, context) {
+        const tenantId = tenantOf(context);
+        if (request.filter.case === "virtualAccountId") {
+          await virtualAccounts.get(tenantId, request.filter.value);
+        }
+        const filter = eventFilterFromProto(tenantId, request);
+        const after = BigInt(request.afterCursor || "0");
+        for await (const item of followEvents(deps, filter, after, context.signal)) {
+          if (item.kind === "event") {
+            yield { kind: { case: "event", value: eventToProto(item.event) } };
+          } else {
+            yield { kind: { case: "heartbeat", value: { sentAt: timestampFromDate(item.at) } } };
+          }
+        }
+      },
+
+      async simulatePayment(request, context) {
+        const result = await virtualAccounts.simulatePayment(
+          tenantOf(context),
+          { id: request.virtualAccountId, amount: request.amount },
+          context.signal,
+        );
+        return { providerPaymentReference: result.providerPaymentRef };
+      },
+    });
+}
