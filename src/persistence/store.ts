@@ -179,7 +179,7 @@ export class StoreTransaction {
 
   async appendEvent(event: NewEvent): Promise<bigint> {
     if (this.dialect === "postgresql") {
-      await this.em.getConnection().execute("select pg_advisory_xact_lock(?)", [EVENT_APPEND_LOCK]);
+      await this.em.execute("select pg_advisory_xact_lock(?)", [EVENT_APPEND_LOCK]);
     }
     const sequence = await this.em.insert(EventRow, {
       tenantId: event.tenantId,
@@ -192,7 +192,7 @@ export class StoreTransaction {
       payment: event.payment ? snapshot(event.payment) : null,
     } as EventRow);
     if (this.dialect === "postgresql") {
-      await this.em.getConnection().execute("select pg_notify(?, ?)", [EVENT_CHANNEL, String(sequence)]);
+      await this.em.execute("select pg_notify(?, ?)", [EVENT_CHANNEL, String(sequence)]);
     }
     this.markAppended();
     return BigInt(sequence as bigint | number);

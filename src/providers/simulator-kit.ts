@@ -90,7 +90,7 @@ export interface DeliveryRecord {
 export class CallbackSender {
   readonly records: DeliveryRecord[] = [];
   private readonly pending = new Set<Promise<void>>();
-  private closed = false;
+  private readonly stop = new AbortController();
 
   constructor(private readonly retryDelaysMs: readonly number[]) {}
 
@@ -107,14 +107,16 @@ export class CallbackSender {
     while (this.pending.size > 0) await Promise.all(this.pending);
   }
 
+  /** Abandons every retry still waiting. */
   close(): void {
-    this.closed = true;
+    this.stop.abort();
   }
 
   private async run(record: DeliveryRecord, build: () => CallbackDelivery): Promise<void> {
-    for (let attempt = 0; attempt <= this.retryDelaysMs.length && !this.closed; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, this.retryDelaysMs[attempt - 1]));
-      if (this.closed) return;
+    const stopped = this.stop.signal;
+    for (let attempt = 0; attempt <= this.retryDelaysMs.length && !stopped.aborted; attempt++) {
+      if (attempt > 0) await delay(this.retryDelaysMs[attempt - 1] ?? 0, stopped);
+      if (stopped.aborted) return;
       const delivery = attempt === 0 ? record.delivery : build();
       record.delivery = delivery;
       record.attempts++;
@@ -123,7 +125,7 @@ export class CallbackSender {
           method: "POST",
           headers: delivery.headers,
           body: delivery.body,
-          signal: AbortSignal.timeout(10_000),
+          signal: AbortSignal.any([AbortSignal.timeout(10_000), stopped]),
         });
         await response.arrayBuffer();
         record.lastStatus = response.status;
@@ -136,4 +138,16 @@ export class CallbackSender {
       }
     }
   }
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 }

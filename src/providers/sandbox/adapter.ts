@@ -1,0 +1,138 @@
+import type { DomainError } from "../../domain/errors.js";
+import { callProvider, type ProviderHttpResponse, parseProviderJson, providerUnavailable } from "../http.js";
+import type { InboundHttpRequest, VaProvider, WebhookResult } from "../provider.js";
+import {
+  apiKeyAuthorization,
+  callbackSignatureMatches,
+  isSignatureHeader,
+  isTimestampHeader,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+} from "./signature.js";
+import {
+  CREATE_FIELD_PATHS,
+  callbackAcknowledgement,
+  type FieldPaths,
+  jsonAnswer,
+  NO_FIELD_PATHS,
+  PROVIDER,
+  readPaymentCallback,
+  readWireError,
+  readWirePaymentAccepted,
+  readWireVirtualAccount,
+  SIMULATE_PAYMENT_FIELD_PATHS,
+  toDomainError,
+  toWireCreateRequest,
+  toWireSimulatePayment,
+} from "./transformers.js";
+
+export interface SandboxConfig {
+  baseUrl: string;
+  merchantId: string;
+  apiKey: string;
+  webhookSecret: string;
+  timeoutMs?: number;
+  /** How far a callback's timestamp may be from our clock, either way. */
+  webhookToleranceSeconds?: number;
+  now?: () => Date;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
+
+/**
+ * The sandbox provider. Creates are never retried here: a create that timed out may have succeeded,
+ * and the caller's retry with the same external id is answered with the existing VA.
+ */
+export function createSandboxProvider(config: SandboxConfig): Required<VaProvider> {
+  const baseUrl = config.baseUrl.replace(/\/+$/, "");
+  const authorization = apiKeyAuthorization(config.apiKey);
+  const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const toleranceSeconds = config.webhookToleranceSeconds ?? DEFAULT_WEBHOOK_TOLERANCE_SECONDS;
+  const now = config.now ?? (() => new Date());
+
+  const post = (path: string, body: unknown, signal: AbortSignal) =>
+    callProvider({
+      provider: PROVIDER,
+      method: "POST",
+      url: `${baseUrl}${path}`,
+      headers: { authorization },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      timeoutMs,
+      signal,
+    });
+  const vaPath = (providerReference: string, action: string) =>
+    `/v1/virtual-accounts/${encodeURIComponent(providerReference)}/${action}`;
+
+  return {
+    name: PROVIDER,
+
+    async createVirtualAccount(request, signal) {
+      const response = await post("/v1/virtual-accounts", toWireCreateRequest(request), signal);
+      if (response.status !== 200 && response.status !== 201) throw refusal(response, CREATE_FIELD_PATHS);
+      const va = readWireVirtualAccount(parseProviderJson(PROVIDER, response));
+      if (va === undefined) throw providerUnavailable(PROVIDER, response);
+      return { providerAccount: config.merchantId, providerReference: va.id, vaNumber: va.vaNumber };
+    },
+
+    async cancelVirtualAccount(va, signal) {
+      const response = await post(vaPath(va.providerReference, "cancel"), undefined, signal);
+      if (response.status !== 200) throw refusal(response, NO_FIELD_PATHS);
+    },
+
+    async simulatePayment(va, amount, signal) {
+      const path = vaPath(va.providerReference, "simulate-payment");
+      const response = await post(path, toWireSimulatePayment(amount), signal);
+      if (response.status !== 202) throw refusal(response, SIMULATE_PAYMENT_FIELD_PATHS);
+      const accepted = readWirePaymentAccepted(parseProviderJson(PROVIDER, response));
+      if (accepted === undefined) throw providerUnavailable(PROVIDER, response);
+      return accepted;
+    },
+
+    async receiveWebhook(request) {
+      return receiveCallback(request, config.merchantId, config.webhookSecret, toleranceSeconds, now());
+    },
+  };
+}
+
+function refusal(response: ProviderHttpResponse, fields: FieldPaths): DomainError {
+  const error = response.status < 500 ? readWireError(parseProviderJson(PROVIDER, response)) : undefined;
+  return (error && toDomainError(response.status, error, fields)) ?? providerUnavailable(PROVIDER, response);
+}
+
+/** Verifies a callback over the exact bytes received, then reads it. Never throws. */
+function receiveCallback(
+  request: InboundHttpRequest,
+  merchantId: string,
+  webhookSecret: string,
+  toleranceSeconds: number,
+  now: Date,
+): WebhookResult {
+  const reject = (status: number, body: object, reason: string): WebhookResult => ({
+    kind: "rejected",
+    answer: jsonAnswer(status, body),
+    reason,
+  });
+  if (request.method !== "POST") {
+    return reject(405, { error: "METHOD_NOT_ALLOWED" }, `callback used method ${request.method}`);
+  }
+  const timestamp = request.headers[TIMESTAMP_HEADER.toLowerCase()];
+  const signature = request.headers[SIGNATURE_HEADER.toLowerCase()];
+  if (!isTimestampHeader(timestamp) || !isSignatureHeader(signature)) {
+    return reject(401, { error: "INVALID_SIGNATURE" }, "signature or timestamp header missing or malformed");
+  }
+  const skewSeconds = Math.abs(now.getTime() / 1000 - Number(timestamp));
+  if (skewSeconds > toleranceSeconds) {
+    return reject(401, { error: "STALE_TIMESTAMP" }, `timestamp is ${Math.round(skewSeconds)} s away from our clock`);
+  }
+  if (!callbackSignatureMatches(webhookSecret, timestamp, request.rawBody, signature)) {
+    return reject(401, { error: "INVALID_SIGNATURE" }, "signature does not match the body");
+  }
+  const reading = readPaymentCallback(request.rawBody.toString("utf8"), merchantId);
+  if (!reading.ok) {
+    const body = reading.field === undefined ? {} : { field: reading.field };
+    const where = reading.field === undefined ? "" : `${reading.field} `;
+    return reject(400, { error: "MALFORMED_PAYLOAD", ...body }, `malformed callback: ${where}${reading.problem}`);
+  }
+  return { kind: "payment", notification: reading.notification, answer: callbackAcknowledgement };
+}
