@@ -1,10 +1,9 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventType, PaymentOutcome, VaUsage, VirtualAccountStatus } from "../src/gen/va/v1/va_pb.js";
-import { signCallback } from "../src/providers/sandbox/signature.js";
 import { vaClient } from "./support/clients.js";
 import { postgresUnavailableReason } from "./support/databases.js";
-import { createRequest, eventually, takeEvents } from "./support/fixtures.js";
+import { createRequest, eventually, sandboxCallback, sandboxPaymentId, takeEvents } from "./support/fixtures.js";
 import { SANDBOX_SECRETS, startTestGateway, TENANTS, type TestDialect, type TestGateway } from "./support/gateway.js";
 
 const postgresSkip = await postgresUnavailableReason();
@@ -120,24 +119,12 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("payment flow on %s", (dial
   it.skipIf(skip)("20 concurrent identical callbacks record one payment and one event", async () => {
     const { virtualAccount } = await client.createVirtualAccount(createRequest());
     const va = virtualAccount;
-    const body = JSON.stringify({
-      event: "payment.succeeded",
-      payment_id: "sbpay_0123456789abcdef01234567",
-      virtual_account_id: va?.providerReference,
-      external_id: "whatever",
-      merchant_id: SANDBOX_SECRETS.merchantId,
-      va_number: va?.vaNumber,
-      bank_code: va?.bankCode,
-      amount: "25000",
-      fee: "2500",
-      paid_at: gateway.now().toISOString(),
-    });
-    const timestamp = String(Math.floor(gateway.now().getTime() / 1000));
-    const headers = {
-      "content-type": "application/json",
-      "x-sandbox-timestamp": timestamp,
-      "x-sandbox-signature": signCallback(SANDBOX_SECRETS.webhookSecret, timestamp, body),
-    };
+    const { headers, body } = sandboxCallback(
+      SANDBOX_SECRETS,
+      gateway.now(),
+      { providerReference: va?.providerReference ?? "", vaNumber: va?.vaNumber ?? "", bankCode: "BCA" },
+      { id: sandboxPaymentId(), amount: 25_000n },
+    );
     const answers = await Promise.all(
       Array.from({ length: 20 }, () =>
         fetch(`${gateway.url}/webhooks/sandbox`, { method: "POST", headers, body }).then(async (r) => ({

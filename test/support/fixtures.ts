@@ -8,6 +8,7 @@ import {
   VaUsage,
   type VaService,
 } from "../../src/gen/va/v1/va_pb.js";
+import { signCallback } from "../../src/providers/sandbox/signature.js";
 
 type CreateInit = MessageInitShape<typeof CreateVirtualAccountRequestSchema>;
 
@@ -63,3 +64,36 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** A payment callback exactly as the sandbox provider signs it, for driving the webhook directly. */
+export function sandboxCallback(
+  secrets: { merchantId: string; webhookSecret: string },
+  now: Date,
+  va: { providerReference: string; vaNumber: string; bankCode: string },
+  payment: { id: string; amount: bigint },
+): { headers: Record<string, string>; body: string } {
+  const body = JSON.stringify({
+    event: "payment.succeeded",
+    payment_id: payment.id,
+    virtual_account_id: va.providerReference,
+    external_id: "from-test",
+    merchant_id: secrets.merchantId,
+    va_number: va.vaNumber,
+    bank_code: va.bankCode,
+    amount: payment.amount.toString(),
+    fee: "2500",
+    paid_at: now.toISOString(),
+  });
+  const timestamp = String(Math.floor(now.getTime() / 1000));
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      "x-sandbox-timestamp": timestamp,
+      "x-sandbox-signature": signCallback(secrets.webhookSecret, timestamp, body),
+    },
+  };
+}
+
+/** `sbpay_` + 24 hex digits, unique per call. */
+export const sandboxPaymentId = () => `sbpay_${randomUUID().replaceAll("-", "").slice(0, 24)}`;
