@@ -34,8 +34,9 @@ export class PaymentRecorder {
         outcome: effect.outcome,
         paidAt: notification.paidAt,
         recordedAt,
+        rawPayload: notification.rawPayload,
       };
-      if (!(await tx.insertPaymentIfNew(payment, notification.rawPayload))) return "DUPLICATE";
+      if (!(await tx.insertPaymentIfNew(payment))) return "DUPLICATE";
       const updated: VirtualAccount = {
         ...va,
         status: effect.status,

@@ -9,7 +9,7 @@ export type EventType =
   | "VIRTUAL_ACCOUNT_CANCELLED";
 
 /** Why a state change happened; kept with every event for audit. */
-export type EventCause = "RPC" | "CALLBACK" | "STATUS_POLL" | "SWEEPER" | "SIMULATION";
+export type EventCause = "RPC" | "CALLBACK" | "STATUS_POLL" | "SWEEPER";
 
 export interface VaEvent {
   /** Position in the tenant-independent event log; commit order, no event ever lands behind it. */

@@ -15,6 +15,8 @@ export interface Payment {
   outcome: PaymentOutcome;
   paidAt: Date;
   recordedAt: Date;
+  /** The provider's notification as received, kept for audit. */
+  rawPayload: string;
 }
 
 /** What one payment does to its VA. */

@@ -54,11 +54,11 @@ function amountFromColumns(row: VirtualAccountColumns): AmountRule {
   }
 }
 
-export function paymentToColumns(payment: Payment, rawPayload: string): PaymentRow {
-  return { ...payment, fee: payment.fee ?? null, rawPayload };
+export function paymentToColumns(payment: Payment): PaymentRow {
+  return { ...payment, fee: payment.fee ?? null };
 }
 
-export function paymentFromRow(row: Omit<PaymentRow, "rawPayload">): Payment {
+export function paymentFromRow(row: PaymentRow): Payment {
   return {
     id: row.id,
     tenantId: row.tenantId,
@@ -71,6 +71,7 @@ export function paymentFromRow(row: Omit<PaymentRow, "rawPayload">): Payment {
     outcome: row.outcome as PaymentOutcome,
     paidAt: new Date(row.paidAt),
     recordedAt: new Date(row.recordedAt),
+    rawPayload: row.rawPayload,
   };
 }
 

@@ -65,7 +65,7 @@ export class Store {
     const rows = await this.fork().find(
       PaymentRow,
       { tenantId, virtualAccountId },
-      { orderBy: { recordedAt: "asc", id: "asc" }, exclude: ["rawPayload"] },
+      { orderBy: { recordedAt: "asc", id: "asc" } },
     );
     return rows.map(paymentFromRow);
   }
@@ -158,23 +158,14 @@ export class StoreTransaction {
   }
 
   /** Inserts the payment unless its provider reference is already recorded. True when new. */
-  async insertPaymentIfNew(payment: Payment, rawPayload: string): Promise<boolean> {
+  async insertPaymentIfNew(payment: Payment): Promise<boolean> {
     const result = await this.em
       .createQueryBuilder(PaymentRow)
-      .insert(paymentToColumns(payment, rawPayload))
+      .insert(paymentToColumns(payment))
       .onConflict(["provider", "providerAccount", "providerPaymentRef"])
       .ignore()
       .execute("run");
     return (result as { affectedRows: number }).affectedRows === 1;
-  }
-
-  async findPayment(provider: string, providerAccount: string, providerPaymentRef: string): Promise<Payment | undefined> {
-    const row = await this.em.findOne(
-      PaymentRow,
-      { provider, providerAccount, providerPaymentRef },
-      { exclude: ["rawPayload"] },
-    );
-    return row ? paymentFromRow(row) : undefined;
   }
 
   async appendEvent(event: NewEvent): Promise<bigint> {

@@ -9,6 +9,7 @@ import {
   type AmountRule as AmountRuleMessage,
   AmountRuleSchema,
   type CreateVirtualAccountRequest,
+  EventCause,
   EventType,
   PaymentEventSchema,
   PaymentOutcome,
@@ -98,6 +99,7 @@ export function paymentToProto(payment: Payment) {
     recordedAt: timestampFromDate(payment.recordedAt),
     provider: payment.provider,
     providerPaymentReference: payment.providerPaymentRef,
+    rawProviderPayload: payment.rawPayload,
   });
 }
 
@@ -108,6 +110,7 @@ export function eventToProto(event: VaEvent) {
     occurredAt: timestampFromDate(event.occurredAt),
     virtualAccount: virtualAccountToProto(event.virtualAccount),
     payment: event.payment ? paymentToProto(event.payment) : undefined,
+    cause: EventCause[event.cause],
   });
 }
 

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file va/v1/va.proto.
  */
 export const file_va_v1_va: GenFile = /*@__PURE__*/
-  fileDesc("Cg52YS92MS92YS5wcm90bxIFdmEudjEiLQoLRml4ZWRBbW91bnQSHgoGYW1vdW50GAEgASgDQg66SAsiCRj/n5SljR0gACIMCgpPcGVuQW1vdW50IpoBCgtSYW5nZUFtb3VudBIbCgNtaW4YASABKANCDrpICyIJGP+flKWNHSAAEhsKA21heBgCIAEoA0IOukgLIgkY/5+UpY0dIAA6UbpIThpMChpyYW5nZV9hbW91bnQubWluX2JlbG93X21heBIZbWluIG11c3QgYmUgbGVzcyB0aGFuIG1heBoTdGhpcy5taW4gPCB0aGlzLm1heCKIAQoKQW1vdW50UnVsZRIjCgVmaXhlZBgBIAEoCzISLnZhLnYxLkZpeGVkQW1vdW50SAASIQoEb3BlbhgCIAEoCzIRLnZhLnYxLk9wZW5BbW91bnRIABIjCgVyYW5nZRgDIAEoCzISLnZhLnYxLlJhbmdlQW1vdW50SABCDQoEcnVsZRIFukgCCAEifgoIQ3VzdG9tZXISLAoEbmFtZRgBIAEoCUIeukgbchkQARhkMhNeW15ceDAwLVx4MUZceDdGXSskEhkKBWVtYWlsGAIgASgJQgq6SAfYAQFyAmABEikKBXBob25lGAMgASgJQhq6SBfYAQFyEjIQXlwrP1swLTldezgsMTV9JCLvAwoOVmlydHVhbEFjY291bnQSCgoCaWQYASABKAkSGgoSbWVyY2hhbnRfcmVmZXJlbmNlGAIgASgJEhAKCHByb3ZpZGVyGAMgASgJEhEKCWJhbmtfY29kZRgEIAEoCRIRCgl2YV9udW1iZXIYBSABKAkSHQoFdXNhZ2UYBiABKA4yDi52YS52MS5WYVVzYWdlEiEKBmFtb3VudBgHIAEoCzIRLnZhLnYxLkFtb3VudFJ1bGUSKwoGc3RhdHVzGAggASgOMhsudmEudjEuVmlydHVhbEFjY291bnRTdGF0dXMSLgoKZXhwaXJlc19hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIQoIY3VzdG9tZXIYCiABKAsyDy52YS52MS5DdXN0b21lchITCgtkZXNjcmlwdGlvbhgLIAEoCRITCgtwYWlkX2Ftb3VudBgMIAEoAxIVCg1wYXltZW50X2NvdW50GA0gASgFEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEnByb3ZpZGVyX3JlZmVyZW5jZRgQIAEoCSK/AgoHUGF5bWVudBIKCgJpZBgBIAEoCRIaChJ2aXJ0dWFsX2FjY291bnRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgDEhAKA2ZlZRgEIAEoA0gAiAEBEhcKCm5ldF9hbW91bnQYBSABKANIAYgBARImCgdvdXRjb21lGAYgASgOMhUudmEudjEuUGF5bWVudE91dGNvbWUSKwoHcGFpZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVjb3JkZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHByb3ZpZGVyGAkgASgJEiIKGnByb3ZpZGVyX3BheW1lbnRfcmVmZXJlbmNlGAogASgJQgYKBF9mZWVCDQoLX25ldF9hbW91bnQi8gMKG0NyZWF0ZVZpcnR1YWxBY2NvdW50UmVxdWVzdBI2Cg9pZGVtcG90ZW5jeV9rZXkYASABKAlCHbpIGnIYEAEYQDISXltBLVphLXowLTkuXzotXSskEjoKEm1lcmNoYW50X3JlZmVyZW5jZRgCIAEoCUIeukgbchkQARhAMhNeW0EtWmEtejAtOS5fOi8tXSskEjMKCHByb3ZpZGVyGAMgASgJQiG6SB7YAQFyGTIXXlthLXpdW2EtejAtOV8tXXsxLDMxfSQSKgoJYmFua19jb2RlGAQgASgJQhe6SBRyEjIQXltBLVowLTldezIsMTZ9JBIpCgV1c2FnZRgFIAEoDjIOLnZhLnYxLlZhVXNhZ2VCCrpIB4IBBBABIAASKQoGYW1vdW50GAYgASgLMhEudmEudjEuQW1vdW50UnVsZUIGukgDyAEBEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKCGN1c3RvbWVyGAggASgLMg8udmEudjEuQ3VzdG9tZXJCBrpIA8gBARIuCg1udW1iZXJfc3VmZml4GAkgASgJQhe6SBTYAQFyDzINXlswLTldezEsMjB9JBIdCgtkZXNjcmlwdGlvbhgKIAEoCUIIukgFcgMY/wEiYAocQ3JlYXRlVmlydHVhbEFjY291bnRSZXNwb25zZRIuCg92aXJ0dWFsX2FjY291bnQYASABKAsyFS52YS52MS5WaXJ0dWFsQWNjb3VudBIQCghyZXBsYXllZBgCIAEoCCJUChxJbnF1aXJ5VmlydHVhbEFjY291bnRSZXF1ZXN0EjQKEnZpcnR1YWxfYWNjb3VudF9pZBgBIAEoCUIYukgVchMyEV52YV9bMC05YS1mXXszMn0kIk8KHUlucXVpcnlWaXJ0dWFsQWNjb3VudFJlc3BvbnNlEi4KD3ZpcnR1YWxfYWNjb3VudBgBIAEoCzIVLnZhLnYxLlZpcnR1YWxBY2NvdW50Ik8KF0dldFBheW1lbnRTdGF0dXNSZXF1ZXN0EjQKEnZpcnR1YWxfYWNjb3VudF9pZBgBIAEoCUIYukgVchMyEV52YV9bMC05YS1mXXszMn0kImwKGEdldFBheW1lbnRTdGF0dXNSZXNwb25zZRIuCg92aXJ0dWFsX2FjY291bnQYASABKAsyFS52YS52MS5WaXJ0dWFsQWNjb3VudBIgCghwYXltZW50cxgCIAMoCzIOLnZhLnYxLlBheW1lbnQipQEKG0NhbmNlbFZpcnR1YWxBY2NvdW50UmVxdWVzdBI0ChJ2aXJ0dWFsX2FjY291bnRfaWQYASABKAlCGLpIFXITMhFedmFfWzAtOWEtZl17MzJ9JBI2Cg9pZGVtcG90ZW5jeV9rZXkYAiABKAlCHbpIGnIYEAEYQDISXltBLVphLXowLTkuXzotXSskEhgKBnJlYXNvbhgDIAEoCUIIukgFcgMY/wEiYAocQ2FuY2VsVmlydHVhbEFjY291bnRSZXNwb25zZRIuCg92aXJ0dWFsX2FjY291bnQYASABKAsyFS52YS52MS5WaXJ0dWFsQWNjb3VudBIQCghyZXBsYXllZBgCIAEoCCKzAQoaU3RyZWFtUGF5bWVudEV2ZW50c1JlcXVlc3QSNgoSdmlydHVhbF9hY2NvdW50X2lkGAEgASgJQhi6SBVyEzIRXnZhX1swLTlhLWZdezMyfSRIABInChJtZXJjaGFudF9yZWZlcmVuY2UYAiABKAlCCbpIBnIEEAEYQEgAEioKDGFmdGVyX2N1cnNvchgDIAEoCUIUukgRcg8yDV5bMC05XXswLDE5fSRCCAoGZmlsdGVyIsABCgxQYXltZW50RXZlbnQSDgoGY3Vyc29yGAEgASgJEh4KBHR5cGUYAiABKA4yEC52YS52MS5FdmVudFR5cGUSLwoLb2NjdXJyZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KD3ZpcnR1YWxfYWNjb3VudBgEIAEoCzIVLnZhLnYxLlZpcnR1YWxBY2NvdW50Eh8KB3BheW1lbnQYBSABKAsyDi52YS52MS5QYXltZW50IjgKCUhlYXJ0YmVhdBIrCgdzZW50X2F0GAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJyChtTdHJlYW1QYXltZW50RXZlbnRzUmVzcG9uc2USJAoFZXZlbnQYASABKAsyEy52YS52MS5QYXltZW50RXZlbnRIABIlCgloZWFydGJlYXQYAiABKAsyEC52YS52MS5IZWFydGJlYXRIAEIGCgRraW5kIn4KFlNpbXVsYXRlUGF5bWVudFJlcXVlc3QSNAoSdmlydHVhbF9hY2NvdW50X2lkGAEgASgJQhi6SBVyEzIRXnZhX1swLTlhLWZdezMyfSQSIwoGYW1vdW50GAIgASgDQg66SAsiCRj/n5SljR0gAEgAiAEBQgkKB19hbW91bnQiPQoXU2ltdWxhdGVQYXltZW50UmVzcG9uc2USIgoacHJvdmlkZXJfcGF5bWVudF9yZWZlcmVuY2UYASABKAkiXwoLRXJyb3JEZXRhaWwSDQoFZmllbGQYASABKAkSEAoIcHJvdmlkZXIYAiABKAkSFQoNcHJvdmlkZXJfY29kZRgDIAEoCRIYChBwcm92aWRlcl9tZXNzYWdlGAQgASgJKkwKB1ZhVXNhZ2USGAoUVkFfVVNBR0VfVU5TUEVDSUZJRUQQABITCg9WQV9VU0FHRV9TSU5HTEUQARISCg5WQV9VU0FHRV9NVUxUSRACKpcCChRWaXJ0dWFsQWNjb3VudFN0YXR1cxImCiJWSVJUVUFMX0FDQ09VTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASIQodVklSVFVBTF9BQ0NPVU5UX1NUQVRVU19BQ1RJVkUQARIjCh9WSVJUVUFMX0FDQ09VTlRfU1RBVFVTX0lOUVVJUkVEEAISHwobVklSVFVBTF9BQ0NPVU5UX1NUQVRVU19QQUlEEAMSJAogVklSVFVBTF9BQ0NPVU5UX1NUQVRVU19DT01QTEVURUQQBBIiCh5WSVJUVUFMX0FDQ09VTlRfU1RBVFVTX0VYUElSRUQQBRIkCiBWSVJUVUFMX0FDQ09VTlRfU1RBVFVTX0NBTkNFTExFRBAGKsQBCg5QYXltZW50T3V0Y29tZRIfChtQQVlNRU5UX09VVENPTUVfVU5TUEVDSUZJRUQQABIcChhQQVlNRU5UX09VVENPTUVfQUNDRVBURUQQARIdChlQQVlNRU5UX09VVENPTUVfVU5ERVJQQUlEEAISHAoYUEFZTUVOVF9PVVRDT01FX09WRVJQQUlEEAMSGAoUUEFZTUVOVF9PVVRDT01FX0xBVEUQBBIcChhQQVlNRU5UX09VVENPTUVfUkVQRUFURUQQBSrrAQoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABImCiJFVkVOVF9UWVBFX1ZJUlRVQUxfQUNDT1VOVF9DUkVBVEVEEAESJwojRVZFTlRfVFlQRV9WSVJUVUFMX0FDQ09VTlRfSU5RVUlSRUQQAhIfChtFVkVOVF9UWVBFX1BBWU1FTlRfUkVDRUlWRUQQAxImCiJFVkVOVF9UWVBFX1ZJUlRVQUxfQUNDT1VOVF9FWFBJUkVEEAQSKAokRVZFTlRfVFlQRV9WSVJUVUFMX0FDQ09VTlRfQ0FOQ0VMTEVEEAUyygQKCVZhU2VydmljZRJhChRDcmVhdGVWaXJ0dWFsQWNjb3VudBIiLnZhLnYxLkNyZWF0ZVZpcnR1YWxBY2NvdW50UmVxdWVzdBojLnZhLnYxLkNyZWF0ZVZpcnR1YWxBY2NvdW50UmVzcG9uc2UiABJnChVJbnF1aXJ5VmlydHVhbEFjY291bnQSIy52YS52MS5JbnF1aXJ5VmlydHVhbEFjY291bnRSZXF1ZXN0GiQudmEudjEuSW5xdWlyeVZpcnR1YWxBY2NvdW50UmVzcG9uc2UiA5ACARJYChBHZXRQYXltZW50U3RhdHVzEh4udmEudjEuR2V0UGF5bWVudFN0YXR1c1JlcXVlc3QaHy52YS52MS5HZXRQYXltZW50U3RhdHVzUmVzcG9uc2UiA5ACARJhChRDYW5jZWxWaXJ0dWFsQWNjb3VudBIiLnZhLnYxLkNhbmNlbFZpcnR1YWxBY2NvdW50UmVxdWVzdBojLnZhLnYxLkNhbmNlbFZpcnR1YWxBY2NvdW50UmVzcG9uc2UiABJgChNTdHJlYW1QYXltZW50RXZlbnRzEiEudmEudjEuU3RyZWFtUGF5bWVudEV2ZW50c1JlcXVlc3QaIi52YS52MS5TdHJlYW1QYXltZW50RXZlbnRzUmVzcG9uc2UiADABElIKD1NpbXVsYXRlUGF5bWVudBIdLnZhLnYxLlNpbXVsYXRlUGF5bWVudFJlcXVlc3QaHi52YS52MS5TaW11bGF0ZVBheW1lbnRSZXNwb25zZSIAYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Cg52YS92MS92YS5wcm90bxIFdmEudjEiLQoLRml4ZWRBbW91bnQSHgoGYW1vdW50GAEgASgDQg66SAsiCRj/n5SljR0gACIMCgpPcGVuQW1vdW50IpoBCgtSYW5nZUFtb3VudBIbCgNtaW4YASABKANCDrpICyIJGP+flKWNHSAAEhsKA21heBgCIAEoA0IOukgLIgkY/5+UpY0dIAA6UbpIThpMChpyYW5nZV9hbW91bnQubWluX2JlbG93X21heBIZbWluIG11c3QgYmUgbGVzcyB0aGFuIG1heBoTdGhpcy5taW4gPCB0aGlzLm1heCKIAQoKQW1vdW50UnVsZRIjCgVmaXhlZBgBIAEoCzISLnZhLnYxLkZpeGVkQW1vdW50SAASIQoEb3BlbhgCIAEoCzIRLnZhLnYxLk9wZW5BbW91bnRIABIjCgVyYW5nZRgDIAEoCzISLnZhLnYxLlJhbmdlQW1vdW50SABCDQoEcnVsZRIFukgCCAEifgoIQ3VzdG9tZXISLAoEbmFtZRgBIAEoCUIeukgbchkQARhkMhNeW15ceDAwLVx4MUZceDdGXSskEhkKBWVtYWlsGAIgASgJQgq6SAfYAQFyAmABEikKBXBob25lGAMgASgJQhq6SBfYAQFyEjIQXlwrP1swLTldezgsMTV9JCLvAwoOVmlydHVhbEFjY291bnQSCgoCaWQYASABKAkSGgoSbWVyY2hhbnRfcmVmZXJlbmNlGAIgASgJEhAKCHByb3ZpZGVyGAMgASgJEhEKCWJhbmtfY29kZRgEIAEoCRIRCgl2YV9udW1iZXIYBSABKAkSHQoFdXNhZ2UYBiABKA4yDi52YS52MS5WYVVzYWdlEiEKBmFtb3VudBgHIAEoCzIRLnZhLnYxLkFtb3VudFJ1bGUSKwoGc3RhdHVzGAggASgOMhsudmEudjEuVmlydHVhbEFjY291bnRTdGF0dXMSLgoKZXhwaXJlc19hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIQoIY3VzdG9tZXIYCiABKAsyDy52YS52MS5DdXN0b21lchITCgtkZXNjcmlwdGlvbhgLIAEoCRITCgtwYWlkX2Ftb3VudBgMIAEoAxIVCg1wYXltZW50X2NvdW50GA0gASgFEi4KCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEnByb3ZpZGVyX3JlZmVyZW5jZRgQIAEoCSLdAgoHUGF5bWVudBIKCgJpZBgBIAEoCRIaChJ2aXJ0dWFsX2FjY291bnRfaWQYAiABKAkSDgoGYW1vdW50GAMgASgDEhAKA2ZlZRgEIAEoA0gAiAEBEhcKCm5ldF9hbW91bnQYBSABKANIAYgBARImCgdvdXRjb21lGAYgASgOMhUudmEudjEuUGF5bWVudE91dGNvbWUSKwoHcGFpZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVjb3JkZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCHByb3ZpZGVyGAkgASgJEiIKGnByb3ZpZGVyX3BheW1lbnRfcmVmZXJlbmNlGAogASgJEhwKFHJhd19wcm92aWRlcl9wYXlsb2FkGAsgASgJQgYKBF9mZWVCDQoLX25ldF9hbW91bnQi8gMKG0NyZWF0ZVZpcnR1YWxBY2NvdW50UmVxdWVzdBI2Cg9pZGVtcG90ZW5jeV9rZXkYASABKAlCHbpIGnIYEAEYQDISXltBLVphLXowLTkuXzotXSskEjoKEm1lcmNoYW50X3JlZmVyZW5jZRgCIAEoCUIeukgbchkQARhAMhNeW0EtWmEtejAtOS5fOi8tXSskEjMKCHByb3ZpZGVyGAMgASgJQiG6SB7YAQFyGTIXXlthLXpdW2EtejAtOV8tXXsxLDMxfSQSKgoJYmFua19jb2RlGAQgASgJQhe6SBRyEjIQXltBLVowLTldezIsMTZ9JBIpCgV1c2FnZRgFIAEoDjIOLnZhLnYxLlZhVXNhZ2VCCrpIB4IBBBABIAASKQoGYW1vdW50GAYgASgLMhEudmEudjEuQW1vdW50UnVsZUIGukgDyAEBEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKCGN1c3RvbWVyGAggASgLMg8udmEudjEuQ3VzdG9tZXJCBrpIA8gBARIuCg1udW1iZXJfc3VmZml4GAkgASgJQhe6SBTYAQFyDzINXlswLTldezEsMjB9JBIdCgtkZXNjcmlwdGlvbhgKIAEoCUIIukgFcgMY/wEiYAocQ3JlYXRlVmlydHVhbEFjY291bnRSZXNwb25zZRIuCg92aXJ0dWFsX2FjY291bnQYASABKAsyFS52YS52MS5WaXJ0dWFsQWNjb3VudBIQCghyZXBsYXllZBgCIAEoCCJUChxJbnF1aXJ5VmlydHVhbEFjY291bnRSZXF1ZXN0EjQKEnZpcnR1YWxfYWNjb3VudF9pZBgBIAEoCUIYukgVchMyEV52YV9bMC05YS1mXXszMn0kIk8KHUlucXVpcnlWaXJ0dWFsQWNjb3VudFJlc3BvbnNlEi4KD3ZpcnR1YWxfYWNjb3VudBgBIAEoCzIVLnZhLnYxLlZpcnR1YWxBY2NvdW50Ik8KF0dldFBheW1lbnRTdGF0dXNSZXF1ZXN0EjQKEnZpcnR1YWxfYWNjb3VudF9pZBgBIAEoCUIYukgVchMyEV52YV9bMC05YS1mXXszMn0kImwKGEdldFBheW1lbnRTdGF0dXNSZXNwb25zZRIuCg92aXJ0dWFsX2FjY291bnQYASABKAsyFS52YS52MS5WaXJ0dWFsQWNjb3VudBIgCghwYXltZW50cxgCIAMoCzIOLnZhLnYxLlBheW1lbnQipQEKG0NhbmNlbFZpcnR1YWxBY2NvdW50UmVxdWVzdBI0ChJ2aXJ0dWFsX2FjY291bnRfaWQYASABKAlCGLpIFXITMhFedmFfWzAtOWEtZl17MzJ9JBI2Cg9pZGVtcG90ZW5jeV9rZXkYAiABKAlCHbpIGnIYEAEYQDISXltBLVphLXowLTkuXzotXSskEhgKBnJlYXNvbhgDIAEoCUIIukgFcgMY/wEiYAocQ2FuY2VsVmlydHVhbEFjY291bnRSZXNwb25zZRIuCg92aXJ0dWFsX2FjY291bnQYASABKAsyFS52YS52MS5WaXJ0dWFsQWNjb3VudBIQCghyZXBsYXllZBgCIAEoCCKzAQoaU3RyZWFtUGF5bWVudEV2ZW50c1JlcXVlc3QSNgoSdmlydHVhbF9hY2NvdW50X2lkGAEgASgJQhi6SBVyEzIRXnZhX1swLTlhLWZdezMyfSRIABInChJtZXJjaGFudF9yZWZlcmVuY2UYAiABKAlCCbpIBnIEEAEYQEgAEioKDGFmdGVyX2N1cnNvchgDIAEoCUIUukgRcg8yDV5bMC05XXswLDE5fSRCCAoGZmlsdGVyIuIBCgxQYXltZW50RXZlbnQSDgoGY3Vyc29yGAEgASgJEh4KBHR5cGUYAiABKA4yEC52YS52MS5FdmVudFR5cGUSLwoLb2NjdXJyZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KD3ZpcnR1YWxfYWNjb3VudBgEIAEoCzIVLnZhLnYxLlZpcnR1YWxBY2NvdW50Eh8KB3BheW1lbnQYBSABKAsyDi52YS52MS5QYXltZW50EiAKBWNhdXNlGAYgASgOMhEudmEudjEuRXZlbnRDYXVzZSI4CglIZWFydGJlYXQSKwoHc2VudF9hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAicgobU3RyZWFtUGF5bWVudEV2ZW50c1Jlc3BvbnNlEiQKBWV2ZW50GAEgASgLMhMudmEudjEuUGF5bWVudEV2ZW50SAASJQoJaGVhcnRiZWF0GAIgASgLMhAudmEudjEuSGVhcnRiZWF0SABCBgoEa2luZCJ+ChZTaW11bGF0ZVBheW1lbnRSZXF1ZXN0EjQKEnZpcnR1YWxfYWNjb3VudF9pZBgBIAEoCUIYukgVchMyEV52YV9bMC05YS1mXXszMn0kEiMKBmFtb3VudBgCIAEoA0IOukgLIgkY/5+UpY0dIABIAIgBAUIJCgdfYW1vdW50Ij0KF1NpbXVsYXRlUGF5bWVudFJlc3BvbnNlEiIKGnByb3ZpZGVyX3BheW1lbnRfcmVmZXJlbmNlGAEgASgJIl8KC0Vycm9yRGV0YWlsEg0KBWZpZWxkGAEgASgJEhAKCHByb3ZpZGVyGAIgASgJEhUKDXByb3ZpZGVyX2NvZGUYAyABKAkSGAoQcHJvdmlkZXJfbWVzc2FnZRgEIAEoCSJ8ChZHZXRDYXBhYmlsaXRpZXNSZXF1ZXN0EjMKCHByb3ZpZGVyGAEgASgJQiG6SB7YAQFyGTIXXlthLXpdW2EtejAtOV8tXXsxLDMxfSQSLQoJYmFua19jb2RlGAIgASgJQhq6SBfYAQFyEjIQXltBLVowLTldezIsMTZ9JCJWCg1WYUNvbWJpbmF0aW9uEh0KBXVzYWdlGAEgASgOMg4udmEudjEuVmFVc2FnZRImCgthbW91bnRfdHlwZRgCIAEoDjIRLnZhLnYxLkFtb3VudFR5cGUiigIKDkJhbmtDYXBhYmlsaXR5EhEKCWJhbmtfY29kZRgBIAEoCRIqCgxjb21iaW5hdGlvbnMYAiADKAsyFC52YS52MS5WYUNvbWJpbmF0aW9uEhkKEW1heF9zdWZmaXhfZGlnaXRzGAMgASgFEhwKFG1pbl92YV9udW1iZXJfZGlnaXRzGAQgASgFEhwKFG1heF92YV9udW1iZXJfZGlnaXRzGAUgASgFEhwKFG1pbl9saWZldGltZV9zZWNvbmRzGAYgASgDEhwKFG1heF9saWZldGltZV9zZWNvbmRzGAcgASgDEhIKCmNhbl9jYW5jZWwYCCABKAgSEgoKY2FuX3VwZGF0ZRgJIAEoCCJMChJQcm92aWRlckNhcGFiaWxpdHkSEAoIcHJvdmlkZXIYASABKAkSJAoFYmFua3MYAiADKAsyFS52YS52MS5CYW5rQ2FwYWJpbGl0eSJHChdHZXRDYXBhYmlsaXRpZXNSZXNwb25zZRIsCglwcm92aWRlcnMYASADKAsyGS52YS52MS5Qcm92aWRlckNhcGFiaWxpdHkqTAoHVmFVc2FnZRIYChRWQV9VU0FHRV9VTlNQRUNJRklFRBAAEhMKD1ZBX1VTQUdFX1NJTkdMRRABEhIKDlZBX1VTQUdFX01VTFRJEAIqlwIKFFZpcnR1YWxBY2NvdW50U3RhdHVzEiYKIlZJUlRVQUxfQUNDT1VOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIhCh1WSVJUVUFMX0FDQ09VTlRfU1RBVFVTX0FDVElWRRABEiMKH1ZJUlRVQUxfQUNDT1VOVF9TVEFUVVNfSU5RVUlSRUQQAhIfChtWSVJUVUFMX0FDQ09VTlRfU1RBVFVTX1BBSUQQAxIkCiBWSVJUVUFMX0FDQ09VTlRfU1RBVFVTX0NPTVBMRVRFRBAEEiIKHlZJUlRVQUxfQUNDT1VOVF9TVEFUVVNfRVhQSVJFRBAFEiQKIFZJUlRVQUxfQUNDT1VOVF9TVEFUVVNfQ0FOQ0VMTEVEEAYqxAEKDlBheW1lbnRPdXRjb21lEh8KG1BBWU1FTlRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhwKGFBBWU1FTlRfT1VUQ09NRV9BQ0NFUFRFRBABEh0KGVBBWU1FTlRfT1VUQ09NRV9VTkRFUlBBSUQQAhIcChhQQVlNRU5UX09VVENPTUVfT1ZFUlBBSUQQAxIYChRQQVlNRU5UX09VVENPTUVfTEFURRAEEhwKGFBBWU1FTlRfT1VUQ09NRV9SRVBFQVRFRBAFKo4BCgpFdmVudENhdXNlEhsKF0VWRU5UX0NBVVNFX1VOU1BFQ0lGSUVEEAASEwoPRVZFTlRfQ0FVU0VfUlBDEAESGAoURVZFTlRfQ0FVU0VfQ0FMTEJBQ0sQAhIbChdFVkVOVF9DQVVTRV9TVEFUVVNfUE9MTBADEhcKE0VWRU5UX0NBVVNFX1NXRUVQRVIQBCrrAQoJRXZlbnRUeXBlEhoKFkVWRU5UX1RZUEVfVU5TUEVDSUZJRUQQABImCiJFVkVOVF9UWVBFX1ZJUlRVQUxfQUNDT1VOVF9DUkVBVEVEEAESJwojRVZFTlRfVFlQRV9WSVJUVUFMX0FDQ09VTlRfSU5RVUlSRUQQAhIfChtFVkVOVF9UWVBFX1BBWU1FTlRfUkVDRUlWRUQQAxImCiJFVkVOVF9UWVBFX1ZJUlRVQUxfQUNDT1VOVF9FWFBJUkVEEAQSKAokRVZFTlRfVFlQRV9WSVJUVUFMX0FDQ09VTlRfQ0FOQ0VMTEVEEAUqbQoKQW1vdW50VHlwZRIbChdBTU9VTlRfVFlQRV9VTlNQRUNJRklFRBAAEhUKEUFNT1VOVF9UWVBFX0ZJWEVEEAESFAoQQU1PVU5UX1RZUEVfT1BFThACEhUKEUFNT1VOVF9UWVBFX1JBTkdFEAMyoQUKCVZhU2VydmljZRJhChRDcmVhdGVWaXJ0dWFsQWNjb3VudBIiLnZhLnYxLkNyZWF0ZVZpcnR1YWxBY2NvdW50UmVxdWVzdBojLnZhLnYxLkNyZWF0ZVZpcnR1YWxBY2NvdW50UmVzcG9uc2UiABJnChVJbnF1aXJ5VmlydHVhbEFjY291bnQSIy52YS52MS5JbnF1aXJ5VmlydHVhbEFjY291bnRSZXF1ZXN0GiQudmEudjEuSW5xdWlyeVZpcnR1YWxBY2NvdW50UmVzcG9uc2UiA5ACARJYChBHZXRQYXltZW50U3RhdHVzEh4udmEudjEuR2V0UGF5bWVudFN0YXR1c1JlcXVlc3QaHy52YS52MS5HZXRQYXltZW50U3RhdHVzUmVzcG9uc2UiA5ACARJhChRDYW5jZWxWaXJ0dWFsQWNjb3VudBIiLnZhLnYxLkNhbmNlbFZpcnR1YWxBY2NvdW50UmVxdWVzdBojLnZhLnYxLkNhbmNlbFZpcnR1YWxBY2NvdW50UmVzcG9uc2UiABJgChNTdHJlYW1QYXltZW50RXZlbnRzEiEudmEudjEuU3RyZWFtUGF5bWVudEV2ZW50c1JlcXVlc3QaIi52YS52MS5TdHJlYW1QYXltZW50RXZlbnRzUmVzcG9uc2UiADABElIKD1NpbXVsYXRlUGF5bWVudBIdLnZhLnYxLlNpbXVsYXRlUGF5bWVudFJlcXVlc3QaHi52YS52MS5TaW11bGF0ZVBheW1lbnRSZXNwb25zZSIAElUKD0dldENhcGFiaWxpdGllcxIdLnZhLnYxLkdldENhcGFiaWxpdGllc1JlcXVlc3QaHi52YS52MS5HZXRDYXBhYmlsaXRpZXNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message va.v1.FixedAmount
@@ -290,6 +290,13 @@ export type Payment = Message<"va.v1.Payment"> & {
    * @generated from field: string provider_payment_reference = 10;
    */
   providerPaymentReference: string;
+
+  /**
+   * The provider's notification exactly as received, for audit and reconciliation.
+   *
+   * @generated from field: string raw_provider_payload = 11;
+   */
+  rawProviderPayload: string;
 };
 
 /**
@@ -593,6 +600,11 @@ export type PaymentEvent = Message<"va.v1.PaymentEvent"> & {
    * @generated from field: va.v1.Payment payment = 5;
    */
   payment?: Payment | undefined;
+
+  /**
+   * @generated from field: va.v1.EventCause cause = 6;
+   */
+  cause: EventCause;
 };
 
 /**
@@ -727,6 +739,150 @@ export type ErrorDetail = Message<"va.v1.ErrorDetail"> & {
  */
 export const ErrorDetailSchema: GenMessage<ErrorDetail> = /*@__PURE__*/
   messageDesc(file_va_v1_va, 21);
+
+/**
+ * @generated from message va.v1.GetCapabilitiesRequest
+ */
+export type GetCapabilitiesRequest = Message<"va.v1.GetCapabilitiesRequest"> & {
+  /**
+   * Narrow the answer to one provider and/or one bank; empty for everything.
+   *
+   * @generated from field: string provider = 1;
+   */
+  provider: string;
+
+  /**
+   * @generated from field: string bank_code = 2;
+   */
+  bankCode: string;
+};
+
+/**
+ * Describes the message va.v1.GetCapabilitiesRequest.
+ * Use `create(GetCapabilitiesRequestSchema)` to create a new message.
+ */
+export const GetCapabilitiesRequestSchema: GenMessage<GetCapabilitiesRequest> = /*@__PURE__*/
+  messageDesc(file_va_v1_va, 22);
+
+/**
+ * @generated from message va.v1.VaCombination
+ */
+export type VaCombination = Message<"va.v1.VaCombination"> & {
+  /**
+   * @generated from field: va.v1.VaUsage usage = 1;
+   */
+  usage: VaUsage;
+
+  /**
+   * @generated from field: va.v1.AmountType amount_type = 2;
+   */
+  amountType: AmountType;
+};
+
+/**
+ * Describes the message va.v1.VaCombination.
+ * Use `create(VaCombinationSchema)` to create a new message.
+ */
+export const VaCombinationSchema: GenMessage<VaCombination> = /*@__PURE__*/
+  messageDesc(file_va_v1_va, 23);
+
+/**
+ * @generated from message va.v1.BankCapability
+ */
+export type BankCapability = Message<"va.v1.BankCapability"> & {
+  /**
+   * @generated from field: string bank_code = 1;
+   */
+  bankCode: string;
+
+  /**
+   * @generated from field: repeated va.v1.VaCombination combinations = 2;
+   */
+  combinations: VaCombination[];
+
+  /**
+   * 0 when a number suffix cannot be requested at this bank.
+   *
+   * @generated from field: int32 max_suffix_digits = 3;
+   */
+  maxSuffixDigits: number;
+
+  /**
+   * @generated from field: int32 min_va_number_digits = 4;
+   */
+  minVaNumberDigits: number;
+
+  /**
+   * @generated from field: int32 max_va_number_digits = 5;
+   */
+  maxVaNumberDigits: number;
+
+  /**
+   * @generated from field: int64 min_lifetime_seconds = 6;
+   */
+  minLifetimeSeconds: bigint;
+
+  /**
+   * @generated from field: int64 max_lifetime_seconds = 7;
+   */
+  maxLifetimeSeconds: bigint;
+
+  /**
+   * @generated from field: bool can_cancel = 8;
+   */
+  canCancel: boolean;
+
+  /**
+   * @generated from field: bool can_update = 9;
+   */
+  canUpdate: boolean;
+};
+
+/**
+ * Describes the message va.v1.BankCapability.
+ * Use `create(BankCapabilitySchema)` to create a new message.
+ */
+export const BankCapabilitySchema: GenMessage<BankCapability> = /*@__PURE__*/
+  messageDesc(file_va_v1_va, 24);
+
+/**
+ * @generated from message va.v1.ProviderCapability
+ */
+export type ProviderCapability = Message<"va.v1.ProviderCapability"> & {
+  /**
+   * @generated from field: string provider = 1;
+   */
+  provider: string;
+
+  /**
+   * @generated from field: repeated va.v1.BankCapability banks = 2;
+   */
+  banks: BankCapability[];
+};
+
+/**
+ * Describes the message va.v1.ProviderCapability.
+ * Use `create(ProviderCapabilitySchema)` to create a new message.
+ */
+export const ProviderCapabilitySchema: GenMessage<ProviderCapability> = /*@__PURE__*/
+  messageDesc(file_va_v1_va, 25);
+
+/**
+ * @generated from message va.v1.GetCapabilitiesResponse
+ */
+export type GetCapabilitiesResponse = Message<"va.v1.GetCapabilitiesResponse"> & {
+  /**
+   * @generated from field: repeated va.v1.ProviderCapability providers = 1;
+   */
+  providers: ProviderCapability[];
+};
+
+/**
+ * Describes the message va.v1.GetCapabilitiesResponse.
+ * Use `create(GetCapabilitiesResponseSchema)` to create a new message.
+ */
+export const GetCapabilitiesResponseSchema: GenMessage<GetCapabilitiesResponse> = /*@__PURE__*/
+  messageDesc(file_va_v1_va, 26);
 
 /**
  * @generated from enum va.v1.VaUsage
@@ -865,6 +1021,52 @@ export const PaymentOutcomeSchema: GenEnum<PaymentOutcome> = /*@__PURE__*/
   enumDesc(file_va_v1_va, 2);
 
 /**
+ * What caused a state change; every event records it for audit.
+ *
+ * @generated from enum va.v1.EventCause
+ */
+export enum EventCause {
+  /**
+   * @generated from enum value: EVENT_CAUSE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A caller's RPC (create, cancel).
+   *
+   * @generated from enum value: EVENT_CAUSE_RPC = 1;
+   */
+  RPC = 1,
+
+  /**
+   * A provider's callback / webhook.
+   *
+   * @generated from enum value: EVENT_CAUSE_CALLBACK = 2;
+   */
+  CALLBACK = 2,
+
+  /**
+   * Our own status query to the provider (reconciliation).
+   *
+   * @generated from enum value: EVENT_CAUSE_STATUS_POLL = 3;
+   */
+  STATUS_POLL = 3,
+
+  /**
+   * The expiry sweeper.
+   *
+   * @generated from enum value: EVENT_CAUSE_SWEEPER = 4;
+   */
+  SWEEPER = 4,
+}
+
+/**
+ * Describes the enum va.v1.EventCause.
+ */
+export const EventCauseSchema: GenEnum<EventCause> = /*@__PURE__*/
+  enumDesc(file_va_v1_va, 3);
+
+/**
  * @generated from enum va.v1.EventType
  */
 export enum EventType {
@@ -905,7 +1107,38 @@ export enum EventType {
  * Describes the enum va.v1.EventType.
  */
 export const EventTypeSchema: GenEnum<EventType> = /*@__PURE__*/
-  enumDesc(file_va_v1_va, 3);
+  enumDesc(file_va_v1_va, 4);
+
+/**
+ * @generated from enum va.v1.AmountType
+ */
+export enum AmountType {
+  /**
+   * @generated from enum value: AMOUNT_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: AMOUNT_TYPE_FIXED = 1;
+   */
+  FIXED = 1,
+
+  /**
+   * @generated from enum value: AMOUNT_TYPE_OPEN = 2;
+   */
+  OPEN = 2,
+
+  /**
+   * @generated from enum value: AMOUNT_TYPE_RANGE = 3;
+   */
+  RANGE = 3,
+}
+
+/**
+ * Describes the enum va.v1.AmountType.
+ */
+export const AmountTypeSchema: GenEnum<AmountType> = /*@__PURE__*/
+  enumDesc(file_va_v1_va, 5);
 
 /**
  * VaService accepts Indonesian bank-transfer payments through virtual accounts (VAs), whichever
@@ -980,6 +1213,17 @@ export const VaService: GenService<{
     methodKind: "unary";
     input: typeof SimulatePaymentRequestSchema;
     output: typeof SimulatePaymentResponseSchema;
+  },
+  /**
+   * What each configured provider can issue at each bank: usages, amount rules, number lengths,
+   * suffix limits, expiry bounds, and whether cancel/update exist.
+   *
+   * @generated from rpc va.v1.VaService.GetCapabilities
+   */
+  getCapabilities: {
+    methodKind: "unary";
+    input: typeof GetCapabilitiesRequestSchema;
+    output: typeof GetCapabilitiesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_va_v1_va, 0);
