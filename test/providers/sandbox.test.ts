@@ -261,6 +261,13 @@ describe("sandbox provider against its simulator", () => {
       expect(lookup).toMatchObject({ status: 200, body: { data: [{ id: first.providerReference }] } });
     });
 
+    it("adopts the VA an earlier attempt made when only the expiry was recomputed (crash recovery)", async () => {
+      const request = createRequest();
+      const first = await provider.createVirtualAccount(request, signal);
+      const later = { ...request, expiresAt: new Date(request.expiresAt.getTime() + 60_000) };
+      expect(await provider.createVirtualAccount(later, signal)).toEqual(first);
+    });
+
     it("refuses the same external id with a different body as ALREADY_EXISTS", async () => {
       const request = createRequest();
       await provider.createVirtualAccount(request, signal);

@@ -1,6 +1,6 @@
-import type { DomainError } from "../../domain/errors.js";
+import { DomainError } from "../../domain/errors.js";
 import { callProvider, type ProviderHttpResponse, parseProviderJson, providerUnavailable } from "../http.js";
-import type { InboundHttpRequest, VaProvider, WebhookResult } from "../provider.js";
+import type { InboundHttpRequest, ProviderVirtualAccount, VaProvider, WebhookResult } from "../provider.js";
 import {
   apiKeyAuthorization,
   callbackSignatureMatches,
@@ -13,6 +13,7 @@ import {
   CREATE_FIELD_PATHS,
   callbackAcknowledgement,
   type FieldPaths,
+  findSameTermsVirtualAccount,
   jsonAnswer,
   NO_FIELD_PATHS,
   PROVIDER,
@@ -24,6 +25,7 @@ import {
   toDomainError,
   toWireCreateRequest,
   toWireSimulatePayment,
+  type WireCreateRequest,
 } from "./transformers.js";
 
 export interface SandboxConfig {
@@ -61,6 +63,28 @@ export function createSandboxProvider(config: SandboxConfig): Required<VaProvide
       timeoutMs,
       signal,
     });
+  /** An earlier attempt with our external id got through (we crashed or timed out): use its VA. */
+  async function adoptExisting(wireRequest: WireCreateRequest, signal: AbortSignal): Promise<ProviderVirtualAccount> {
+    const response = await callProvider({
+      provider: PROVIDER,
+      method: "GET",
+      url: `${baseUrl}/v1/virtual-accounts?external_id=${encodeURIComponent(wireRequest.external_id)}`,
+      headers: { authorization },
+      timeoutMs,
+      signal,
+    });
+    if (response.status !== 200) throw refusal(response, NO_FIELD_PATHS);
+    const va = findSameTermsVirtualAccount(parseProviderJson(PROVIDER, response), wireRequest);
+    if (!va) {
+      throw new DomainError("ALREADY_EXISTS", "idempotency_key: the provider holds a different VA for this key", {
+        field: "idempotency_key",
+        provider: PROVIDER,
+        providerCode: "DUPLICATE_EXTERNAL_ID",
+      });
+    }
+    return { providerAccount: config.merchantId, providerReference: va.id, vaNumber: va.vaNumber };
+  }
+
   const vaPath = (providerReference: string, action: string) =>
     `/v1/virtual-accounts/${encodeURIComponent(providerReference)}/${action}`;
 
@@ -68,7 +92,11 @@ export function createSandboxProvider(config: SandboxConfig): Required<VaProvide
     name: PROVIDER,
 
     async createVirtualAccount(request, signal) {
-      const response = await post("/v1/virtual-accounts", toWireCreateRequest(request), signal);
+      const wireRequest = toWireCreateRequest(request);
+      const response = await post("/v1/virtual-accounts", wireRequest, signal);
+      if (response.status === 409 && readWireError(parseProviderJson(PROVIDER, response))?.error_code === "DUPLICATE_EXTERNAL_ID") {
+        return adoptExisting(wireRequest, signal);
+      }
       if (response.status !== 200 && response.status !== 201) throw refusal(response, CREATE_FIELD_PATHS);
       const va = readWireVirtualAccount(parseProviderJson(PROVIDER, response));
       if (va === undefined) throw providerUnavailable(PROVIDER, response);

@@ -143,6 +143,25 @@ export function readWireVirtualAccount(body: unknown): { id: string; vaNumber: s
   return { id, vaNumber: va_number };
 }
 
+/**
+ * The VA a lookup by external_id found, if it was made with the same terms as `request` (expiry and
+ * description aside: a retry recomputes them). Used to adopt what a crashed earlier attempt created.
+ */
+export function findSameTermsVirtualAccount(
+  body: unknown,
+  request: WireCreateRequest,
+): { id: string; vaNumber: string } | undefined {
+  const data = isRecord(body) && Array.isArray(body.data) ? body.data : [];
+  const terms = ["external_id", "bank_code", "name", "usage", "amount_type", "amount", "min_amount", "max_amount"] as const;
+  for (const candidate of data) {
+    if (!isRecord(candidate)) continue;
+    if (terms.some((key) => candidate[key] !== request[key])) continue;
+    const va = readWireVirtualAccount(candidate);
+    if (va && (request.suffix === undefined || va.vaNumber.endsWith(request.suffix))) return va;
+  }
+  return undefined;
+}
+
 export function readWirePaymentAccepted(body: unknown): { providerPaymentRef: string } | undefined {
   if (!isRecord(body) || !matches(body.payment_id, PAYMENT_ID)) return undefined;
   return { providerPaymentRef: body.payment_id };
