@@ -2,9 +2,20 @@ import { configFromEnv, SANDBOX_DEMO_KEY } from "./config.js";
 import { startGateway } from "./gateway.js";
 import { createLogger } from "./logging.js";
 
-const config = configFromEnv();
+const config = (() => {
+  try {
+    return configFromEnv();
+  } catch (error) {
+    process.stderr.write(`va-gateway: configuration error: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+})();
 const log = createLogger(config.logLevel);
-const gateway = await startGateway(config, { logger: log });
+const gateway = await startGateway(config, { logger: log }).catch((error: unknown) => {
+  // A port in use or an unreachable database: say so plainly, without a stack trace.
+  log.fatal({ err: { message: (error as Error).message, code: (error as { code?: string }).code } }, "could not start");
+  process.exit(1);
+});
 log.info(
   { url: gateway.url, database: gateway.database.dialect, sandbox: config.sandbox },
   "va-gateway listening (gRPC, gRPC-Web and Connect on one port)",

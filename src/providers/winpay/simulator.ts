@@ -1,0 +1,286 @@
+import { formatRupiah2, type Rupiah } from "../../domain/money.js";
+import type { HttpAnswer, InboundHttpRequest } from "../provider.js";
+import {
+  CallbackSender,
+  type DeliveryRecord,
+  type SimulatorRequest,
+  type SimulatorResponse,
+  startSimulatorServer,
+} from "../simulator-kit.js";
+import { snapAnswer } from "../snap/answer.js";
+import { InMemoryExternalIdStore } from "../snap/external-id-store.js";
+import { newExternalId } from "../snap/headers.js";
+import { verifyInboundSnapRequest } from "../snap/inbound-request.js";
+import { toSnapMoney } from "../snap/money.js";
+import { SnapOutcomes, SnapService } from "../snap/response-code.js";
+import { privateKeyFrom, publicKeyFrom, type SnapKey, signAsymmetric } from "../snap/signature.js";
+import { formatSnapTimestamp } from "../snap/timestamp.js";
+import { type PaymentAttempt, type SimulatedPayment, type SimulatedVa, WinpayBook } from "./simulator-book.js";
+import {
+  readCreateVa,
+  readDeleteVa,
+  readInquiryVa,
+  readJsonBody,
+  readPaymentStatus,
+  readSimulatePayment,
+  RequestRefused,
+} from "./simulator-requests.js";
+import { type WinpayPaymentCallback, WinpayPaymentFlag, WinpayPath, type WinpayVirtualAccountData } from "./wire.js";
+
+export interface WinpaySimulatorOptions {
+  /** The one merchant this Winpay knows. */
+  merchant: {
+    partnerId: string;
+    /** Verifies the merchant's requests. */
+    publicKey: SnapKey;
+    /** `{yoururl}/v1.0/transfer-va/payment`; its full path is what callbacks are signed over. */
+    callbackUrl: string;
+  };
+  /** Signs callbacks; the merchant verifies them with the public half. */
+  winpayPrivateKey: SnapKey;
+  /**
+   * Waits between callback deliveries. Winpay sends "3x until the merchant responds with the
+   * expected response" and documents no intervals: two waits, three deliveries.
+   */
+  callbackRetryDelaysMs?: readonly number[];
+  /** Winpay's admin fee per payment (capped at the amount). */
+  feePerPayment?: Rupiah;
+  now?: () => Date;
+  port?: number;
+}
+
+export interface WinpaySimulator {
+  /** Configure the adapter with this: the server root plus Winpay's `/snap` prefix. */
+  baseUrl: string;
+  /** Every payment made, oldest first. */
+  readonly ledger: readonly SimulatedPayment[];
+  virtualAccount(contractId: string): SimulatedVa | undefined;
+  /** Pays a VA as a bank transfer would and starts its callback; throws when Winpay would refuse. */
+  pay(contractId: string, amount?: Rupiah): SimulatedPayment;
+  /** Resolves once every callback is acknowledged or out of attempts. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const SNAP_PREFIX = "/snap";
+
+interface Route {
+  method: string;
+  serviceCode: string;
+  handle: (body: Record<string, unknown>) => HttpAnswer;
+}
+
+/**
+ * A local Winpay: same paths (under `/snap`), same validations and codes (seed 003), signs its
+ * callbacks with its private key and redelivers them until acknowledged. In-memory, one merchant.
+ */
+export async function startWinpaySimulator(options: WinpaySimulatorOptions): Promise<WinpaySimulator> {
+  const now = options.now ?? (() => new Date());
+  const merchantKey = publicKeyFrom(options.merchant.publicKey);
+  const winpayKey = privateKeyFrom(options.winpayPrivateKey);
+  const callbackUrl = new URL(options.merchant.callbackUrl);
+  const callbackPath = callbackUrl.pathname + callbackUrl.search;
+  const externalIds = new InMemoryExternalIdStore();
+  const book = new WinpayBook();
+  const callbacks = new CallbackSender(options.callbackRetryDelaysMs ?? [5_000, 30_000]);
+
+  function sendCallback(va: SimulatedVa, payment: SimulatedPayment): DeliveryRecord {
+    const body = JSON.stringify(callbackBody(va, payment));
+    return callbacks.send(() => {
+      const at = now();
+      const timestamp = formatSnapTimestamp(at);
+      return {
+        url: callbackUrl.href,
+        headers: {
+          "Content-Type": "application/json",
+          "X-Timestamp": timestamp,
+          "X-Partner-ID": options.merchant.partnerId,
+          "X-Signature": signAsymmetric({ method: "POST", path: callbackPath, body, timestamp }, winpayKey),
+          "X-External-ID": newExternalId(at),
+          "Channel-ID": "WINPAY",
+        },
+        body,
+      };
+    });
+  }
+
+  function pay(contractId: string, amount: Rupiah | undefined): PaymentAttempt {
+    const va = book.find(contractId, undefined);
+    if (!va) return { ok: false, outcome: SnapOutcomes.invalidBill };
+    const attempt = book.pay(va, amount, now(), options.feePerPayment ?? 2_500n);
+    if (attempt.ok) attempt.payment.callback = sendCallback(va, attempt.payment);
+    return attempt;
+  }
+
+  const routes: Record<string, Route> = {
+    [WinpayPath.createVa]: {
+      method: "POST",
+      serviceCode: SnapService.createVa,
+      handle(body) {
+        const svc = SnapService.createVa;
+        const order = readCreateVa(body, svc, now());
+        if (book.hasTrxId(order.trxId)) return snapAnswer(SnapOutcomes.duplicateReference, svc, "Duplicate trxId");
+        const va = book.open(order);
+        return snapAnswer(SnapOutcomes.successful, svc, "Success", { virtualAccountData: virtualAccountData(va) });
+      },
+    },
+    [WinpayPath.inquiryVa]: {
+      method: "POST",
+      serviceCode: SnapService.inquiryVa,
+      handle(body) {
+        const svc = SnapService.inquiryVa;
+        const { contractId, trxId } = readInquiryVa(body, svc);
+        const va = book.find(contractId, trxId);
+        if (!va) return snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction not found");
+        return snapAnswer(SnapOutcomes.successful, svc, "Success", { virtualAccountData: virtualAccountData(va) });
+      },
+    },
+    [WinpayPath.paymentStatus]: {
+      method: "POST",
+      serviceCode: SnapService.vaInquiryStatus,
+      handle(body) {
+        const svc = SnapService.vaInquiryStatus;
+        const lookup = readPaymentStatus(body, svc);
+        const va = book.find(lookup.contractId, lookup.trxId);
+        if (!va || va.virtualAccountNo !== lookup.virtualAccountNo) {
+          return snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction not found");
+        }
+        return snapAnswer(SnapOutcomes.successful, svc, "Successful", paymentStatus(va));
+      },
+    },
+    [WinpayPath.deleteVa]: {
+      method: "DELETE",
+      serviceCode: SnapService.deleteVa,
+      handle(body) {
+        const svc = SnapService.deleteVa;
+        const lookup = readDeleteVa(body, svc);
+        const va = book.find(lookup.contractId, lookup.trxId);
+        if (!va || va.virtualAccountNo !== lookup.virtualAccountNo) {
+          return snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction not found");
+        }
+        const deletion = book.delete(va);
+        if (!deletion.ok) return snapAnswer(deletion.outcome, svc);
+        return snapAnswer(SnapOutcomes.successful, svc, "Success", {
+          virtualAccountData: { trxId: va.trxId },
+          additionalInfo: { contractId: va.contractId, channel: va.channel },
+        });
+      },
+    },
+    [WinpayPath.simulatePayment]: {
+      method: "POST",
+      serviceCode: SnapService.vaPayment,
+      handle(body) {
+        const svc = SnapService.vaPayment;
+        const request = readSimulatePayment(body, svc);
+        const attempt = pay(request.contractId, request.amount);
+        if (!attempt.ok) return snapAnswer(attempt.outcome, svc);
+        return snapAnswer(SnapOutcomes.successful, svc, "Successful", {
+          paymentRequestId: attempt.payment.paymentRequestId,
+          additionalInfo: { contractId: attempt.payment.contractId },
+        });
+      },
+    },
+  };
+
+  async function handle(request: SimulatorRequest): Promise<SimulatorResponse> {
+    const path = request.path.startsWith(`${SNAP_PREFIX}/`) ? request.path.slice(SNAP_PREFIX.length) : undefined;
+    const route = path === undefined ? undefined : routes[path];
+    if (!path || !route || route.method !== request.method) return { status: 404, body: { error: "NOT_FOUND" } };
+    const query = request.query.toString();
+    const verdict = await verifyInboundSnapRequest(inboundRequest(request), {
+      serviceCode: route.serviceCode,
+      signedPath: query === "" ? path : `${path}?${query}`,
+      credentialsOf: (partnerId) =>
+        partnerId === options.merchant.partnerId ? { kind: "asymmetric", publicKey: merchantKey } : undefined,
+      externalIds,
+      now: now(),
+    });
+    if (!verdict.ok) return simulatorResponse(verdict.answer);
+    try {
+      return simulatorResponse(route.handle(readJsonBody(request.rawBody, route.serviceCode)));
+    } catch (error) {
+      if (error instanceof RequestRefused) return simulatorResponse(error.answer);
+      throw error;
+    }
+  }
+
+  const server = await startSimulatorServer(handle, options.port);
+  return {
+    baseUrl: `${server.url}${SNAP_PREFIX}`,
+    ledger: book.ledger,
+    virtualAccount: (contractId) => book.find(contractId, undefined),
+    pay(contractId, amount) {
+      const attempt = pay(contractId, amount);
+      if (!attempt.ok) throw new Error(`Winpay refused the payment: ${attempt.outcome.message}`);
+      return attempt.payment;
+    },
+    idle: () => callbacks.idle(),
+    async close() {
+      callbacks.close();
+      await server.close();
+    },
+  };
+}
+
+function virtualAccountData(va: SimulatedVa): WinpayVirtualAccountData {
+  return {
+    partnerServiceId: va.partnerServiceId,
+    customerNo: va.customerNo,
+    virtualAccountNo: va.virtualAccountNo,
+    virtualAccountName: va.virtualAccountName,
+    trxId: va.trxId,
+    ...(va.totalAmount === undefined ? {} : { totalAmount: toSnapMoney(va.totalAmount) }),
+    virtualAccountTrxType: va.type,
+    ...(va.expiredDate === undefined ? {} : { expiredDate: va.expiredDate }),
+    additionalInfo: { channel: va.channel, contractId: va.contractId },
+  };
+}
+
+function paymentStatus(va: SimulatedVa): Record<string, unknown> {
+  const last = va.payments.at(-1);
+  return {
+    virtualAccountData: {
+      virtualAccountNo: va.virtualAccountNo,
+      virtualAccountName: va.virtualAccountName,
+      paymentFlagStatus: last ? WinpayPaymentFlag.paid : WinpayPaymentFlag.unpaid,
+      ...(last ? { transactionDate: formatSnapTimestamp(last.paidAt), referenceNo: String(last.referenceNo) } : {}),
+      ...(last ? { totalAmount: toSnapMoney(last.amount) } : {}),
+    },
+    additionalInfo: { contractId: va.contractId, channel: va.channel, trxId: va.trxId },
+  };
+}
+
+/** Shaped like Winpay's own sample: `paidAmount.value` without decimals, `referenceNo` a number. */
+function callbackBody(va: SimulatedVa, payment: SimulatedPayment): WinpayPaymentCallback {
+  return {
+    partnerServiceId: va.partnerServiceId,
+    customerNo: va.customerNo,
+    virtualAccountNo: va.virtualAccountNo,
+    virtualAccountName: va.virtualAccountName,
+    trxId: va.trxId,
+    paymentRequestId: payment.paymentRequestId,
+    paidAmount: { value: payment.amount.toString(), currency: "IDR" },
+    trxDateTime: formatSnapTimestamp(payment.paidAt),
+    referenceNo: payment.referenceNo,
+    additionalInfo: {
+      channel: va.channel,
+      contractId: va.contractId,
+      feeAmount: formatRupiah2(payment.fee),
+      nettAmount: formatRupiah2(payment.nett),
+    },
+  };
+}
+
+function inboundRequest(request: SimulatorRequest): InboundHttpRequest {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    headers[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return { method: request.method, path: request.path, headers, rawBody: request.rawBody };
+}
+
+const simulatorResponse = (answer: HttpAnswer): SimulatorResponse => ({
+  status: answer.status,
+  body: answer.body,
+  headers: { "content-type": answer.contentType },
+});

@@ -1,0 +1,328 @@
+import { DomainError, invalidArgument } from "../../domain/errors.js";
+import { parseRupiah, type Rupiah } from "../../domain/money.js";
+import { type AmountRule, checkVaNumber, type VaUsage } from "../../domain/virtual-account.js";
+import type { PaymentNotification, ProviderCreateRequest, ProviderVirtualAccount } from "../provider.js";
+import { isRecord } from "../snap/json.js";
+import { parseSnapMoney, toSnapMoney } from "../snap/money.js";
+import { formatSnapTimestamp, parseSnapTimestamp } from "../snap/timestamp.js";
+import { payerDigits } from "../snap/va-number.js";
+import {
+  CUSTOMER_NO,
+  channelSupports,
+  latestExpiry,
+  MAX_WINPAY_AMOUNT,
+  MIN_EXPIRY_MS,
+  TRX_ID,
+  VA_NAME_MAX,
+  VA_NAME_MIN,
+  WINPAY_CHANNEL_TYPES,
+} from "./rules.js";
+import {
+  type WinpayCreateVaRequest,
+  type WinpayDeleteVaRequest,
+  type WinpayInquiryVaRequest,
+  WinpayPaymentFlag,
+  type WinpayPaymentStatusRequest,
+  type WinpayVaType,
+} from "./wire.js";
+
+/** Pure mapping between our model and Winpay's wire format. */
+
+export const WINPAY = "winpay";
+
+const TYPE_NAMES: Record<WinpayVaType, string> = { c: "one-off", o: "open recurring", r: "closed recurring" };
+
+/** SINGLE + FIXED → `c`, MULTI + OPEN → `o`, MULTI + FIXED → `r` (seed 003); nothing else exists. */
+export function winpayVaType(usage: VaUsage, amount: AmountRule): WinpayVaType {
+  if (amount.type === "RANGE") throw invalidArgument("amount.range", "Winpay has no VA type with an amount range");
+  if (amount.type === "FIXED") return usage === "SINGLE" ? "c" : "r";
+  if (usage === "MULTI") return "o";
+  throw invalidArgument("amount.open", "Winpay offers an open amount only on multi-use VAs");
+}
+
+/** Refuses up front what Winpay would refuse, naming our request's field. */
+export function toCreateVaRequest(request: ProviderCreateRequest, now: Date): WinpayCreateVaRequest {
+  const type = winpayVaType(request.usage, request.amount);
+  if (!Object.hasOwn(WINPAY_CHANNEL_TYPES, request.bankCode)) {
+    throw invalidArgument("bank_code", `Winpay has no channel ${request.bankCode}`);
+  }
+  if (!channelSupports(request.bankCode, type)) {
+    throw invalidArgument("bank_code", `Winpay's ${request.bankCode} channel offers no ${TYPE_NAMES[type]} VAs`);
+  }
+  if (request.numberSuffix === "" && type !== "c") {
+    throw invalidArgument("number_suffix", "Winpay needs 3-14 digits for a multi-use VA");
+  }
+  if (request.numberSuffix !== "" && !CUSTOMER_NO.test(request.numberSuffix)) {
+    throw invalidArgument("number_suffix", "Winpay takes 3-14 digits");
+  }
+  if (!TRX_ID.test(request.externalId)) {
+    throw new DomainError("INTERNAL", "external id is not a Winpay trxId (5-50 of A-Z a-z 0-9 _ -)", {
+      provider: WINPAY,
+    });
+  }
+  if (request.amount.type === "FIXED" && request.amount.amount > MAX_WINPAY_AMOUNT) {
+    throw invalidArgument("amount.fixed.amount", `Winpay accepts at most ${MAX_WINPAY_AMOUNT}`);
+  }
+  if (request.expiresAt.getTime() - now.getTime() <= MIN_EXPIRY_MS) {
+    throw invalidArgument("expires_at", "Winpay needs more than 1 minute");
+  }
+  if (request.expiresAt > latestExpiry(now)) throw invalidArgument("expires_at", "Winpay accepts at most 3 months");
+  return {
+    ...(request.numberSuffix === "" ? {} : { customerNo: request.numberSuffix }),
+    virtualAccountName: winpayVirtualAccountName(request.customer.name),
+    trxId: request.externalId,
+    ...(request.amount.type === "FIXED" ? { totalAmount: toSnapMoney(request.amount.amount) } : {}),
+    virtualAccountTrxType: type,
+    expiredDate: formatSnapTimestamp(request.expiresAt),
+    additionalInfo: { channel: request.bankCode },
+  };
+}
+
+/**
+ * Winpay takes 5-24 letters, digits, `_`, `-` and spaces; other characters become spaces and a
+ * name too short is prefixed (`Li` → `Customer Li`), since refusing a payer's real name helps no one.
+ */
+export function winpayVirtualAccountName(customerName: string): string {
+  const cleaned = customerName
+    .replace(/[^A-Za-z0-9_\- ]+/g, " ")
+    .replace(/ {2,}/g, " ")
+    .trim()
+    .slice(0, VA_NAME_MAX)
+    .trimEnd();
+  return cleaned.length >= VA_NAME_MIN ? cleaned : `Customer ${cleaned}`.trimEnd();
+}
+
+/** Winpay's field names in `400xx01/02` messages, as our request's fields. */
+const REQUEST_FIELDS: Readonly<Record<string, string>> = {
+  customerNo: "number_suffix",
+  virtualAccountName: "customer.name",
+  totalAmount: "amount.fixed.amount",
+  "totalAmount.value": "amount.fixed.amount",
+  virtualAccountTrxType: "usage",
+  expiredDate: "expires_at",
+  channel: "bank_code",
+  "additionalInfo.channel": "bank_code",
+};
+
+export const requestFieldOf = (winpayField: string): string | undefined =>
+  Object.hasOwn(REQUEST_FIELDS, winpayField) ? REQUEST_FIELDS[winpayField] : undefined;
+
+/**
+ * What later calls need to address the VA: Winpay's `contractId` and our `trxId`. Both go into
+ * `providerReference` as `<contractId>:<trxId>`, because `ProviderVaRef` has no other place for
+ * the trxId that inquiry-va, status and delete-va require.
+ */
+export interface WinpayVaReference {
+  contractId: string;
+  trxId: string;
+}
+
+const REFERENCE_PART = /^[A-Za-z0-9_-]+$/;
+
+export function encodeReference(reference: WinpayVaReference): string {
+  return `${reference.contractId}:${reference.trxId}`;
+}
+
+export function decodeReference(providerReference: string): WinpayVaReference {
+  const [contractId = "", trxId = "", extra] = providerReference.split(":");
+  if (!REFERENCE_PART.test(contractId) || !TRX_ID.test(trxId) || extra !== undefined) {
+    throw new DomainError("INTERNAL", "provider reference is not a Winpay reference", { provider: WINPAY });
+  }
+  return { contractId, trxId };
+}
+
+const malformed = (operation: string, field: string) =>
+  new DomainError("UNAVAILABLE", `${WINPAY} answered ${operation} without a usable ${field}`, { provider: WINPAY });
+
+function virtualAccountData(operation: string, body: Record<string, unknown>) {
+  const data = body.virtualAccountData;
+  if (!isRecord(data)) throw malformed(operation, "virtualAccountData");
+  const info = isRecord(data.additionalInfo) ? data.additionalInfo : {};
+  return { data, info };
+}
+
+export function fromCreateVaResponse(body: Record<string, unknown>, providerAccount: string): ProviderVirtualAccount {
+  const { data, info } = virtualAccountData("create-va", body);
+  if (typeof data.virtualAccountNo !== "string") throw malformed("create-va", "virtualAccountNo");
+  if (typeof data.trxId !== "string" || !TRX_ID.test(data.trxId)) throw malformed("create-va", "trxId");
+  if (typeof info.contractId !== "string" || !REFERENCE_PART.test(info.contractId)) {
+    throw malformed("create-va", "additionalInfo.contractId");
+  }
+  const vaNumber = payerDigits(data.virtualAccountNo);
+  checkVaNumber(vaNumber);
+  return {
+    providerAccount,
+    providerReference: encodeReference({ contractId: info.contractId, trxId: data.trxId }),
+    vaNumber,
+  };
+}
+
+export const toInquiryVaRequest = (reference: WinpayVaReference): WinpayInquiryVaRequest => ({
+  trxId: reference.trxId,
+  additionalInfo: { contractId: reference.contractId },
+});
+
+/** The VA as Winpay keeps it; `virtualAccountNo` exactly as Winpay wrote it, padding included. */
+export interface WinpayVaDetails {
+  virtualAccountNo: string;
+  virtualAccountName: string;
+  channel: string;
+  totalAmount: Rupiah | undefined;
+  expiresAt: Date | undefined;
+}
+
+export function fromInquiryVaResponse(body: Record<string, unknown>): WinpayVaDetails {
+  const { data, info } = virtualAccountData("inquiry-va", body);
+  if (typeof data.virtualAccountNo !== "string") throw malformed("inquiry-va", "virtualAccountNo");
+  if (typeof info.channel !== "string") throw malformed("inquiry-va", "additionalInfo.channel");
+  return {
+    virtualAccountNo: data.virtualAccountNo,
+    virtualAccountName: typeof data.virtualAccountName === "string" ? data.virtualAccountName : "",
+    channel: info.channel,
+    totalAmount: parseSnapMoney(data.totalAmount),
+    expiresAt: typeof data.expiredDate === "string" ? parseSnapTimestamp(data.expiredDate) : undefined,
+  };
+}
+
+export const toPaymentStatusRequest = (
+  reference: WinpayVaReference,
+  details: WinpayVaDetails,
+): WinpayPaymentStatusRequest => ({
+  virtualAccountNo: details.virtualAccountNo,
+  trxId: reference.trxId,
+  additionalInfo: { contractId: reference.contractId, channel: details.channel, trxId: reference.trxId },
+});
+
+export interface WinpayPaymentStatus {
+  /** `00` paid, `01` unpaid, `02` "check" (Winpay is not sure yet). */
+  state: "PAID" | "UNPAID" | "CHECK";
+  paidAmount: Rupiah | undefined;
+  paidAt: Date | undefined;
+  referenceNo: string | undefined;
+}
+
+const PAYMENT_STATES: Readonly<Record<string, WinpayPaymentStatus["state"]>> = {
+  [WinpayPaymentFlag.paid]: "PAID",
+  [WinpayPaymentFlag.unpaid]: "UNPAID",
+  [WinpayPaymentFlag.check]: "CHECK",
+};
+
+export function fromPaymentStatusResponse(body: Record<string, unknown>): WinpayPaymentStatus {
+  const { data } = virtualAccountData("status", body);
+  const flag = data.paymentFlagStatus;
+  const state = typeof flag === "string" && Object.hasOwn(PAYMENT_STATES, flag) ? PAYMENT_STATES[flag] : undefined;
+  if (!state) throw malformed("status", "paymentFlagStatus");
+  const referenceNo = data.referenceNo;
+  return {
+    state,
+    paidAmount: state === "PAID" ? parseSnapMoney(data.totalAmount) : undefined,
+    paidAt: typeof data.transactionDate === "string" ? parseSnapTimestamp(data.transactionDate) : undefined,
+    referenceNo: typeof referenceNo === "string" || typeof referenceNo === "number" ? String(referenceNo) : undefined,
+  };
+}
+
+export const toDeleteVaRequest = (reference: WinpayVaReference, details: WinpayVaDetails): WinpayDeleteVaRequest => ({
+  virtualAccountNo: details.virtualAccountNo,
+  trxId: reference.trxId,
+  additionalInfo: { contractId: reference.contractId, channel: details.channel },
+});
+
+/** A payment callback, read exactly; amounts in whole rupiah. */
+export interface WinpayCallbackPayment {
+  contractId: string;
+  paymentRequestId: string;
+  virtualAccountNo: string;
+  amount: Rupiah;
+  fee: Rupiah | undefined;
+  paidAt: Date | undefined;
+}
+
+export type CallbackReading =
+  | { ok: true; payment: WinpayCallbackPayment }
+  | { ok: false; problem: "unreadable" }
+  | { ok: false; problem: "missing" | "format"; field: string };
+
+/**
+ * Reads a payment callback leniently where Winpay's own sample is loose (`"10000"` amounts, a
+ * numeric `referenceNo`) and strictly everywhere else (no fractions of a rupiah, no floats).
+ * The fee is `feeAmount`, or `paidAmount − nettAmount` when only the net is given.
+ */
+export function readPaymentCallback(rawBody: Buffer): CallbackReading {
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody.toString("utf8"));
+  } catch {
+    return { ok: false, problem: "unreadable" };
+  }
+  if (!isRecord(body)) return { ok: false, problem: "unreadable" };
+  const info = isRecord(body.additionalInfo) ? body.additionalInfo : {};
+  const missing = (field: string): CallbackReading => ({ ok: false, problem: "missing", field });
+  const format = (field: string): CallbackReading => ({ ok: false, problem: "format", field });
+
+  const { virtualAccountNo, paymentRequestId, paidAmount, trxDateTime } = body;
+  if (virtualAccountNo === undefined) return missing("virtualAccountNo");
+  if (typeof virtualAccountNo !== "string" || !/^\d{1,28}$/.test(payerDigits(virtualAccountNo))) {
+    return format("virtualAccountNo");
+  }
+  if (paymentRequestId === undefined) return missing("paymentRequestId");
+  const paymentId = typeof paymentRequestId === "number" ? String(paymentRequestId) : paymentRequestId;
+  if (typeof paymentId !== "string" || !REFERENCE_PART.test(paymentId) || paymentId.length > 128) {
+    return format("paymentRequestId");
+  }
+  if (paidAmount === undefined) return missing("paidAmount");
+  const amount = parseSnapMoney(paidAmount);
+  if (amount === undefined || amount <= 0n) return format("paidAmount");
+  if (info.contractId === undefined) return missing("additionalInfo.contractId");
+  if (typeof info.contractId !== "string" || !REFERENCE_PART.test(info.contractId)) {
+    return format("additionalInfo.contractId");
+  }
+  const paidAt = typeof trxDateTime === "string" ? parseSnapTimestamp(trxDateTime) : undefined;
+  if (trxDateTime !== undefined && paidAt === undefined) return format("trxDateTime");
+  const fee = optionalRupiah(info.feeAmount);
+  if (fee === null || (fee !== undefined && fee > amount)) return format("additionalInfo.feeAmount");
+  const nett = optionalRupiah(info.nettAmount);
+  if (nett === null || (nett !== undefined && nett > amount)) return format("additionalInfo.nettAmount");
+  return {
+    ok: true,
+    payment: {
+      contractId: info.contractId,
+      paymentRequestId: paymentId,
+      virtualAccountNo,
+      amount,
+      fee: fee ?? (nett === undefined ? undefined : amount - nett),
+      paidAt,
+    },
+  };
+}
+
+/** undefined when absent, null when present but not a whole-rupiah decimal string. */
+function optionalRupiah(value: unknown): Rupiah | undefined | null {
+  if (value === undefined) return undefined;
+  return (typeof value === "string" ? parseRupiah(value) : undefined) ?? null;
+}
+
+/** Payment dedupe key: `<contractId>:<paymentRequestId>`, unique even if Winpay numbered per VA. */
+export const paymentReference = (contractId: string, paymentRequestId: string) => `${contractId}:${paymentRequestId}`;
+
+/** The simulator's answer to simulate-payment, as the reference its callback will carry. */
+export function fromSimulatePaymentResponse(body: Record<string, unknown>, contractId: string): string {
+  if (typeof body.paymentRequestId !== "string") throw malformed("simulate-payment", "paymentRequestId");
+  return paymentReference(contractId, body.paymentRequestId);
+}
+
+export function toPaymentNotification(
+  payment: WinpayCallbackPayment,
+  providerAccount: string,
+  rawPayload: string,
+  receivedAt: Date,
+): PaymentNotification {
+  return {
+    providerAccount,
+    providerPaymentRef: paymentReference(payment.contractId, payment.paymentRequestId),
+    vaNumber: payerDigits(payment.virtualAccountNo),
+    amount: payment.amount,
+    fee: payment.fee,
+    paidAt: payment.paidAt ?? receivedAt,
+    rawPayload,
+  };
+}
