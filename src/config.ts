@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { RoutingRules } from "./app/provider-registry.js";
 
 export interface TenantKey {
   tenantId: string;
@@ -14,7 +15,9 @@ export interface GatewayConfig {
   /** Sandbox mode: the sandbox provider runs against an in-process simulator and SimulatePayment works. */
   sandbox: boolean;
   defaultProvider: string;
-  sandboxProvider: { merchantId: string; apiKey: string; webhookSecret: string; baseUrl: string | undefined };
+  /** Tenant (or `*`) → bank (or `*`) → providers to try in order; see README. */
+  routes: RoutingRules;
+  sandboxProvider: { merchantId: string; apiKey: string; webhookSecret: string };
   heartbeatMs: number;
   eventPollMs: number;
   sweepIntervalMs: number;
@@ -44,11 +47,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
     apiKeys,
     sandbox,
     defaultProvider: env.VA_DEFAULT_PROVIDER ?? "sandbox",
+    routes: parseRoutes(env.VA_ROUTES ?? "{}"),
     sandboxProvider: {
       merchantId: env.SANDBOX_MERCHANT_ID ?? "M-SANDBOX",
       apiKey: env.SANDBOX_API_KEY ?? randomBytes(24).toString("base64url"),
       webhookSecret: env.SANDBOX_WEBHOOK_SECRET ?? randomBytes(32).toString("base64url"),
-      baseUrl: env.SANDBOX_BASE_URL || undefined,
     },
     heartbeatMs: integer(env, "VA_HEARTBEAT_MS", 15_000),
     eventPollMs: integer(env, "VA_EVENT_POLL_MS", 1_000),
@@ -74,6 +77,25 @@ function parseApiKeys(text: string): TenantKey[] {
       }
       return { tenantId, apiKey };
     });
+}
+
+function parseRoutes(text: string): RoutingRules {
+  const problem = "VA_ROUTES must be JSON like {\"tenant-or-*\": {\"BCA-or-*\": [\"winpay\", \"doku\"]}}";
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(problem);
+  }
+  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isRecord(parsed)) throw new Error(problem);
+  for (const banks of Object.values(parsed)) {
+    if (!isRecord(banks)) throw new Error(problem);
+    for (const list of Object.values(banks)) {
+      if (!Array.isArray(list) || list.length === 0 || !list.every((n) => typeof n === "string")) throw new Error(problem);
+    }
+  }
+  return parsed as RoutingRules;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -11,8 +11,9 @@ import { type AppLogger, createLogger } from "./logging.js";
 import { type Database, openDatabase } from "./persistence/orm.js";
 import { Store } from "./persistence/store.js";
 import type { VaProvider } from "./providers/provider.js";
-import { createSandboxProvider } from "./providers/sandbox/adapter.js";
-import { type SandboxSimulator, startSandboxSimulator } from "./providers/sandbox/simulator.js";
+import type { ProviderCapabilities } from "./providers/capabilities.js";
+import { sandboxKitFactories } from "./providers/catalog.js";
+import type { SandboxKit } from "./providers/sandbox-kit.js";
 import { createAuthInterceptor, hashApiKey } from "./transport/auth.js";
 import { createErrorInterceptor } from "./transport/errors.js";
 import { createHttpHandler } from "./transport/http-handler.js";
@@ -25,7 +26,7 @@ export interface GatewayOverrides {
   logger?: AppLogger;
   /** Callback retry schedule of the in-process sandbox simulator. */
   simulatorRetryDelaysMs?: number[];
-  extraProviders?: VaProvider[];
+  extraProviders?: { adapter: VaProvider; capabilities: ProviderCapabilities }[];
 }
 
 export interface Gateway {
@@ -35,7 +36,8 @@ export interface Gateway {
   database: Database;
   hub: EventHub;
   sweeper: ExpirySweeper;
-  sandboxSimulator: SandboxSimulator | undefined;
+  /** Sandbox mode: each provider's adapter with its in-process simulator, by provider name. */
+  sandboxKits: ReadonlyMap<string, SandboxKit>;
   /** Graceful: ends streams, drains connections, stops background work, closes the database. */
   close(): Promise<void>;
 }
@@ -59,11 +61,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     : undefined;
   await listener?.start();
 
-  const sandbox = await startSandbox(config, overrides, clock);
-  const providers = new ProviderRegistry(
-    [...(sandbox ? [sandbox.provider] : []), ...(overrides.extraProviders ?? [])],
-    config.defaultProvider,
-  );
+  const providers = new ProviderRegistry(config.defaultProvider, config.routes);
   const virtualAccounts = new VirtualAccounts({
     store,
     providers,
@@ -97,7 +95,10 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   );
   const address = await server.listen(config.port, config.host);
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${address.port}`;
-  sandbox?.simulator?.setCallbackUrl(`${url}/webhooks/sandbox`);
+  // Simulators need our webhook URL, which exists only now that the port is bound.
+  const sandboxKits = config.sandbox ? await startSandboxKits(config, overrides, url, clock) : new Map<string, SandboxKit>();
+  for (const kit of sandboxKits.values()) providers.register(kit.provider, kit.capabilities);
+  for (const extra of overrides.extraProviders ?? []) providers.register(extra.adapter, extra.capabilities);
 
   const sweeping = setInterval(() => {
     sweeper.runOnce().catch(logError("expiry sweep failed"));
@@ -110,26 +111,28 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     database,
     hub,
     sweeper,
-    sandboxSimulator: sandbox?.simulator,
+    sandboxKits,
     async close() {
       clearInterval(sweeping);
       shutdown.abort();
       hub.stop();
       await server.close(config.shutdownGraceMs);
-      await sandbox?.simulator?.close();
+      await Promise.all([...sandboxKits.values()].map((kit) => kit.close()));
       await listener?.stop();
       await database.close();
     },
   };
 }
 
-async function startSandbox(config: GatewayConfig, overrides: GatewayOverrides, clock: () => Date) {
-  if (!config.sandbox && !config.sandboxProvider.baseUrl) return undefined;
-  const { merchantId, apiKey, webhookSecret } = config.sandboxProvider;
-  const simulator = config.sandboxProvider.baseUrl
-    ? undefined
-    : await startSandboxSimulator({ merchantId, apiKey, webhookSecret, retryDelaysMs: overrides.simulatorRetryDelaysMs, now: clock });
-  const baseUrl = config.sandboxProvider.baseUrl ?? simulator?.url ?? "";
-  const provider = createSandboxProvider({ baseUrl, merchantId, apiKey, webhookSecret, now: clock });
-  return { provider, simulator };
+async function startSandboxKits(
+  config: GatewayConfig,
+  overrides: GatewayOverrides,
+  url: string,
+  now: () => Date,
+): Promise<Map<string, SandboxKit>> {
+  const kits = new Map<string, SandboxKit>();
+  for (const [name, start] of sandboxKitFactories(config.sandboxProvider)) {
+    kits.set(name, await start({ webhookUrl: `${url}/webhooks/${name}`, now, retryDelaysMs: overrides.simulatorRetryDelaysMs }));
+  }
+  return kits;
 }

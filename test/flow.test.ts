@@ -1,6 +1,6 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EventType, PaymentOutcome, VaUsage, VirtualAccountStatus } from "../src/gen/va/v1/va_pb.js";
+import { EventCause, EventType, PaymentOutcome, VaUsage, VirtualAccountStatus } from "../src/gen/va/v1/va_pb.js";
 import { vaClient } from "./support/clients.js";
 import { postgresUnavailableReason } from "./support/databases.js";
 import { createRequest, eventually, sandboxCallback, sandboxPaymentId, takeEvents } from "./support/fixtures.js";
@@ -43,8 +43,10 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("payment flow on %s", (dial
     const status = await client.getPaymentStatus({ virtualAccountId: id });
     expect(status.virtualAccount?.paidAmount).toBe(25_000n);
     expect(status.payments).toHaveLength(1);
-    const simulated = gateway.sandboxSimulator?.ledger.filter((p) => p.virtualAccountId === virtualAccount?.providerReference);
+    const simulated = gateway.sandboxKits.get("sandbox")?.payments().filter((p) => p.providerPaymentRef === providerPaymentReference);
     expect(simulated?.map((p) => p.amount)).toEqual([25_000n]);
+    expect(events.map((e) => e.cause)).toEqual([EventCause.RPC, EventCause.CALLBACK]);
+    expect(status.payments[0]?.rawProviderPayload).toContain(providerPaymentReference);
   });
 
   it.skipIf(skip)("a single-use VA flags a second payment as REPEATED and keeps its total", async () => {

@@ -12,8 +12,9 @@ import {
   type VirtualAccountDraft,
 } from "../domain/virtual-account.js";
 import type { Store } from "../persistence/store.js";
-import type { ProviderVaRef } from "../providers/provider.js";
-import type { ProviderRegistry } from "./provider-registry.js";
+import type { ProviderCreateRequest, ProviderVaRef, ProviderVirtualAccount, VaProvider } from "../providers/provider.js";
+import { cancelProblem, capabilityProblem } from "./capability-check.js";
+import type { ProviderRegistry, RegisteredProvider } from "./provider-registry.js";
 
 export type CreateRequest = Omit<VirtualAccountDraft, "expiresAt"> & {
   idempotencyKey: string;
@@ -45,26 +46,25 @@ export class VirtualAccounts {
     const { store, providers, clock } = this.options;
     const now = clock();
     const { idempotencyKey, ...draftRequest } = request;
-    const provider = providers.resolve(draftRequest.provider);
-    const draft = checkDraft({ ...draftRequest, provider: provider.name }, now);
+    const draft = checkDraft(draftRequest, now);
+    const candidates = providers.candidates(tenantId, draft.provider, draft.bankCode);
+    const able = candidates.filter((c) => !capabilityProblem(draft, c.capabilities, now));
+    if (able.length === 0) throw capabilityProblem(draft, (candidates[0] as RegisteredProvider).capabilities, now);
     const scope: KeyScope = { tenantId, operation: "create", key: idempotencyKey };
 
     const earlier = await this.claim(scope, fingerprint(request), now);
     if (earlier) return { virtualAccount: earlier, replayed: true };
     try {
-      const issued = await provider.createVirtualAccount(
-        {
-          externalId: externalIdFor(tenantId, idempotencyKey),
-          bankCode: draft.bankCode,
-          usage: draft.usage,
-          amount: draft.amount,
-          expiresAt: draft.expiresAt,
-          customer: draft.customer,
-          numberSuffix: draft.numberSuffix,
-          description: draft.description,
-        },
-        signal,
-      );
+      const { provider, issued } = await this.issue(able, {
+        externalId: externalIdFor(tenantId, idempotencyKey),
+        bankCode: draft.bankCode,
+        usage: draft.usage,
+        amount: draft.amount,
+        expiresAt: draft.expiresAt,
+        customer: draft.customer,
+        numberSuffix: draft.numberSuffix,
+        description: draft.description,
+      }, signal);
       checkVaNumber(issued.vaNumber);
       const createdAt = clock();
       const virtualAccount: VirtualAccount = {
@@ -107,6 +107,35 @@ export class VirtualAccounts {
     }
   }
 
+  /**
+   * Asks each able provider in turn. Only a provider that is down (unreachable, 5xx, timeout, open
+   * circuit) passes the create on to the next; a refusal is the caller's answer. Nothing was
+   * returned to the caller yet, so no VA ever moves between providers.
+   */
+  private async issue(
+    able: RegisteredProvider[],
+    request: ProviderCreateRequest,
+    signal: AbortSignal,
+  ): Promise<{ provider: VaProvider; issued: ProviderVirtualAccount }> {
+    let lastFailure: unknown;
+    for (const { adapter, breaker } of able) {
+      if (breaker.isOpen(this.options.clock())) {
+        lastFailure = new DomainError("UNAVAILABLE", `${adapter.name} is failing; its circuit is open`, { provider: adapter.name });
+        continue;
+      }
+      try {
+        const issued = await adapter.createVirtualAccount(request, signal);
+        breaker.recordSuccess();
+        return { provider: adapter, issued };
+      } catch (error) {
+        if (!isProviderDown(error) || signal.aborted) throw error;
+        breaker.recordFailure(this.options.clock());
+        lastFailure = error;
+      }
+    }
+    throw lastFailure;
+  }
+
   async get(tenantId: string, id: string): Promise<VirtualAccount> {
     const virtualAccount = await this.options.store.findVirtualAccount(tenantId, id);
     if (!virtualAccount) throw notFound(`virtual account ${id}`);
@@ -131,7 +160,10 @@ export class VirtualAccounts {
     if (earlier) return { virtualAccount: earlier, replayed: true };
     try {
       if (cancelTransition(current) === "CANCEL") {
-        await providers.get(current.provider).cancelVirtualAccount(providerRef(current), signal);
+        const { adapter, capabilities } = providers.get(current.provider);
+        const problem = cancelProblem(capabilities, current.bankCode);
+        if (problem) throw problem;
+        await adapter.cancelVirtualAccount(providerRef(current), signal);
       }
       const virtualAccount = await store.transaction(async (tx) => {
         const locked = await tx.lockVirtualAccount({ id: current.id, tenantId });
@@ -170,7 +202,7 @@ export class VirtualAccounts {
       throw new DomainError("FAILED_PRECONDITION", "payment simulation is switched off on this server");
     }
     const virtualAccount = await this.get(tenantId, request.id);
-    const provider = this.options.providers.get(virtualAccount.provider);
+    const provider = this.options.providers.get(virtualAccount.provider).adapter;
     if (!provider.simulatePayment) {
       throw new DomainError("FAILED_PRECONDITION", `provider ${provider.name} has no payment simulator`);
     }
@@ -223,3 +255,6 @@ export function externalIdFor(tenantId: string, idempotencyKey: string): string 
   return createHash("sha256").update(`${tenantId}\u0000${idempotencyKey}`).digest("hex").slice(0, 32);
 }
 
+
+const isProviderDown = (error: unknown) =>
+  error instanceof DomainError && (error.kind === "UNAVAILABLE" || error.kind === "DEADLINE_EXCEEDED");

@@ -1,3 +1,4 @@
+import { channel } from "node:diagnostics_channel";
 import { DomainError } from "../domain/errors.js";
 
 export interface ProviderHttpRequest {
@@ -17,12 +18,29 @@ export interface ProviderHttpResponse {
   text: string;
 }
 
+/** Every finished provider call is published here (metrics subscribe: src/operability/metrics.ts). */
+export const PROVIDER_CALL_CHANNEL = "va-gateway.provider-call";
+export interface ProviderCallReport {
+  provider: string;
+  method: string;
+  durationMs: number;
+  status?: number;
+  failure?: "timeout" | "unreachable";
+}
+const providerCalls = channel(PROVIDER_CALL_CHANNEL);
+const report = (request: ProviderHttpRequest, started: number, outcome: Pick<ProviderCallReport, "status" | "failure">) => {
+  if (!providerCalls.hasSubscribers) return;
+  const durationMs = performance.now() - started;
+  providerCalls.publish({ provider: request.provider, method: request.method, durationMs, ...outcome } satisfies ProviderCallReport);
+};
+
 /**
  * One outbound call to a provider. Network failures become UNAVAILABLE and a timeout (ours or the
  * caller's deadline) DEADLINE_EXCEEDED; HTTP error statuses are returned for the adapter to map,
  * because only it knows the provider's error body.
  */
 export async function callProvider(request: ProviderHttpRequest): Promise<ProviderHttpResponse> {
+  const started = performance.now();
   const timeout = AbortSignal.timeout(request.timeoutMs);
   const signal = AbortSignal.any([timeout, request.signal]);
   try {
@@ -32,9 +50,13 @@ export async function callProvider(request: ProviderHttpRequest): Promise<Provid
       body: request.body,
       signal,
     });
-    return { status: response.status, headers: response.headers, text: await response.text() };
+    const text = await response.text();
+    report(request, started, { status: response.status });
+    return { status: response.status, headers: response.headers, text };
   } catch (error) {
-    if (timeout.aborted || request.signal.aborted) {
+    const timedOut = timeout.aborted || request.signal.aborted;
+    report(request, started, { failure: timedOut ? "timeout" : "unreachable" });
+    if (timedOut) {
       throw new DomainError("DEADLINE_EXCEEDED", `${request.provider} did not answer in time`, {
         provider: request.provider,
       });

@@ -31,7 +31,7 @@ export async function handleWebhook(
 ): Promise<void> {
   const url = new URL(request.url ?? "/", "http://localhost");
   const providerName = url.pathname.slice(WEBHOOK_PREFIX.length).split("/")[0] ?? "";
-  const provider = deps.providers.find(providerName);
+  const provider = deps.providers.find(providerName)?.adapter;
   let answer: HttpAnswer;
   if (!provider) {
     answer = answerJson(404, { error: "UNKNOWN_PROVIDER" });
@@ -45,7 +45,7 @@ export async function handleWebhook(
 }
 
 async function receive(deps: WebhookDeps, providerName: string, inbound: InboundHttpRequest): Promise<HttpAnswer> {
-  const provider = deps.providers.get(providerName);
+  const provider = deps.providers.get(providerName).adapter;
   const result = await provider.receiveWebhook(inbound);
   if (result.kind === "rejected") {
     deps.log.warn({ provider: providerName, path: inbound.path, reason: result.reason }, "webhook rejected");

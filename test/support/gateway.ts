@@ -57,7 +57,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     databaseUrl: postgres?.url,
     sqlitePath: join(folder, "va.sqlite"),
     apiKeys: [TENANTS.alpha, TENANTS.beta],
-    sandboxProvider: { ...SANDBOX_SECRETS, baseUrl: undefined },
+    sandboxProvider: SANDBOX_SECRETS,
     heartbeatMs: 1_000,
     eventPollMs: 200,
     shutdownGraceMs: 1_000,

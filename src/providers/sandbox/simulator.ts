@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import type { Rupiah } from "../../domain/money.js";
 import { MAX_LIFETIME_MS, MIN_LIFETIME_MS } from "../../domain/virtual-account.js";
+import { type BankRule, BANKS } from "./banks.js";
 import {
   CallbackSender,
   type DeliveryRecord,
@@ -56,23 +57,6 @@ export interface SandboxSimulator {
 }
 
 const DEFAULT_RETRY_DELAYS_MS = [1000, 2000, 5000, 10000, 30000, 60000, 120000, 300000];
-
-interface BankRule {
-  prefix: string;
-  maxSuffixDigits: number;
-  /** Every number at the bank has exactly this many digits: prefix, merchant code, then the rest. */
-  digits: number;
-}
-
-const BANKS: ReadonlyMap<string, BankRule> = new Map([
-  ["BCA", { prefix: "39012", maxSuffixDigits: 14, digits: 22 }],
-  ["BNI", { prefix: "8808", maxSuffixDigits: 8, digits: 16 }],
-  ["BRI", { prefix: "26215", maxSuffixDigits: 9, digits: 17 }],
-  ["MANDIRI", { prefix: "89608", maxSuffixDigits: 7, digits: 16 }],
-  ["PERMATA", { prefix: "8625", maxSuffixDigits: 8, digits: 16 }],
-  ["CIMB", { prefix: "5919", maxSuffixDigits: 8, digits: 16 }],
-  ["BSI", { prefix: "9347", maxSuffixDigits: 8, digits: 16 }],
-]);
 
 const EXTERNAL_ID = /^[A-Za-z0-9._:-]{1,64}$/u;
 const PRINTABLE_NAME = /^[^\p{C}]{1,100}$/u;

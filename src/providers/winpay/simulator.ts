@@ -54,6 +54,8 @@ export interface WinpaySimulator {
   baseUrl: string;
   /** Every payment made, oldest first. */
   readonly ledger: readonly SimulatedPayment[];
+  /** Every callback sent, with its attempts. */
+  readonly deliveries: readonly DeliveryRecord[];
   virtualAccount(contractId: string): SimulatedVa | undefined;
   /** Pays a VA as a bank transfer would and starts its callback; throws when Winpay would refuse. */
   pay(contractId: string, amount?: Rupiah): SimulatedPayment;
@@ -208,6 +210,7 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
   return {
     baseUrl: `${server.url}${SNAP_PREFIX}`,
     ledger: book.ledger,
+    deliveries: callbacks.records,
     virtualAccount: (contractId) => book.find(contractId, undefined),
     pay(contractId, amount) {
       const attempt = pay(contractId, amount);

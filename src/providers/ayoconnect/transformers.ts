@@ -1,0 +1,261 @@
+import { createHash } from "node:crypto";
+import { DomainError, invalidArgument } from "../../domain/errors.js";
+import { formatRupiah2, type Rupiah } from "../../domain/money.js";
+import type { AmountRule, VaStatus } from "../../domain/virtual-account.js";
+import type { ProviderCreateRequest } from "../provider.js";
+import { minutesUntil, wireReader } from "../wire-helpers.js";
+import { AYOCONNECT_BANKS, type AyoconnectBank } from "./capabilities.js";
+
+/**
+ * Our model ⇄ Ayoconnect's legacy v1 wire format (reference §7.2). Pure apart from hashing.
+ * Money travels as `{value:"25000.00", currency:"IDR"}` and is read exactly with parseRupiah.
+ */
+
+export const AYOCONNECT = "ayoconnect";
+
+const { unexpected, record, text, timestamp, decimalRupiah } = wireReader(AYOCONNECT);
+
+export type AyoconnectVaStatus = "UNUSED" | "INQUIRED" | "PAID" | "INACTIVE" | "EXPIRED";
+
+/** Ayoconnect's VA states (seed 002) in our terms. */
+export const AYOCONNECT_STATUS_TO_OURS: Readonly<Record<AyoconnectVaStatus, VaStatus>> = {
+  UNUSED: "ACTIVE",
+  INQUIRED: "INQUIRED",
+  PAID: "PAID",
+  INACTIVE: "COMPLETED",
+  EXPIRED: "EXPIRED",
+};
+
+/** States in which the VA has taken a payment (multi-payment stays PAID, single-payment goes INACTIVE). */
+export const PAID_STATES: ReadonlySet<AyoconnectVaStatus> = new Set(["PAID", "INACTIVE"]);
+
+export interface AyoconnectMoney {
+  value: string;
+  currency: "IDR";
+}
+
+export interface AyoconnectCreateBody {
+  virtualAccountName: string;
+  virtualAccountPhone: string;
+  virtualAccountNumber: string | undefined;
+  transactionId: string;
+  bankCode: string;
+  expiresIn: number;
+  totalAmount: AyoconnectMoney;
+  billDetails:
+    | Array<{ billName: string; billAmount: AyoconnectMoney; billDescription: { english: string; indonesia: string } }>
+    | undefined;
+  virtualAccountConfig: { virtualAccountType: "dynamic" | "static"; amountType: "closed" | "open" };
+}
+
+export interface AyoconnectUpdateBody {
+  bankCode: string;
+  customerId: string;
+  virtualAccountId: string;
+  transactionId: string;
+  expiresIn?: number;
+  totalAmount?: AyoconnectMoney;
+}
+
+/** What an update may change. */
+export interface VirtualAccountChanges {
+  amount?: Extract<AmountRule, { type: "FIXED" }>;
+  expiresAt?: Date;
+}
+
+/**
+ * What every later call about one VA needs. GET and PATCH take `virtualAccountId`, `customerId` and
+ * the 3-digit bank code, and must repeat the flow's `A-Correlation-ID`.
+ */
+export interface AyoconnectVaKey {
+  virtualAccountId: string;
+  customerId: string;
+  /** Our flow id: the bank's 3-digit code + 29 hex digits, so a callback names its bank too. */
+  correlationId: string;
+}
+
+export interface AyoconnectVaState {
+  providerReference: string;
+  vaNumber: string;
+  providerStatus: AyoconnectVaStatus;
+  status: VaStatus;
+  totalAmount: Rupiah;
+  adminFee: Rupiah | undefined;
+  expiresAt: Date;
+}
+
+export interface AyoconnectCallback {
+  key: AyoconnectVaKey;
+  vaNumber: string;
+  trxRefID: string;
+  amount: Rupiah;
+}
+
+export function bankByOurCode(bankCode: string): AyoconnectBank {
+  const bank = AYOCONNECT_BANKS.find((b) => b.bankCode === bankCode);
+  if (!bank) throw invalidArgument("bank_code", `${AYOCONNECT} does not issue VAs at ${bankCode}`);
+  return bank;
+}
+
+const sha256hex = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/**
+ * Create's `transactionId` (exactly 32) is derived from our externalId, so a retried create is refused
+ * as a duplicate instead of issuing a second VA; the flow's correlation id is derived the same way.
+ */
+export function flowIds(externalId: string, bank: AyoconnectBank): { transactionId: string; correlationId: string } {
+  return {
+    transactionId: sha256hex(`transaction:${externalId}`).slice(0, 32),
+    correlationId: bank.ayoconnectCode + sha256hex(`correlation:${externalId}`).slice(0, 29),
+  };
+}
+
+export function bankCodeOfFlow(correlationId: string): string | undefined {
+  return /^[0-9]{3}[0-9a-f]{29}$/.test(correlationId) ? correlationId.slice(0, 3) : undefined;
+}
+
+/** `providerReference` carries the whole key, joined with `:` (none of its parts contains one). */
+export function encodeVaKey(key: AyoconnectVaKey): string {
+  return `${key.virtualAccountId}:${key.customerId}:${key.correlationId}`;
+}
+
+export function decodeVaKey(providerReference: string): AyoconnectVaKey {
+  const [virtualAccountId, customerId, correlationId, ...rest] = providerReference.split(":");
+  if (!virtualAccountId || !customerId || !correlationId || rest.length > 0 || !bankCodeOfFlow(correlationId)) {
+    throw new DomainError("INTERNAL", `not an ${AYOCONNECT} VA reference: ${providerReference}`, {
+      provider: AYOCONNECT,
+    });
+  }
+  return { virtualAccountId, customerId, correlationId };
+}
+
+/** The dedupe key of §9: `virtualAccountId:trxRefID`. */
+export const paymentRef = (virtualAccountId: string, trxRefID: string) => `${virtualAccountId}:${trxRefID}`;
+
+/** Ayoconnect wants `62` + 9–13 digits; we take `+62…`, `62…` or a domestic `0…`. */
+function toAyoconnectPhone(phone: string): string {
+  const digits = phone.replace(/^\+/, "");
+  return digits.startsWith("0") ? `62${digits.slice(1)}` : digits;
+}
+
+const money = (amount: Rupiah): AyoconnectMoney => ({ value: formatRupiah2(amount), currency: "IDR" });
+
+export function toCreateBody(
+  request: ProviderCreateRequest,
+  now: Date,
+  bank: AyoconnectBank,
+  transactionId: string,
+): AyoconnectCreateBody {
+  const { amount } = request;
+  if (amount.type === "RANGE")
+    throw invalidArgument("amount.range", `${AYOCONNECT} takes a fixed or an open amount only`);
+  const totalAmount = money(amount.type === "FIXED" ? amount.amount : 0n);
+  return {
+    virtualAccountName: request.customer.name,
+    virtualAccountPhone: toAyoconnectPhone(request.customer.phone),
+    virtualAccountNumber: request.numberSuffix ? request.numberSuffix.padStart(bank.customDigits.min, "0") : undefined,
+    transactionId,
+    bankCode: bank.ayoconnectCode,
+    expiresIn: minutesUntil(request.expiresAt, now),
+    totalAmount,
+    billDetails: request.description
+      ? [
+          {
+            billName: request.customer.name,
+            billAmount: totalAmount,
+            billDescription: { english: request.description, indonesia: request.description },
+          },
+        ]
+      : undefined,
+    virtualAccountConfig: {
+      virtualAccountType: request.usage === "MULTI" ? "static" : "dynamic",
+      amountType: amount.type === "FIXED" ? "closed" : "open",
+    },
+  };
+}
+
+export function toUpdateBody(
+  key: AyoconnectVaKey,
+  transactionId: string,
+  changes: VirtualAccountChanges,
+  now: Date,
+): AyoconnectUpdateBody {
+  return {
+    ...keyFields(key),
+    transactionId,
+    expiresIn: changes.expiresAt && minutesUntil(changes.expiresAt, now),
+    totalAmount: changes.amount && money(changes.amount.amount),
+  };
+}
+
+/** Cancel = expire now (`expiresIn: 0`): the legacy API has no delete [uncertain, §9]. */
+export function toCancelBody(key: AyoconnectVaKey, transactionId: string): AyoconnectUpdateBody {
+  return { ...keyFields(key), transactionId, expiresIn: 0 };
+}
+
+export function statusQuery(key: AyoconnectVaKey, transactionId: string): URLSearchParams {
+  const { bankCode, customerId, virtualAccountId } = keyFields(key);
+  return new URLSearchParams({ virtualAccountId, transactionId, bankCode, customerId });
+}
+
+function keyFields(key: AyoconnectVaKey) {
+  return {
+    bankCode: key.correlationId.slice(0, 3),
+    customerId: key.customerId,
+    virtualAccountId: key.virtualAccountId,
+  };
+}
+
+/** `virtualAccountData` of a create (201) or status (200) answer. */
+export function readVirtualAccountData(json: unknown): {
+  virtualAccountId: string;
+  customerId: string;
+  state: Omit<AyoconnectVaState, "providerReference">;
+} {
+  const data = record(record(json, "body").virtualAccountData, "virtualAccountData");
+  const providerStatus = vaStatus(data.virtualAccountStatus, "virtualAccountData.virtualAccountStatus");
+  return {
+    virtualAccountId: text(data.virtualAccountId, "virtualAccountData.virtualAccountId"),
+    customerId: text(data.customerId, "virtualAccountData.customerId"),
+    state: {
+      vaNumber: text(data.virtualAccountNumber, "virtualAccountData.virtualAccountNumber"),
+      providerStatus,
+      status: AYOCONNECT_STATUS_TO_OURS[providerStatus],
+      totalAmount: moneyValue(data.totalAmount, "virtualAccountData.totalAmount"),
+      adminFee: data.adminFee === undefined ? undefined : moneyValue(data.adminFee, "virtualAccountData.adminFee"),
+      expiresAt: timestamp(data.expiredAt, "virtualAccountData.expiredAt"),
+    },
+  };
+}
+
+/** The legacy payment callback: unsigned, so only a hint until the status query confirms it. */
+export function readCallback(json: unknown): AyoconnectCallback {
+  const data = record(record(json, "body").virtualAccountData, "virtualAccountData");
+  const payment = record(data.paymentDetails, "virtualAccountData.paymentDetails");
+  return {
+    key: {
+      virtualAccountId: text(data.virtualAccountId, "virtualAccountData.virtualAccountId"),
+      customerId: text(data.customerId, "virtualAccountData.customerId"),
+      correlationId: text(data.correlationId, "virtualAccountData.correlationId"),
+    },
+    vaNumber: text(data.virtualAccountNumber, "virtualAccountData.virtualAccountNumber"),
+    trxRefID: text(payment.trxRefID, "paymentDetails.trxRefID"),
+    amount: decimalRupiah(payment.amount, "paymentDetails.amount"),
+  };
+}
+
+/** `paymentDetails.trxRefID` of our simulator's pay route. */
+export function readSimulatedPayment(json: unknown): string {
+  return text(record(record(json, "body").paymentDetails, "paymentDetails").trxRefID, "paymentDetails.trxRefID");
+}
+
+function vaStatus(value: unknown, path: string): AyoconnectVaStatus {
+  if (typeof value === "string" && Object.hasOwn(AYOCONNECT_STATUS_TO_OURS, value)) return value as AyoconnectVaStatus;
+  throw unexpected(path, `one of ${Object.keys(AYOCONNECT_STATUS_TO_OURS).join(", ")}`);
+}
+
+function moneyValue(value: unknown, path: string): Rupiah {
+  const money = record(value, path);
+  if (money.currency !== "IDR") throw unexpected(`${path}.currency`, "IDR");
+  return decimalRupiah(money.value, `${path}.value`);
+}

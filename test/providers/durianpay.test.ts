@@ -1,0 +1,430 @@
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DomainError } from "../../src/domain/errors.js";
+import type { AmountRule, VaUsage } from "../../src/domain/virtual-account.js";
+import { createDurianpayProvider, type DurianpayProvider } from "../../src/providers/durianpay/adapter.js";
+import { durianpayCapabilities } from "../../src/providers/durianpay/capabilities.js";
+import { type DurianpaySimulator, startDurianpaySimulator } from "../../src/providers/durianpay/simulator.js";
+import { readFetchPage } from "../../src/providers/durianpay/transformers.js";
+import type { ProviderCreateRequest, ProviderVaRef, WebhookResult } from "../../src/providers/provider.js";
+import { type RunningSimulator, startSimulatorServer } from "../../src/providers/simulator-kit.js";
+
+const SERVER_KEY = "dp_test_k3Y9s3cr3tV4lu3";
+const FAST_RETRIES = [5, 5, 5, 5, 5];
+
+let simulator: DurianpaySimulator;
+let provider: DurianpayProvider;
+const closers: Array<() => Promise<void>> = [];
+
+beforeEach(async () => {
+  simulator = await startDurianpaySimulator({
+    serverKey: SERVER_KEY,
+    retryDelaysMs: FAST_RETRIES,
+    bankRestrictions: { CIMB: ["STATIC_CLOSED_VA"] },
+  });
+  closers.push(() => simulator.close());
+  provider = createDurianpayProvider({ baseUrl: simulator.url, serverKey: SERVER_KEY, providerAccount: "merchant-a" });
+});
+
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+const signal = () => AbortSignal.timeout(5_000);
+
+function draft(overrides: Partial<ProviderCreateRequest> = {}): ProviderCreateRequest {
+  return {
+    externalId: `ext-${randomUUID()}`,
+    bankCode: "PERMATA",
+    usage: "SINGLE",
+    amount: { type: "FIXED", amount: 150_000n },
+    expiresAt: new Date(Date.now() + 3_600_000),
+    customer: { name: "Ardi Hanan", email: "ardi@example.com", phone: "+6288888888" },
+    numberSuffix: "",
+    description: "Order 42",
+    ...overrides,
+  };
+}
+
+async function create(overrides: Partial<ProviderCreateRequest> = {}): Promise<ProviderVaRef> {
+  const request = draft(overrides);
+  const created = await provider.createVirtualAccount(request, signal());
+  return { ...created, bankCode: request.bankCode };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<DomainError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(DomainError);
+  return error as DomainError;
+}
+
+/** Our webhook route: hands each request to the adapter and answers as the application would. */
+async function startReceiver(failFirst = 0) {
+  const results: WebhookResult[] = [];
+  const server = await startSimulatorServer(async (request) => {
+    const headers = Object.fromEntries(
+      Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(", ") : value]),
+    );
+    const result = await provider.receiveWebhook({ ...request, headers });
+    results.push(result);
+    const answer =
+      result.kind === "rejected"
+        ? result.answer
+        : results.length <= failFirst
+          ? { status: 500, contentType: "application/json", body: '{"error":"database down"}' }
+          : result.answer("RECORDED");
+    return { status: answer.status, body: answer.body, headers: { "content-type": answer.contentType } };
+  });
+  closers.push(() => server.close());
+  simulator.setCallbackUrl(`${server.url}/webhooks/durianpay`);
+  return { url: server.url, results };
+}
+
+const webhook = (body: unknown) =>
+  provider.receiveWebhook({
+    method: "POST",
+    path: "/webhooks/durianpay",
+    headers: { "content-type": "application/json" },
+    rawBody: Buffer.from(typeof body === "string" ? body : JSON.stringify(body)),
+  });
+
+describe("creating VAs", () => {
+  const combinations: Array<[VaUsage, AmountRule]> = [
+    ["SINGLE", { type: "FIXED", amount: 150_000n }],
+    ["SINGLE", { type: "OPEN" }],
+    ["SINGLE", { type: "RANGE", min: 10_000n, max: 20_000n }],
+    ["MULTI", { type: "FIXED", amount: 999_999_999_999n }],
+    ["MULTI", { type: "OPEN" }],
+    ["MULTI", { type: "RANGE", min: 50_000n, max: 999_999_999_999n }],
+  ];
+
+  it.each(combinations)("issues a %s VA with amount %o and reads it back exactly", async (usage, amount) => {
+    const expiresAt = new Date(Date.now() + 2 * 3_600_000 + 30_000);
+    const va = await create({ usage, amount, expiresAt });
+    const state = await provider.fetchVirtualAccount(va, signal());
+    expect(state).toMatchObject({ providerReference: va.providerReference, vaNumber: va.vaNumber, usage, amount });
+    expect(state.status).toBe("ACTIVE");
+    // expiry_minutes is rounded down: the VA never outlives the expiry we asked for.
+    expect(state.expiresAt.getTime()).toBeLessThanOrEqual(expiresAt.getTime());
+    expect(state.expiresAt.getTime()).toBeGreaterThan(expiresAt.getTime() - 2 * 60_000);
+  });
+
+  it("sends the documented wire fields, with va_ref_id derived from externalId", async () => {
+    const now = new Date();
+    const clocked = createDurianpayProvider({
+      baseUrl: simulator.url,
+      serverKey: SERVER_KEY,
+      providerAccount: "m",
+      now: () => now,
+    });
+    const request = draft({
+      usage: "MULTI",
+      amount: { type: "RANGE", min: 10_000n, max: 25_000n },
+      numberSuffix: "1234",
+      expiresAt: new Date(now.getTime() + 59 * 60_000 + 59_999),
+    });
+    await clocked.createVirtualAccount(request, signal());
+    const sent = JSON.parse(simulator.requests.at(-1)?.body ?? "{}");
+    expect(sent).toMatchObject({
+      bank_code: "PERMATA",
+      name: "Ardi Hanan",
+      is_closed: false,
+      is_reusable: true,
+      min_amount: 10_000,
+      max_amount: 25_000,
+      account_suffix: "1234",
+      va_ref_id: request.externalId,
+      auto_disable_after_payment: false,
+      customer: { given_name: "Ardi Hanan", email: "ardi@example.com", mobile: "+6288888888" },
+    });
+    expect(sent.expiry_minutes).toBe(59);
+    expect(sent.amount).toBeUndefined();
+  });
+
+  it("puts the requested suffix at the end of the number", async () => {
+    const va = await create({ numberSuffix: "123456" });
+    expect(va.vaNumber).toBe("88565004123456");
+    expect(va.providerAccount).toBe("merchant-a");
+  });
+
+  it.each(durianpayCapabilities.banks.map((bank) => [bank.bankCode, bank] as const))(
+    "%s takes suffixes up to its documented length and issues numbers within the capability table",
+    async (bankCode, bank) => {
+      const random = await create({ bankCode, usage: "MULTI", amount: { type: "OPEN" } });
+      const longest = await create({ bankCode, numberSuffix: "7".repeat(bank.maxSuffixDigits) });
+      for (const va of [random, longest]) {
+        expect(va.vaNumber.length).toBeGreaterThanOrEqual(bank.vaNumberDigits.min);
+        expect(va.vaNumber.length).toBeLessThanOrEqual(bank.vaNumberDigits.max);
+      }
+      const error = await refusal(create({ bankCode, numberSuffix: "7".repeat(bank.maxSuffixDigits + 1) }));
+      expect(error.kind).toBe("INVALID_ARGUMENT");
+      expect(error.facts.field).toBe("number_suffix");
+    },
+  );
+});
+
+describe("refusals mapped to our fields", () => {
+  it.each([
+    ["a suffix longer than MANDIRI's 7 digits", { bankCode: "MANDIRI", numberSuffix: "12345678" }, "number_suffix"],
+    ["a bank Durianpay does not serve", { bankCode: "BNI" }, "bank_code"],
+    ["a customer without a name", { customer: { name: " ", email: "a@example.com", phone: "" } }, "customer.name"],
+    ["a customer without email or phone", { customer: { name: "Ardi", email: "", phone: "" } }, "customer"],
+    ["an expiry already past", { expiresAt: new Date(Date.now() - 60_000) }, "expires_at"],
+    ["a fixed amount of zero", { amount: { type: "FIXED", amount: 0n } }, "amount.fixed.amount"],
+    ["a range minimum of zero", { amount: { type: "RANGE", min: 0n, max: 10_000n } }, "amount.range.min"],
+    ["a range maximum below its minimum", { amount: { type: "RANGE", min: 10_000n, max: 5_000n } }, "amount.range.max"],
+  ] satisfies Array<[string, Partial<ProviderCreateRequest>, string]>)("refuses %s", async (_, overrides, field) => {
+    const error = await refusal(provider.createVirtualAccount(draft(overrides), signal()));
+    expect(error.kind).toBe("INVALID_ARGUMENT");
+    expect(error.facts).toMatchObject({ field, provider: "durianpay", providerCode: "DPAY_INVALID_REQUEST" });
+    expect(error.message.startsWith(`${field}: `)).toBe(true);
+  });
+
+  it("names the bank rule behind DPAY_STATIC_CLOSED_VA_NOT_SUPPORTED", async () => {
+    const error = await refusal(
+      create({ bankCode: "CIMB", usage: "MULTI", amount: { type: "FIXED", amount: 10_000n } }),
+    );
+    expect(error.kind).toBe("INVALID_ARGUMENT");
+    expect(error.facts).toMatchObject({ field: "usage", providerCode: "DPAY_STATIC_CLOSED_VA_NOT_SUPPORTED" });
+    expect(error.message).toContain("multi-use VAs with a fixed amount");
+    // The same bank still issues the combinations it supports.
+    await create({ bankCode: "CIMB", usage: "SINGLE", amount: { type: "FIXED", amount: 10_000n } });
+  });
+
+  it("reports a VA number that is already taken as ALREADY_EXISTS", async () => {
+    await create({ numberSuffix: "555" });
+    const error = await refusal(create({ numberSuffix: "555" }));
+    expect(error.kind).toBe("ALREADY_EXISTS");
+    expect(error.facts).toMatchObject({ field: "number_suffix", providerCode: "DPAY_INTERNAL_ERROR" });
+  });
+
+  it("refuses a wrong server key without revealing it", async () => {
+    const wrongKey = "dp_test_wr0ngS3cr3tK3y";
+    const stranger = createDurianpayProvider({ baseUrl: simulator.url, serverKey: wrongKey, providerAccount: "x" });
+    const error = await refusal(stranger.createVirtualAccount(draft(), signal()));
+    expect(error.kind).toBe("FAILED_PRECONDITION");
+    expect(error.facts.providerCode).toBe("DPAY_UNAUTHORIZED_ACCESS");
+    const everything = `${error.message} ${JSON.stringify(error.facts)} ${error.stack}`;
+    expect(everything).not.toContain(wrongKey);
+    expect(everything).not.toContain(Buffer.from(`${wrongKey}:`).toString("base64"));
+    expect(everything).not.toContain(SERVER_KEY);
+  });
+
+  it("reports an unreachable API as UNAVAILABLE", async () => {
+    await simulator.close();
+    const error = await refusal(provider.createVirtualAccount(draft(), signal()));
+    expect(error.kind).toBe("UNAVAILABLE");
+  });
+});
+
+describe("cancel and update", () => {
+  it("cancels through PATCH /v1/payments/va/:id with expiry_minutes 0", async () => {
+    const va = await create();
+    await provider.cancelVirtualAccount(va, signal());
+    expect(simulator.requests.at(-1)).toEqual({
+      method: "PATCH",
+      path: `/v1/payments/va/${va.providerReference}`,
+      body: '{"expiry_minutes":0}',
+    });
+    expect((await provider.fetchVirtualAccount(va, signal())).status).toBe("EXPIRED");
+    const error = await refusal(provider.simulatePayment(va, 150_000n, signal()));
+    expect(error.kind).toBe("FAILED_PRECONDITION");
+    expect(error.message).toContain("VA Expired");
+  });
+
+  it("cannot cancel a paid single-use VA", async () => {
+    const va = await create();
+    await provider.simulatePayment(va, 150_000n, signal());
+    const error = await refusal(provider.cancelVirtualAccount(va, signal()));
+    expect(error.kind).toBe("FAILED_PRECONDITION");
+    expect(error.facts.providerCode).toBe("DPAY_CANNOT_PATCH_PAID_VA");
+  });
+
+  it("reports an unknown VA as NOT_FOUND", async () => {
+    const va = await create();
+    const error = await refusal(
+      provider.cancelVirtualAccount({ ...va, providerReference: "va_doesNotExist0001" }, signal()),
+    );
+    expect(error.kind).toBe("NOT_FOUND");
+  });
+
+  it("updates the amount and expiry, and disables and enables payments", async () => {
+    const va = await create({ usage: "MULTI" });
+    const expiresAt = new Date(Date.now() + 48 * 3_600_000);
+    await provider.updateVirtualAccount(va, { amount: { type: "FIXED", amount: 175_000n }, expiresAt }, signal());
+    const updated = await provider.fetchVirtualAccount(va, signal());
+    expect(updated.amount).toEqual({ type: "FIXED", amount: 175_000n });
+    expect(expiresAt.getTime() - updated.expiresAt.getTime()).toBeLessThan(60_000);
+
+    await provider.setVirtualAccountDisabled(va, true, signal());
+    expect((await provider.fetchVirtualAccount(va, signal())).disabled).toBe(true);
+    expect((await refusal(provider.simulatePayment(va, 175_000n, signal()))).message).toContain("VA Disabled");
+    await provider.setVirtualAccountDisabled(va, false, signal());
+    await provider.simulatePayment(va, 175_000n, signal());
+    expect(simulator.ledger).toHaveLength(1);
+  });
+});
+
+describe("webhooks", () => {
+  it("reports a genuine payment with the exact amount and Durianpay's payment id", async () => {
+    const receiver = await startReceiver();
+    const va = await create({ amount: { type: "FIXED", amount: 987_654_321_012n } });
+    const { providerPaymentRef } = await provider.simulatePayment(va, 987_654_321_012n, signal());
+    await simulator.idle();
+
+    const [entry] = simulator.ledger;
+    expect(providerPaymentRef).toBe(entry?.paymentId);
+    expect(receiver.results).toHaveLength(1);
+    const result = receiver.results[0];
+    if (result?.kind !== "payment") throw new Error(`expected a payment, got ${JSON.stringify(result)}`);
+    expect(result.notification).toMatchObject({
+      providerAccount: "merchant-a",
+      providerPaymentRef,
+      vaNumber: va.vaNumber,
+      amount: 987_654_321_012n,
+      fee: undefined,
+      paidAt: entry?.paidAt,
+    });
+    expect(typeof result.notification.amount).toBe("bigint");
+    expect(JSON.parse(result.notification.rawPayload).event).toBe("payment.completed");
+    expect(simulator.deliveries[0]).toMatchObject({ attempts: 1, acknowledged: true, lastStatus: 200 });
+    expect(result.answer("DUPLICATE").status).toBe(200);
+    expect(result.answer("UNKNOWN_VIRTUAL_ACCOUNT").status).not.toBe(200);
+  });
+
+  it("keeps the same providerPaymentRef when the webhook is retried", async () => {
+    const receiver = await startReceiver(1);
+    const va = await create({ usage: "MULTI", amount: { type: "OPEN" } });
+    await provider.simulatePayment(va, 12_345n, signal());
+    await simulator.idle();
+    expect(simulator.deliveries[0]).toMatchObject({ attempts: 2, acknowledged: true });
+    const refs = receiver.results.map((r) => (r.kind === "payment" ? r.notification.providerPaymentRef : r.reason));
+    expect(refs).toEqual([simulator.ledger[0]?.paymentId, simulator.ledger[0]?.paymentId]);
+  });
+
+  it("finds an older payment of a multi-use VA across pages", async () => {
+    await simulator.close();
+    simulator = await startDurianpaySimulator({ serverKey: SERVER_KEY, paymentsPageSize: 2 });
+    closers.push(() => simulator.close());
+    provider = createDurianpayProvider({
+      baseUrl: simulator.url,
+      serverKey: SERVER_KEY,
+      providerAccount: "merchant-a",
+    });
+    const va = await create({ usage: "MULTI", amount: { type: "OPEN" } });
+    for (const amount of [1_000n, 2_000n, 3_000n, 4_000n, 5_000n]) simulator.simulatePayment(va.vaNumber, amount);
+    const oldest = simulator.ledger[0];
+    const result = await webhook({
+      event: "payment.completed",
+      data: { id: oldest?.paymentId, virtual_account_id: va.providerReference, amount_str: "1000.00" },
+    });
+    expect(result.kind).toBe("payment");
+    const state = await provider.fetchVirtualAccount(va, signal());
+    expect(state.payments.map((p) => p.amount)).toEqual([5_000n, 4_000n, 3_000n, 2_000n, 1_000n]);
+    expect(state.status).toBe("PAID");
+  });
+
+  it("rejects a forged webhook for a payment the simulator never made, and reports nothing", async () => {
+    const va = await create();
+    const result = await webhook({
+      event: "payment.completed",
+      data: { id: "pay_forgedPaymnt0001", virtual_account_id: va.providerReference, amount_str: "150000.00" },
+    });
+    expect(result.kind).toBe("rejected");
+    if (result.kind !== "rejected") return;
+    expect(result.answer.status).toBe(400);
+    expect(simulator.ledger).toHaveLength(0);
+  });
+
+  it("rejects a genuine payment id replayed with another amount", async () => {
+    const va = await create({ usage: "MULTI", amount: { type: "OPEN" } });
+    const paid = simulator.simulatePayment(va.vaNumber, 10_000n);
+    const result = await webhook({
+      event: "payment.completed",
+      data: { id: paid.paymentId, virtual_account_id: va.providerReference, amount_str: "10000000.00" },
+    });
+    expect(result.kind).toBe("rejected");
+  });
+
+  it("rejects a webhook naming a VA Durianpay does not know", async () => {
+    const result = await webhook({
+      event: "payment.completed",
+      data: { id: "pay_forgedPaymnt0002", virtual_account_id: "va_unknownVa0000001", amount_str: "1.00" },
+    });
+    expect(result).toMatchObject({ kind: "rejected", answer: { status: 400 } });
+  });
+
+  it.each([
+    ["not JSON", "{nope"],
+    [
+      "a fractional amount",
+      { event: "payment.completed", data: { id: "pay_x", virtual_account_id: "va_y", amount_str: "1.50" } },
+    ],
+    ["no VA id", { event: "payment.completed", data: { id: "pay_x", amount_str: "1.00" } }],
+  ])("rejects a webhook with %s as a 400 without throwing", async (_, body) => {
+    expect(await webhook(body)).toMatchObject({ kind: "rejected", answer: { status: 400 } });
+  });
+
+  it("acknowledges events that carry no VA payment without reporting one", async () => {
+    expect(await webhook({ event: "order.created", data: { id: "ord_1" } })).toMatchObject({
+      kind: "rejected",
+      answer: { status: 200 },
+    });
+  });
+
+  it("asks for a retry (503) when the API cannot be reached to confirm", async () => {
+    const va = await create();
+    const paid = simulator.simulatePayment(va.vaNumber, 150_000n);
+    await simulator.close();
+    const result = await webhook({
+      event: "payment.completed",
+      data: { id: paid.paymentId, virtual_account_id: va.providerReference, amount_str: "150000.00" },
+    });
+    expect(result).toMatchObject({ kind: "rejected", answer: { status: 503 } });
+  });
+});
+
+describe("webhook retry schedule", () => {
+  async function deliveriesAnswered(status: number) {
+    const target: RunningSimulator = await startSimulatorServer(() => ({ status, body: {} }));
+    closers.push(() => target.close());
+    simulator.setCallbackUrl(target.url);
+    const va = await create();
+    simulator.simulatePayment(va.vaNumber, 150_000n);
+    await simulator.idle();
+    return simulator.deliveries[0];
+  }
+
+  it("retries five times after the first attempt while the answer is not 200", async () => {
+    expect(await deliveriesAnswered(503)).toMatchObject({ attempts: 6, acknowledged: false, lastStatus: 503 });
+  });
+
+  it("retries a 4xx too: Durianpay only stops on 200", async () => {
+    expect(await deliveriesAnswered(400)).toMatchObject({ attempts: 6, acknowledged: false, lastStatus: 400 });
+  });
+
+  it("stops at the first 200", async () => {
+    expect(await deliveriesAnswered(200)).toMatchObject({ attempts: 1, acknowledged: true });
+  });
+});
+
+describe("exact money on the wire", () => {
+  const page = (amount: string) =>
+    `{"data":{"virtual_account":{"id":"va_1","bank_code":"BCA","account_number":"3901100001","is_closed":true,` +
+    `"amount":${amount},"expiry_at":"2030-01-01T00:00:00Z","is_disabled":false,"is_paid":false,"is_reusable":false},` +
+    `"virtual_account_status":"VirtualAccountActive","payments":[]}}`;
+
+  it("reads a JSON number amount exactly when it is a safe integer", () => {
+    expect(readFetchPage(JSON.parse(page("999999999999"))).state.amount).toEqual({
+      type: "FIXED",
+      amount: 999_999_999_999n,
+    });
+  });
+
+  it.each(["9007199254740993", "12000.12", "-5", "1e21"])("refuses %s instead of rounding it", (amount) => {
+    expect(() => readFetchPage(JSON.parse(page(amount)))).toThrow(/virtual_account.amount/);
+  });
+});
