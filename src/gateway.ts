@@ -8,13 +8,14 @@ import type { GatewayConfig } from "./config.js";
 import { EventHub } from "./events/hub.js";
 import { PostgresEventListener } from "./events/postgres-listener.js";
 import { type AppLogger, createLogger } from "./logging.js";
+import { createOperability } from "./operability/index.js";
 import { type Database, openDatabase } from "./persistence/orm.js";
 import { Store } from "./persistence/store.js";
 import type { VaProvider } from "./providers/provider.js";
 import type { ProviderCapabilities } from "./providers/capabilities.js";
 import { sandboxKitFactories } from "./providers/catalog.js";
 import type { SandboxKit } from "./providers/sandbox-kit.js";
-import { createAuthInterceptor, hashApiKey } from "./transport/auth.js";
+import { createAuthInterceptor, forServices, hashApiKey } from "./transport/auth.js";
 import { createErrorInterceptor } from "./transport/errors.js";
 import { createHttpHandler } from "./transport/http-handler.js";
 import { createOnePortServer } from "./transport/one-port-server.js";
@@ -72,12 +73,30 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const recorder = new PaymentRecorder(store, clock);
   const sweeper = new ExpirySweeper(store, clock);
 
+  const ready = () => database.orm.isConnected();
+  const operability = createOperability({
+    log,
+    streamSubscribers: () => hub.subscriberCount,
+    ready,
+    sandbox: config.sandbox,
+    healthPollMs: config.healthPollMs,
+  });
+  const vaRoutes = vaServiceRoutes({ virtualAccounts, providers, store, hub, heartbeatMs: config.heartbeatMs });
+
   const shutdown = new AbortController();
   const connect = connectNodeAdapter({
-    routes: vaServiceRoutes({ virtualAccounts, store, hub, heartbeatMs: config.heartbeatMs }),
+    routes: (router) => {
+      vaRoutes(router);
+      operability.routes(router);
+    },
     interceptors: [
+      operability.interceptor,
       createErrorInterceptor(logError("rpc failed")),
-      createAuthInterceptor(config.apiKeys.map((k) => ({ tenantId: k.tenantId, keyHash: hashApiKey(k.apiKey) }))),
+      // Health and reflection are open to probes and tools; only the VA API needs a key.
+      forServices(
+        "va.v1.",
+        createAuthInterceptor(config.apiKeys.map((k) => ({ tenantId: k.tenantId, keyHash: hashApiKey(k.apiKey) }))),
+      ),
       createValidateInterceptor(),
     ],
     readMaxBytes: config.maxRequestBytes,
@@ -88,9 +107,10 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const server = createOnePortServer(
     createHttpHandler({
       connect,
-      webhooks: { providers, recorder, log, maxBodyBytes: config.maxRequestBytes },
-      ready: () => database.orm.isConnected(),
+      webhooks: { providers, recorder, log, maxBodyBytes: config.maxRequestBytes, observe: operability.observeWebhook },
+      ready,
       corsOrigins: config.corsOrigins,
+      getRoutes: operability.getRoutes,
     }),
   );
   const address = await server.listen(config.port, config.host);
@@ -101,7 +121,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   for (const extra of overrides.extraProviders ?? []) providers.register(extra.adapter, extra.capabilities);
 
   const sweeping = setInterval(() => {
-    sweeper.runOnce().catch(logError("expiry sweep failed"));
+    operability.metrics.observeSweep(sweeper.runOnce()).catch(logError("expiry sweep failed"));
   }, config.sweepIntervalMs);
   sweeping.unref();
 
@@ -120,6 +140,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       await Promise.all([...sandboxKits.values()].map((kit) => kit.close()));
       await listener?.stop();
       await database.close();
+      operability.close();
     },
   };
 }

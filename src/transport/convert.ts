@@ -4,8 +4,10 @@ import type { CreateRequest } from "../app/virtual-accounts.js";
 import type { EventFilter, VaEvent } from "../domain/event.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { Payment } from "../domain/payment.js";
+import type { ProviderCapabilities } from "../providers/capabilities.js";
 import type { AmountRule, VaUsage as DomainUsage, VirtualAccount } from "../domain/virtual-account.js";
 import {
+  AmountType,
   type AmountRule as AmountRuleMessage,
   AmountRuleSchema,
   type CreateVirtualAccountRequest,
@@ -14,6 +16,7 @@ import {
   PaymentEventSchema,
   PaymentOutcome,
   PaymentSchema,
+  ProviderCapabilitySchema,
   type StreamPaymentEventsRequest,
   VaUsage,
   VirtualAccountSchema,
@@ -111,6 +114,25 @@ export function eventToProto(event: VaEvent) {
     virtualAccount: virtualAccountToProto(event.virtualAccount),
     payment: event.payment ? paymentToProto(event.payment) : undefined,
     cause: EventCause[event.cause],
+  });
+}
+
+export function capabilitiesToProto(capabilities: ProviderCapabilities, bankCode: string) {
+  return create(ProviderCapabilitySchema, {
+    provider: capabilities.provider,
+    banks: capabilities.banks
+      .filter((bank) => !bankCode || bank.bankCode === bankCode)
+      .map((bank) => ({
+        bankCode: bank.bankCode,
+        combinations: bank.combinations.map((c) => ({ usage: VaUsage[c.usage], amountType: AmountType[c.amountType] })),
+        maxSuffixDigits: bank.maxSuffixDigits,
+        minVaNumberDigits: bank.vaNumberDigits.min,
+        maxVaNumberDigits: bank.vaNumberDigits.max,
+        minLifetimeSeconds: BigInt(Math.ceil(bank.minLifetimeMs / 1000)),
+        maxLifetimeSeconds: BigInt(Math.floor(bank.maxLifetimeMs / 1000)),
+        canCancel: bank.canCancel,
+        canUpdate: bank.canUpdate,
+      })),
   });
 }
 

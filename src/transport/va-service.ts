@@ -1,5 +1,6 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ProviderRegistry } from "../app/provider-registry.js";
 import type { VirtualAccounts } from "../app/virtual-accounts.js";
 import type { Store } from "../persistence/store.js";
 import type { EventHub } from "../events/hub.js";
@@ -7,6 +8,7 @@ import { followEvents } from "../events/stream.js";
 import { VaService } from "../gen/va/v1/va_pb.js";
 import { tenantOf } from "./auth.js";
 import {
+  capabilitiesToProto,
   createRequestFromProto,
   eventFilterFromProto,
   eventToProto,
@@ -16,6 +18,7 @@ import {
 
 export interface VaServiceDeps {
   virtualAccounts: VirtualAccounts;
+  providers: ProviderRegistry;
   store: Store;
   hub: EventHub;
   heartbeatMs: number;
@@ -67,6 +70,15 @@ export function vaServiceRoutes(deps: VaServiceDeps) {
             yield { kind: { case: "heartbeat", value: { sentAt: timestampFromDate(item.at) } } };
           }
         }
+      },
+
+      getCapabilities(request) {
+        const providers = deps.providers
+          .all()
+          .filter((p) => !request.provider || p.adapter.name === request.provider)
+          .map((p) => capabilitiesToProto(p.capabilities, request.bankCode))
+          .filter((p) => p.banks.length > 0);
+        return { providers };
       },
 
       async simulatePayment(request, context) {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
+import { type Client, ConnectError } from "@connectrpc/connect";
 import {
   type CreateVirtualAccountRequestSchema,
   type PaymentEvent,
@@ -97,3 +97,13 @@ export function sandboxCallback(
 
 /** `sbpay_` + 24 hex digits, unique per call. */
 export const sandboxPaymentId = () => `sbpay_${randomUUID().replaceAll("-", "").slice(0, 24)}`;
+
+/** The ConnectError a call fails with; fails the test if the call succeeds. */
+export async function rejection(call: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await call;
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+  throw new Error("expected the call to fail, but it succeeded");
+}
