@@ -17,10 +17,13 @@ export interface GatewayConfig {
   defaultProvider: string;
   /** Tenant (or `*`) → bank (or `*`) → providers to try in order; see README. */
   routes: RoutingRules;
-  sandboxProvider: { merchantId: string; apiKey: string; webhookSecret: string };
+  /** `simulatorUrl`: use a sandbox simulator running elsewhere instead of starting one in-process. */
+  sandboxProvider: { merchantId: string; apiKey: string; webhookSecret: string; simulatorUrl?: string };
   heartbeatMs: number;
   eventPollMs: number;
   sweepIntervalMs: number;
+  /** How often a gRPC health `Watch` re-checks the database. */
+  healthPollMs: number;
   idempotencyLeaseMs: number;
   shutdownGraceMs: number;
   maxRequestBytes: number;
@@ -52,10 +55,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
       merchantId: env.SANDBOX_MERCHANT_ID ?? "M-SANDBOX",
       apiKey: env.SANDBOX_API_KEY ?? randomBytes(24).toString("base64url"),
       webhookSecret: env.SANDBOX_WEBHOOK_SECRET ?? randomBytes(32).toString("base64url"),
+      simulatorUrl: env.SANDBOX_SIMULATOR_URL || undefined,
     },
     heartbeatMs: integer(env, "VA_HEARTBEAT_MS", 15_000),
     eventPollMs: integer(env, "VA_EVENT_POLL_MS", 1_000),
     sweepIntervalMs: integer(env, "VA_SWEEP_INTERVAL_MS", 10_000),
+    healthPollMs: integer(env, "VA_HEALTH_POLL_MS", 5_000),
     idempotencyLeaseMs: integer(env, "VA_IDEMPOTENCY_LEASE_MS", 60_000),
     shutdownGraceMs: integer(env, "VA_SHUTDOWN_GRACE_MS", 10_000),
     maxRequestBytes: integer(env, "VA_MAX_REQUEST_BYTES", 1 << 20),

@@ -14,6 +14,8 @@ import { Store } from "./persistence/store.js";
 import type { VaProvider } from "./providers/provider.js";
 import type { ProviderCapabilities } from "./providers/capabilities.js";
 import { sandboxKitFactories } from "./providers/catalog.js";
+import { createSandboxProvider } from "./providers/sandbox/adapter.js";
+import { sandboxCapabilities } from "./providers/sandbox/capabilities.js";
 import type { SandboxKit } from "./providers/sandbox-kit.js";
 import { createAuthInterceptor, forServices, hashApiKey } from "./transport/auth.js";
 import { createErrorInterceptor } from "./transport/errors.js";
@@ -118,6 +120,10 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   // Simulators need our webhook URL, which exists only now that the port is bound.
   const sandboxKits = config.sandbox ? await startSandboxKits(config, overrides, url, clock) : new Map<string, SandboxKit>();
   for (const kit of sandboxKits.values()) providers.register(kit.provider, kit.capabilities);
+  const { simulatorUrl, ...sandboxCredentials } = config.sandboxProvider;
+  if (config.sandbox && simulatorUrl) {
+    providers.register(createSandboxProvider({ ...sandboxCredentials, baseUrl: simulatorUrl, now: clock }), sandboxCapabilities);
+  }
   for (const extra of overrides.extraProviders ?? []) providers.register(extra.adapter, extra.capabilities);
 
   const sweeping = setInterval(() => {
@@ -153,6 +159,7 @@ async function startSandboxKits(
 ): Promise<Map<string, SandboxKit>> {
   const kits = new Map<string, SandboxKit>();
   for (const [name, start] of sandboxKitFactories(config.sandboxProvider)) {
+    if (name === "sandbox" && config.sandboxProvider.simulatorUrl) continue;
     kits.set(name, await start({ webhookUrl: `${url}/webhooks/${name}`, now, retryDelaysMs: overrides.simulatorRetryDelaysMs }));
   }
   return kits;
