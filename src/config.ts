@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { RoutingRules } from "./app/provider-registry.js";
+import { type SnapBillerSettings, snapBillerSettingsFromEnv } from "./providers/snap-biller/settings.js";
 
 export interface TenantKey {
   tenantId: string;
@@ -17,11 +18,16 @@ export interface GatewayConfig {
   defaultProvider: string;
   /** Tenant (or `*`) → bank (or `*`) → providers to try in order; see README. */
   routes: RoutingRules;
+  /** The `snap-biller` provider (banks call our SNAP inquiry/payment); unset = off. See README. */
+  snapBiller?: SnapBillerSettings | undefined;
   /** `simulatorUrl`: use a sandbox simulator running elsewhere instead of starting one in-process. */
   sandboxProvider: { merchantId: string; apiKey: string; webhookSecret: string; simulatorUrl?: string };
   heartbeatMs: number;
   eventPollMs: number;
   sweepIntervalMs: number;
+  /** Status polling for payments whose callback may have been lost; see PaymentReconciler. */
+  reconcile: { beforeExpiryMs: number; afterExpiryMs: number; baseDelayMs: number; maxDelayMs: number };
+  idempotencyRetentionMs: number;
   /** How often a gRPC health `Watch` re-checks the database. */
   healthPollMs: number;
   idempotencyLeaseMs: number;
@@ -51,6 +57,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
     sandbox,
     defaultProvider: env.VA_DEFAULT_PROVIDER ?? "sandbox",
     routes: parseRoutes(env.VA_ROUTES ?? "{}"),
+    snapBiller: snapBillerSettingsFromEnv(env, sandbox),
     sandboxProvider: {
       merchantId: env.SANDBOX_MERCHANT_ID ?? "M-SANDBOX",
       apiKey: env.SANDBOX_API_KEY ?? randomBytes(24).toString("base64url"),
@@ -60,6 +67,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
     heartbeatMs: integer(env, "VA_HEARTBEAT_MS", 15_000),
     eventPollMs: integer(env, "VA_EVENT_POLL_MS", 1_000),
     sweepIntervalMs: integer(env, "VA_SWEEP_INTERVAL_MS", 10_000),
+    reconcile: {
+      beforeExpiryMs: integer(env, "VA_RECONCILE_BEFORE_EXPIRY_MS", 10 * 60_000),
+      afterExpiryMs: integer(env, "VA_RECONCILE_AFTER_EXPIRY_MS", 24 * 3_600_000),
+      baseDelayMs: integer(env, "VA_RECONCILE_BASE_DELAY_MS", 30_000),
+      maxDelayMs: integer(env, "VA_RECONCILE_MAX_DELAY_MS", 30 * 60_000),
+    },
+    idempotencyRetentionMs: integer(env, "VA_IDEMPOTENCY_RETENTION_MS", 48 * 3_600_000),
     healthPollMs: integer(env, "VA_HEALTH_POLL_MS", 5_000),
     idempotencyLeaseMs: integer(env, "VA_IDEMPOTENCY_LEASE_MS", 60_000),
     shutdownGraceMs: integer(env, "VA_SHUTDOWN_GRACE_MS", 10_000),

@@ -1,6 +1,8 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createValidateInterceptor } from "@connectrpc/validate";
+import { type SnapBiller, startSnapBiller } from "./app/biller-wiring.js";
 import { ExpirySweeper } from "./app/expiry.js";
+import { PaymentReconciler } from "./app/reconciler.js";
 import { PaymentRecorder } from "./app/payments.js";
 import { ProviderRegistry } from "./app/provider-registry.js";
 import { VirtualAccounts } from "./app/virtual-accounts.js";
@@ -39,8 +41,11 @@ export interface Gateway {
   database: Database;
   hub: EventHub;
   sweeper: ExpirySweeper;
+  reconciler: PaymentReconciler;
   /** Sandbox mode: each provider's adapter with its in-process simulator, by provider name. */
   sandboxKits: ReadonlyMap<string, SandboxKit>;
+  /** The `snap-biller` provider, when configured (its bank simulator in sandbox mode). */
+  snapBiller?: SnapBiller | undefined;
   /** Graceful: ends streams, drains connections, stops background work, closes the database. */
   close(): Promise<void>;
 }
@@ -74,6 +79,16 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   });
   const recorder = new PaymentRecorder(store, clock);
   const sweeper = new ExpirySweeper(store, clock);
+  const reconciler = new PaymentReconciler(store, providers, recorder, clock, {
+    ...config.reconcile,
+    batchSize: 200,
+    providerTimeoutMs: 10_000,
+  });
+
+  const snapBiller = config.snapBiller
+    ? await startSnapBiller(config.snapBiller, { store, clock, log, sandbox: config.sandbox, retryDelaysMs: overrides.simulatorRetryDelaysMs })
+    : undefined;
+  if (snapBiller) providers.register(snapBiller.kit.provider, snapBiller.kit.capabilities);
 
   const ready = () => database.orm.isConnected();
   const operability = createOperability({
@@ -113,10 +128,12 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       ready,
       corsOrigins: config.corsOrigins,
       getRoutes: operability.getRoutes,
+      biller: snapBiller?.routes(config.maxRequestBytes),
     }),
   );
   const address = await server.listen(config.port, config.host);
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${address.port}`;
+  snapBiller?.kit.attach(url);
   // Simulators need our webhook URL, which exists only now that the port is bound.
   const sandboxKits = config.sandbox ? await startSandboxKits(config, overrides, url, clock) : new Map<string, SandboxKit>();
   for (const kit of sandboxKits.values()) providers.register(kit.provider, kit.capabilities);
@@ -130,6 +147,15 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     operability.metrics.observeSweep(sweeper.runOnce()).catch(logError("expiry sweep failed"));
   }, config.sweepIntervalMs);
   sweeping.unref();
+  const reconciling = everyInterval(config.sweepIntervalMs, async () => {
+    await reconciler.runOnce();
+    await store.deleteIdempotencyKeysBefore(new Date(clock().getTime() - config.idempotencyRetentionMs));
+  }, logError("reconciliation failed"));
+  const billerStatusPolling = snapBiller
+    ? everyInterval(snapBiller.statusIntervalMs, async () => {
+        await snapBiller.poller.runOnce();
+      }, logError("biller inquiry status failed"))
+    : undefined;
 
   return {
     url,
@@ -137,13 +163,18 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     database,
     hub,
     sweeper,
+    reconciler,
     sandboxKits,
+    snapBiller,
     async close() {
       clearInterval(sweeping);
+      reconciling.stop();
+      billerStatusPolling?.stop();
       shutdown.abort();
       hub.stop();
       await server.close(config.shutdownGraceMs);
       await Promise.all([...sandboxKits.values()].map((kit) => kit.close()));
+      await snapBiller?.close();
       await listener?.stop();
       await database.close();
       operability.close();
@@ -163,4 +194,20 @@ async function startSandboxKits(
     kits.set(name, await start({ webhookUrl: `${url}/webhooks/${name}`, now, retryDelaysMs: overrides.simulatorRetryDelaysMs }));
   }
   return kits;
+}
+
+/** Runs `work` every `ms`, never two runs at once (a slow run delays the next instead of piling up). */
+function everyInterval(ms: number, work: () => Promise<void>, onError: (error: unknown) => void): { stop(): void } {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    work()
+      .catch(onError)
+      .finally(() => {
+        running = false;
+      });
+  }, ms);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

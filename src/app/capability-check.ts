@@ -41,6 +41,15 @@ export function capabilityProblem(
   return undefined;
 }
 
+export function updateProblem(capabilities: ProviderCapabilities, bankCode: string): DomainError | undefined {
+  const bank = capabilities.banks.find((b) => b.bankCode === bankCode);
+  if (bank?.canUpdate) return undefined;
+  return new DomainError("FAILED_PRECONDITION", `provider ${capabilities.provider} cannot change VAs at ${bankCode}`, {
+    field: "virtual_account_id",
+    provider: capabilities.provider,
+  });
+}
+
 export function cancelProblem(capabilities: ProviderCapabilities, bankCode: string): DomainError | undefined {
   const bank = capabilities.banks.find((b) => b.bankCode === bankCode);
   if (bank?.canCancel) return undefined;

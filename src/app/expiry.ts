@@ -22,15 +22,7 @@ export class ExpirySweeper {
         const va = await tx.lockVirtualAccount({ id: candidate.id });
         if (!va || !isDue(va, now)) return false;
         const updated = { ...va, status: "EXPIRED" as const, updatedAt: now };
-        await tx.updateVirtualAccount(updated);
-        await tx.appendEvent({
-          tenantId: va.tenantId,
-          type: "VIRTUAL_ACCOUNT_EXPIRED",
-          cause: "SWEEPER",
-          occurredAt: now,
-          virtualAccount: updated,
-          payment: undefined,
-        });
+        await tx.saveChange(updated, "VIRTUAL_ACCOUNT_EXPIRED", "SWEEPER");
         return true;
       });
       if (changed) expired++;

@@ -44,15 +44,7 @@ export class PaymentRecorder {
         paymentCount: effect.paymentCount,
         updatedAt: recordedAt,
       };
-      await tx.updateVirtualAccount(updated);
-      await tx.appendEvent({
-        tenantId: va.tenantId,
-        type: "PAYMENT_RECEIVED",
-        cause,
-        occurredAt: recordedAt,
-        virtualAccount: updated,
-        payment,
-      });
+      await tx.saveChange(updated, "PAYMENT_RECEIVED", cause, payment);
       return "RECORDED";
     });
   }

@@ -4,7 +4,9 @@ import { newId } from "../domain/ids.js";
 import type { Rupiah } from "../domain/money.js";
 import type { Payment } from "../domain/payment.js";
 import {
+  type AmountRule,
   cancelTransition,
+  checkChanges,
   checkDraft,
   checkVaNumber,
   suggestedAmount,
@@ -13,7 +15,7 @@ import {
 } from "../domain/virtual-account.js";
 import type { Store } from "../persistence/store.js";
 import type { ProviderCreateRequest, ProviderVaRef, ProviderVirtualAccount, VaProvider } from "../providers/provider.js";
-import { cancelProblem, capabilityProblem } from "./capability-check.js";
+import { cancelProblem, capabilityProblem, updateProblem } from "./capability-check.js";
 import type { ProviderRegistry, RegisteredProvider } from "./provider-registry.js";
 
 export type CreateRequest = Omit<VirtualAccountDraft, "expiresAt"> & {
@@ -174,15 +176,7 @@ export class VirtualAccounts {
           return locked;
         }
         const cancelled: VirtualAccount = { ...locked, status: "CANCELLED", updatedAt: clock() };
-        await tx.updateVirtualAccount(cancelled);
-        await tx.appendEvent({
-          tenantId,
-          type: "VIRTUAL_ACCOUNT_CANCELLED",
-          cause: "RPC",
-          occurredAt: cancelled.updatedAt,
-          virtualAccount: cancelled,
-          payment: undefined,
-        });
+        await tx.saveChange(cancelled, "VIRTUAL_ACCOUNT_CANCELLED", "RPC");
         await tx.completeIdempotencyKey(scope, locked.id);
         return cancelled;
       });
@@ -191,6 +185,34 @@ export class VirtualAccounts {
       await store.transaction((tx) => tx.releaseIdempotencyKey(scope));
       throw error;
     }
+  }
+
+  async update(
+    tenantId: string,
+    request: { id: string; amount: AmountRule | undefined; expiresAt: Date | undefined },
+    signal: AbortSignal,
+  ): Promise<VirtualAccount> {
+    const { store, providers, clock } = this.options;
+    const current = await this.get(tenantId, request.id);
+    const changes = { amount: request.amount, expiresAt: request.expiresAt };
+    checkChanges(current, changes, clock());
+    const { adapter, capabilities } = providers.get(current.provider);
+    const problem = updateProblem(capabilities, current.bankCode);
+    if (problem || !adapter.updateVirtualAccount) throw problem ?? updateProblem({ ...capabilities, banks: [] }, current.bankCode);
+    await adapter.updateVirtualAccount(providerRef(current), changes, signal);
+    return store.transaction(async (tx) => {
+      const locked = await tx.lockVirtualAccount({ id: current.id, tenantId });
+      if (!locked) throw notFound(`virtual account ${current.id}`);
+      checkChanges(locked, changes, clock());
+      const updated: VirtualAccount = {
+        ...locked,
+        amount: changes.amount ?? locked.amount,
+        expiresAt: changes.expiresAt ?? locked.expiresAt,
+        updatedAt: clock(),
+      };
+      await tx.saveChange(updated, "VIRTUAL_ACCOUNT_UPDATED", "RPC");
+      return updated;
+    });
   }
 
   async simulatePayment(

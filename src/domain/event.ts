@@ -6,7 +6,8 @@ export type EventType =
   | "VIRTUAL_ACCOUNT_INQUIRED"
   | "PAYMENT_RECEIVED"
   | "VIRTUAL_ACCOUNT_EXPIRED"
-  | "VIRTUAL_ACCOUNT_CANCELLED";
+  | "VIRTUAL_ACCOUNT_CANCELLED"
+  | "VIRTUAL_ACCOUNT_UPDATED";
 
 /** Why a state change happened; kept with every event for audit. */
 export type EventCause = "RPC" | "CALLBACK" | "STATUS_POLL" | "SWEEPER";

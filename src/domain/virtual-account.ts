@@ -125,6 +125,26 @@ export function cancelTransition(va: VirtualAccount): "CANCEL" | "ALREADY_CANCEL
   return "CANCEL";
 }
 
+/** Checks a change to an open VA: same amount type, valid amounts, expiry within bounds. */
+export function checkChanges(va: VirtualAccount, changes: { amount?: AmountRule; expiresAt?: Date }, now: Date): void {
+  if (!isOpenForPayment(va.status)) {
+    throw new DomainError("FAILED_PRECONDITION", `virtual account is ${va.status.toLowerCase()} and can no longer change`, {
+      field: "virtual_account_id",
+    });
+  }
+  if (changes.amount) {
+    if (changes.amount.type !== va.amount.type) {
+      throw invalidArgument("amount", `must stay ${va.amount.type.toLowerCase()}: the amount type of a VA cannot change`);
+    }
+    checkAmountRule(changes.amount);
+  }
+  if (changes.expiresAt) {
+    const lifetime = changes.expiresAt.getTime() - now.getTime();
+    if (lifetime < MIN_LIFETIME_MS) throw invalidArgument("expires_at", "must be at least 1 minute in the future");
+    if (lifetime > MAX_LIFETIME_MS) throw invalidArgument("expires_at", "must be at most 90 days in the future");
+  }
+}
+
 /** True when the sweeper should close the VA now. */
 export const isDue = (va: VirtualAccount, now: Date) =>
   isOpenForPayment(va.status) && va.expiresAt.getTime() <= now.getTime();

@@ -99,4 +99,52 @@ export const IdempotencyRow = defineEntity({
 });
 export type IdempotencyRow = InferEntity<typeof IdempotencyRow>;
 
-export const ENTITIES = [VirtualAccountRow, PaymentRow, EventRow, IdempotencyRow];
+/**
+ * SNAP X-EXTERNAL-ID replay guard of the biller flow: one row per partner, Jakarta day and id,
+ * inserted in the same transaction as the work the request does (so a failed attempt burns nothing).
+ */
+export const SnapExternalIdRow = defineEntity({
+  name: "SnapExternalIdRow",
+  tableName: "snap_external_id",
+  properties: (p) => ({
+    partnerId: p.string().primary().length(36),
+    day: p.string().primary().length(10),
+    externalId: p.string().primary().length(36),
+    claimedAt: p.datetime(),
+  }),
+  indexes: [{ name: "snap_external_id_day_idx", properties: ["day"] }],
+});
+export type SnapExternalIdRow = InferEntity<typeof SnapExternalIdRow>;
+
+/**
+ * One bank inquiry (SNAP service 24) of a VA we host, keyed by the bank and its inquiryRequestId
+ * (= the paymentRequestId of the payment that follows). Holds the 5-minute timer and the answers we
+ * gave, so a repeated request gets the original bytes back.
+ */
+export const BillerInquiryRow = defineEntity({
+  name: "BillerInquiryRow",
+  tableName: "biller_inquiry",
+  properties: (p) => ({
+    partnerId: p.string().primary().length(36),
+    inquiryRequestId: p.string().primary().length(128),
+    virtualAccountId: p.string().length(40),
+    virtualAccountNo: p.string().length(28),
+    /** The amount the inquiry quoted (fixed bill or the amount the payer typed); null = per the rule. */
+    amount: p.bigint().nullable(),
+    state: p.string().length(16),
+    inquiredAt: p.datetime(),
+    payBy: p.datetime(),
+    inquiryAnswer: p.text(),
+    paymentFingerprint: p.string().length(64).nullable(),
+    paymentStatus: p.integer().nullable(),
+    paymentAnswer: p.text().nullable(),
+    paidAmount: p.bigint().nullable(),
+    paidAt: p.datetime().nullable(),
+    statusChecks: p.integer(),
+    statusCheckedAt: p.datetime().nullable(),
+  }),
+  indexes: [{ name: "biller_inquiry_open_idx", properties: ["state", "payBy"] }],
+});
+export type BillerInquiryRow = InferEntity<typeof BillerInquiryRow>;
+
+export const ENTITIES = [VirtualAccountRow, PaymentRow, EventRow, IdempotencyRow, SnapExternalIdRow, BillerInquiryRow];

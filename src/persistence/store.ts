@@ -1,9 +1,10 @@
 import { LockMode } from "@mikro-orm/core";
 import type { SqlEntityManager as EntityManager } from "@mikro-orm/knex";
 import { DomainError } from "../domain/errors.js";
-import type { EventFilter, VaEvent } from "../domain/event.js";
+import type { EventCause, EventFilter, EventType, VaEvent } from "../domain/event.js";
 import type { Payment } from "../domain/payment.js";
 import type { VirtualAccount } from "../domain/virtual-account.js";
+import { BillerTransaction } from "./biller-store.js";
 import { EventRow, IdempotencyRow, PaymentRow, VirtualAccountRow } from "./entities.js";
 import {
   parseSnapshot,
@@ -98,6 +99,29 @@ export class Store {
     return rows.map(virtualAccountFromRow);
   }
 
+  /**
+   * VAs whose payments may have slipped past us: still open and expiring within `beforeMs`, or
+   * expired within the last `afterMs`. Soonest expiry first.
+   */
+  async findVirtualAccountsToReconcile(now: Date, beforeMs: number, afterMs: number, limit: number): Promise<VirtualAccount[]> {
+    const rows = await this.fork().find(
+      VirtualAccountRow,
+      {
+        $or: [
+          { status: { $in: ["ACTIVE", "INQUIRED", "PAID"] }, expiresAt: { $lte: new Date(now.getTime() + beforeMs) } },
+          { status: "EXPIRED", expiresAt: { $gte: new Date(now.getTime() - afterMs) } },
+        ],
+      },
+      { orderBy: { expiresAt: "asc" }, limit },
+    );
+    return rows.map(virtualAccountFromRow);
+  }
+
+  /** Forgets finished idempotency keys older than the retention period. */
+  async deleteIdempotencyKeysBefore(cutoff: Date): Promise<number> {
+    return this.fork().nativeDelete(IdempotencyRow, { state: "DONE", createdAt: { $lt: cutoff } });
+  }
+
   private fork(): EntityManager {
     return this.database.orm.em.fork();
   }
@@ -121,6 +145,11 @@ export class StoreTransaction {
     private readonly dialect: Database["dialect"],
     private readonly markAppended: () => void,
   ) {}
+
+  /** The SNAP biller flow's tables (replay guard, inquiries), in this same transaction. */
+  biller(): BillerTransaction {
+    return new BillerTransaction(this.em, this.dialect);
+  }
 
   async insertVirtualAccount(va: VirtualAccount): Promise<void> {
     await this.em.insert(VirtualAccountRow, { ...virtualAccountToColumns(va), version: 1 });
@@ -166,6 +195,12 @@ export class StoreTransaction {
       .ignore()
       .execute("run");
     return (result as { affectedRows: number }).affectedRows === 1;
+  }
+
+  /** Saves a change to a VA together with the event that tells it: no state change without its event. */
+  async saveChange(va: VirtualAccount, type: EventType, cause: EventCause, payment?: Payment): Promise<void> {
+    await this.updateVirtualAccount(va);
+    await this.appendEvent({ tenantId: va.tenantId, type, cause, occurredAt: va.updatedAt, virtualAccount: va, payment });
   }
 
   async appendEvent(event: NewEvent): Promise<bigint> {

@@ -34,12 +34,30 @@ const report = (request: ProviderHttpRequest, started: number, outcome: Pick<Pro
   providerCalls.publish({ provider: request.provider, method: request.method, durationMs, ...outcome } satisfies ProviderCallReport);
 };
 
+/** Pauses before each retry of a read; writes are never retried here (their adapters decide). */
+const READ_RETRY_DELAYS_MS = [100, 400];
+
 /**
  * One outbound call to a provider. Network failures become UNAVAILABLE and a timeout (ours or the
  * caller's deadline) DEADLINE_EXCEEDED; HTTP error statuses are returned for the adapter to map,
- * because only it knows the provider's error body.
+ * because only it knows the provider's error body. GETs, being idempotent, are retried with backoff
+ * on network failures and 5xx answers.
  */
 export async function callProvider(request: ProviderHttpRequest): Promise<ProviderHttpResponse> {
+  const delays = request.method === "GET" ? READ_RETRY_DELAYS_MS : [];
+  for (let attempt = 0; ; attempt++) {
+    const last = attempt >= delays.length || request.signal.aborted;
+    try {
+      const response = await callOnce(request);
+      if (response.status < 500 || last) return response;
+    } catch (error) {
+      if (last || (error instanceof DomainError && error.kind === "DEADLINE_EXCEEDED")) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
+  }
+}
+
+async function callOnce(request: ProviderHttpRequest): Promise<ProviderHttpResponse> {
   const started = performance.now();
   const timeout = AbortSignal.timeout(request.timeoutMs);
   const signal = AbortSignal.any([timeout, request.signal]);

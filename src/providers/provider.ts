@@ -14,12 +14,19 @@ export interface VaProvider {
   readonly name: string;
   createVirtualAccount(request: ProviderCreateRequest, signal: AbortSignal): Promise<ProviderVirtualAccount>;
   cancelVirtualAccount(va: ProviderVaRef, signal: AbortSignal): Promise<void>;
+  /** Where the provider supports it (capabilities `canUpdate`): new amount (same type) and/or expiry. */
+  updateVirtualAccount?(va: ProviderVaRef, changes: VirtualAccountChanges, signal: AbortSignal): Promise<void>;
   /**
    * Verifies and parses an HTTP request the provider sent to our webhook route. Must check the
    * signature over the exact bytes received and must not throw for bad input: a request that fails
    * verification or parsing is answered with the provider's own error shape via `rejected`.
    */
   receiveWebhook(request: InboundHttpRequest): Promise<WebhookResult>;
+  /**
+   * Every payment the provider has recorded for the VA, read through its status API, as if each had
+   * arrived by callback. Reconciliation uses it to find payments whose callback never reached us.
+   */
+  fetchPayments?(va: ProviderVaRef, signal: AbortSignal): Promise<PaymentNotification[]>;
   /** Sandbox/test only: ask the provider's simulator to pay the VA (it then calls us back). */
   simulatePayment?(va: ProviderVaRef, amount: Rupiah, signal: AbortSignal): Promise<{ providerPaymentRef: string }>;
 }
@@ -37,6 +44,11 @@ export interface ProviderCreateRequest {
   customer: Customer;
   numberSuffix: string;
   description: string;
+}
+
+export interface VirtualAccountChanges {
+  amount?: AmountRule;
+  expiresAt?: Date;
 }
 
 export interface ProviderVirtualAccount {

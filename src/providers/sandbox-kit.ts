@@ -16,6 +16,8 @@ export interface SandboxKit {
   lastDelivery(): CallbackDelivery | undefined;
   /** A callback that looks like the provider's for a payment it never made (forged). */
   forgeCallback(va: ProviderVaRef, amount: Rupiah): CallbackDelivery;
+  /** Where supported: stop sending callbacks (payments still happen), to simulate lost callbacks. */
+  muteCallbacks?(muted: boolean): void;
   /** Resolves once every callback is acknowledged or out of retries. */
   idle(): Promise<void>;
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { Code, ConnectError, createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 
 export interface ApiKeyEntry {
   tenantId: string;
@@ -36,4 +36,18 @@ export function tenantOf(context: HandlerContext): string {
   const tenantId = context.values.get(tenantKey);
   if (tenantId === undefined) throw new ConnectError("unauthenticated", Code.Unauthenticated);
   return tenantId;
+}
+
+/** The tenant the auth interceptor established for a call, if it ran and succeeded (for logs). */
+export const authenticatedTenant = (values: ContextValues): string | undefined => values.get(tenantKey);
+
+/**
+ * Applies `interceptor` only to services whose full name starts with `prefix` (e.g. `va.v1.`), so
+ * health checks and reflection stay open to probes and tools that have no API key.
+ */
+export function forServices(prefix: string, interceptor: Interceptor): Interceptor {
+  return (next) => {
+    const intercepted = interceptor(next);
+    return (request) => (request.service.typeName.startsWith(prefix) ? intercepted(request) : next(request));
+  };
 }

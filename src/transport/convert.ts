@@ -45,7 +45,7 @@ export function createRequestFromProto(request: CreateVirtualAccountRequest): Cr
   };
 }
 
-function amountFromProto(amount: AmountRuleMessage | undefined): AmountRule {
+export function amountFromProto(amount: AmountRuleMessage | undefined): AmountRule {
   switch (amount?.rule.case) {
     case "fixed":
       return { type: "FIXED", amount: amount.rule.value.amount };

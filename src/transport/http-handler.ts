@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { cors } from "@connectrpc/connect";
 import type { RequestHandler } from "./one-port-server.js";
+import { type BillerRouteDeps, billerRouteOf, handleBillerRequest } from "./biller-routes.js";
 import { handleWebhook, WEBHOOK_PREFIX, type WebhookDeps } from "./webhooks.js";
 
 type Request = IncomingMessage | Http2ServerRequest;
@@ -14,10 +15,19 @@ export interface HttpRoutes {
   ready: () => Promise<boolean>;
   /** Origins browsers may call from; `*` for any. */
   corsOrigins: readonly string[];
+  /** SNAP biller endpoints banks call (`/v1.0/transfer-va/…`); only when `snap-biller` is configured. */
+  biller?: BillerRouteDeps;
+  /** Further `GET` routes by exact path (metrics, the sandbox page), tried before Connect. */
+  getRoutes?: readonly PlainRoute[];
 }
 
-const ALLOWED_HEADERS = [...cors.allowedHeaders, "Authorization"].join(", ");
-const EXPOSED_HEADERS = cors.exposedHeaders.join(", ");
+export interface PlainRoute {
+  path: string;
+  handle(request: Request, response: Response): void;
+}
+
+const ALLOWED_HEADERS = [...cors.allowedHeaders, "Authorization", "X-Request-Id"].join(", ");
+const EXPOSED_HEADERS = [...cors.exposedHeaders, "X-Request-Id"].join(", ");
 
 /** Routes one port's requests: CORS preflights, health, provider webhooks, then Connect RPCs. */
 export function createHttpHandler(routes: HttpRoutes): RequestHandler {
@@ -33,13 +43,21 @@ export function createHttpHandler(routes: HttpRoutes): RequestHandler {
         (ok) => sendJson(response, ok ? 200 : 503, { status: ok ? "ready" : "database unavailable" }),
         () => sendJson(response, 503, { status: "database unavailable" }),
       );
-    } else if (path.startsWith(WEBHOOK_PREFIX) && request.method === "POST") {
+    } else if (path.startsWith(WEBHOOK_PREFIX)) {
       handleWebhook(routes.webhooks, request, response).catch((error: unknown) => {
         routes.webhooks.log.error({ err: error }, "webhook handler failed");
         if (!response.headersSent) sendJson(response, 500, { error: "INTERNAL" });
       });
+    } else if (routes.biller && request.method === "POST" && billerRouteOf(path)) {
+      const biller = routes.biller;
+      handleBillerRequest(biller, path, request, response).catch((error: unknown) => {
+        biller.log.error({ err: error }, "biller handler failed");
+        if (!response.headersSent) sendJson(response, 500, { error: "INTERNAL" });
+      });
     } else {
-      routes.connect(request, response);
+      const route = request.method === "GET" ? routes.getRoutes?.find((r) => r.path === path) : undefined;
+      if (route) route.handle(request, response);
+      else routes.connect(request, response);
     }
   };
 }

@@ -25,6 +25,9 @@ export interface OnePortServer {
 export function createOnePortServer(handler: RequestHandler, options: { firstByteTimeoutMs?: number } = {}): OnePortServer {
   const h1 = http.createServer({ requestTimeout: 60_000 }, handler);
   h1.keepAliveTimeout = 65_000;
+  // h1 never listens itself (sockets are handed to it), but Node only tracks its connections (for
+  // closeIdleConnections, requestTimeout and headersTimeout) once it has emitted 'listening'.
+  h1.emit("listening");
   const h2 = http2.createServer({}, handler);
   const sessions = new Set<http2.ServerHttp2Session>();
   const sockets = new Set<net.Socket>();

@@ -1,5 +1,5 @@
 import type { ConnectRouter } from "@connectrpc/connect";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ProviderRegistry } from "../app/provider-registry.js";
 import type { VirtualAccounts } from "../app/virtual-accounts.js";
 import type { Store } from "../persistence/store.js";
@@ -8,6 +8,7 @@ import { followEvents } from "../events/stream.js";
 import { VaService } from "../gen/va/v1/va_pb.js";
 import { tenantOf } from "./auth.js";
 import {
+  amountFromProto,
   capabilitiesToProto,
   createRequestFromProto,
   eventFilterFromProto,
@@ -54,6 +55,19 @@ export function vaServiceRoutes(deps: VaServiceDeps) {
           context.signal,
         );
         return { virtualAccount: virtualAccountToProto(result.virtualAccount), replayed: result.replayed };
+      },
+
+      async updateVirtualAccount(request, context) {
+        const virtualAccount = await virtualAccounts.update(
+          tenantOf(context),
+          {
+            id: request.virtualAccountId,
+            amount: request.amount ? amountFromProto(request.amount) : undefined,
+            expiresAt: request.expiresAt ? timestampDate(request.expiresAt) : undefined,
+          },
+          context.signal,
+        );
+        return { virtualAccount: virtualAccountToProto(virtualAccount) };
       },
 
       async *streamPaymentEvents(request, context) {

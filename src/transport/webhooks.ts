@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { PaymentRecorder } from "../app/payments.js";
 import type { ProviderRegistry } from "../app/provider-registry.js";
+import { REQUEST_ID_HEADER, requestIdFrom } from "../operability/request-id.js";
 import type { HttpAnswer, InboundHttpRequest } from "../providers/provider.js";
 import { type Logger, readBody } from "./http-util.js";
 
@@ -12,7 +13,24 @@ export interface WebhookDeps {
   recorder: PaymentRecorder;
   log: Logger;
   maxBodyBytes: number;
+  /** Told how each callback ended (metrics). */
+  observe?: (outcome: WebhookOutcome) => void;
 }
+
+export interface WebhookOutcome {
+  /** "unknown" when the path names no configured provider. */
+  provider: string;
+  result: "verified" | "rejected" | "unknown_provider" | "too_large";
+  /** For verified callbacks: what recording did (`recorded`, `duplicate`, …) or `failed`. */
+  recorded?: string;
+}
+
+/** Adds the request id to every line a webhook logs. */
+const withRequestId = (log: Logger, requestId: string): Logger => ({
+  info: (fields, message) => log.info({ requestId, ...fields }, message),
+  warn: (fields, message) => log.warn({ requestId, ...fields }, message),
+  error: (fields, message) => log.error({ requestId, ...fields }, message),
+});
 
 const answerJson = (status: number, body: object): HttpAnswer => ({
   status,
@@ -29,18 +47,25 @@ export async function handleWebhook(
   request: IncomingMessage | Http2ServerRequest,
   response: ServerResponse | Http2ServerResponse,
 ): Promise<void> {
+  const started = performance.now();
+  const requestId = requestIdFrom(request.headers[REQUEST_ID_HEADER]);
+  const log = withRequestId(deps.log, requestId);
   const url = new URL(request.url ?? "/", "http://localhost");
   const providerName = url.pathname.slice(WEBHOOK_PREFIX.length).split("/")[0] ?? "";
   const provider = deps.providers.find(providerName)?.adapter;
   let answer: HttpAnswer;
   if (!provider) {
+    deps.observe?.({ provider: "unknown", result: "unknown_provider" });
     answer = answerJson(404, { error: "UNKNOWN_PROVIDER" });
   } else {
     const rawBody = await readBody(request, deps.maxBodyBytes);
-    answer = rawBody ? await receive(deps, provider.name, toInbound(request, url.pathname, rawBody)) : answerJson(413, { error: "PAYLOAD_TOO_LARGE" });
+    if (!rawBody) deps.observe?.({ provider: provider.name, result: "too_large" });
+    answer = rawBody ? await receive({ ...deps, log }, provider.name, toInbound(request, url.pathname, rawBody)) : answerJson(413, { error: "PAYLOAD_TOO_LARGE" });
   }
+  const durationMs = Math.round(performance.now() - started);
+  log.info({ provider: providerName.slice(0, 32), path: url.pathname.slice(0, 200), status: answer.status, durationMs }, "webhook");
   if (response.headersSent || response.destroyed) return;
-  response.writeHead(answer.status, { "content-type": answer.contentType });
+  response.writeHead(answer.status, { "content-type": answer.contentType, [REQUEST_ID_HEADER]: requestId });
   response.end(answer.body);
 }
 
@@ -48,11 +73,13 @@ async function receive(deps: WebhookDeps, providerName: string, inbound: Inbound
   const provider = deps.providers.get(providerName).adapter;
   const result = await provider.receiveWebhook(inbound);
   if (result.kind === "rejected") {
+    deps.observe?.({ provider: providerName, result: "rejected" });
     deps.log.warn({ provider: providerName, path: inbound.path, reason: result.reason }, "webhook rejected");
     return result.answer;
   }
   try {
     const recorded = await deps.recorder.record(providerName, result.notification, "CALLBACK");
+    deps.observe?.({ provider: providerName, result: "verified", recorded: recorded.toLowerCase() });
     deps.log.info(
       { provider: providerName, paymentRef: result.notification.providerPaymentRef, result: recorded },
       "payment callback",
@@ -60,6 +87,7 @@ async function receive(deps: WebhookDeps, providerName: string, inbound: Inbound
     return result.answer(recorded);
   } catch (error) {
     // The provider retries on 5xx, so a payment we could not store now is not lost.
+    deps.observe?.({ provider: providerName, result: "verified", recorded: "failed" });
     deps.log.error({ provider: providerName, err: error }, "payment callback could not be recorded");
     return answerJson(503, { error: "TEMPORARILY_UNAVAILABLE" });
   }

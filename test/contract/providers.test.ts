@@ -1,9 +1,11 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AmountRuleSchema,
   AmountType,
   type BankCapability,
+  type VaCombination,
   ErrorDetailSchema,
   EventType,
   type VirtualAccount,
@@ -142,6 +144,24 @@ describe.each(PROVIDERS)("provider %s", (name) => {
     } else {
       await expect(cancel).rejects.toMatchObject({ code: 9 });
     }
+  });
+
+  it("updates amount and expiry where the provider supports it, and refuses up front where not", async () => {
+    const combination = bank.combinations.find((c) => c.amountType === AmountType.FIXED) ?? (bank.combinations[0] as VaCombination);
+    const { virtualAccount } = await create(combination.usage, combination.amountType);
+    const id = virtualAccount?.id ?? "";
+    const expiresAt = timestampFromDate(new Date(Date.now() + 48 * 3_600_000));
+    const amount = combination.amountType === AmountType.FIXED ? { rule: { case: "fixed" as const, value: { amount: 30_000n } } } : undefined;
+    const update = client.updateVirtualAccount({ virtualAccountId: id, expiresAt, amount });
+    if (!bank.canUpdate) {
+      expect((await rejection(update)).code).toBe(9);
+      return;
+    }
+    const { virtualAccount: updated } = await update;
+    expect(updated?.expiresAt?.seconds).toBe(expiresAt.seconds);
+    if (amount) expect(updated?.amount?.rule).toEqual({ case: "fixed", value: expect.objectContaining({ amount: 30_000n }) });
+    const events = await takeEvents(client, { filter: { case: "virtualAccountId", value: id } }, 2);
+    expect(events[1]?.type).toBe(EventType.VIRTUAL_ACCOUNT_UPDATED);
   });
 
   it("refuses a bank and a combination it does not support before calling the provider", async () => {

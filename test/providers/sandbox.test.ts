@@ -140,7 +140,7 @@ function rejectionOf(result: WebhookResult): { status: number; body: unknown; re
 
 describe("sandbox provider against its simulator", () => {
   let simulator: SandboxSimulator;
-  let provider: Required<VaProvider>;
+  let provider: ReturnType<typeof createSandboxProvider>;
   let receiver: Receiver;
 
   /** Calls the simulator directly, to see what the adapter cannot show. */

@@ -14,6 +14,7 @@ import {
   callbackAcknowledgement,
   type FieldPaths,
   findSameTermsVirtualAccount,
+  isRecord,
   jsonAnswer,
   NO_FIELD_PATHS,
   PROVIDER,
@@ -46,7 +47,9 @@ const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
  * The sandbox provider. Creates are never retried here: a create that timed out may have succeeded,
  * and the caller's retry with the same external id is answered with the existing VA.
  */
-export function createSandboxProvider(config: SandboxConfig): Required<VaProvider> {
+export function createSandboxProvider(
+  config: SandboxConfig,
+): VaProvider & Required<Pick<VaProvider, "simulatePayment" | "fetchPayments">> {
   const baseUrl = config.baseUrl.replace(/\/+$/, "");
   const authorization = apiKeyAuthorization(config.apiKey);
   const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -106,6 +109,26 @@ export function createSandboxProvider(config: SandboxConfig): Required<VaProvide
     async cancelVirtualAccount(va, signal) {
       const response = await post(vaPath(va.providerReference, "cancel"), undefined, signal);
       if (response.status !== 200) throw refusal(response, NO_FIELD_PATHS);
+    },
+
+    async fetchPayments(va, signal) {
+      const response = await callProvider({
+        provider: PROVIDER,
+        method: "GET",
+        url: `${baseUrl}${vaPath(va.providerReference, "payments")}`,
+        headers: { authorization },
+        timeoutMs,
+        signal,
+      });
+      if (response.status !== 200) throw refusal(response, NO_FIELD_PATHS);
+      const body = parseProviderJson(PROVIDER, response);
+      const items = isRecord(body) && Array.isArray(body.data) ? body.data : undefined;
+      if (!items) throw providerUnavailable(PROVIDER, response);
+      return items.map((item) => {
+        const reading = readPaymentCallback(JSON.stringify(item), config.merchantId);
+        if (!reading.ok) throw providerUnavailable(PROVIDER, response);
+        return reading.notification;
+      });
     },
 
     async simulatePayment(va, amount, signal) {

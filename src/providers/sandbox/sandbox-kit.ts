@@ -51,6 +51,7 @@ export const startSandboxKit =
           },
         };
       },
+      muteCallbacks: (muted) => simulator.muteCallbacks(muted),
       idle: () => simulator.idle(),
       close: () => simulator.close(),
     };

@@ -53,6 +53,8 @@ export interface SandboxSimulator {
   readonly deliveries: readonly DeliveryRecord[];
   /** Resolves once every callback has been acknowledged or has run out of retries. */
   idle(): Promise<void>;
+  /** While muted, payments are made but no callback is sent: a lost callback, for reconciliation tests. */
+  muteCallbacks(muted: boolean): void;
   close(): Promise<void>;
 }
 
@@ -113,6 +115,7 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
   const byExternalId = new Map<string, StoredVa>();
   const ledger: SimulatedPayment[] = [];
   let callbackUrl = options.callbackUrl;
+  let callbacksMuted = false;
 
   /** Reads the VA with its status brought up to date: an open VA past its expiry has expired. */
   const current = (va: StoredVa): StoredVa => {
@@ -216,9 +219,8 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
     return { status: 202, body: accepted };
   }
 
-  function sendCallback(va: WireVirtualAccount, payment: SimulatedPayment): void {
-    if (callbackUrl === undefined) return;
-    const callback: WirePaymentCallback = {
+  function callbackOf(va: WireVirtualAccount, payment: SimulatedPayment): WirePaymentCallback {
+    return {
       event: PAYMENT_EVENT,
       payment_id: payment.paymentId,
       virtual_account_id: va.id,
@@ -230,7 +232,11 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
       fee: payment.fee.toString(),
       paid_at: payment.paidAt.toISOString(),
     };
-    const body = JSON.stringify(callback);
+  }
+
+  function sendCallback(va: WireVirtualAccount, payment: SimulatedPayment): void {
+    if (callbackUrl === undefined || callbacksMuted) return;
+    const body = JSON.stringify(callbackOf(va, payment));
     let url = callbackUrl;
     sender.send(() => {
       url = callbackUrl ?? url; // each attempt goes to the URL configured at the time
@@ -252,7 +258,7 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
     if (authorization === undefined || !secretsEqual(authorization, expectedAuthorization)) {
       refuse(401, "UNAUTHORIZED", "invalid API key");
     }
-    const match = /^\/v1\/virtual-accounts(?:\/([^/]+)(?:\/(cancel|simulate-payment))?)?$/.exec(request.path);
+    const match = /^\/v1\/virtual-accounts(?:\/([^/]+)(?:\/(cancel|simulate-payment|payments))?)?$/.exec(request.path);
     if (!match) return refuse(404, "NOT_FOUND", "no such endpoint");
     const [, id, action] = match;
     const { method } = request;
@@ -260,6 +266,10 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
     if (id === undefined && method === "GET") return lookUp(request.query.get("external_id"));
     if (id !== undefined && action === undefined && method === "GET") return { status: 200, body: find(id).wire };
     if (id !== undefined && action === "cancel" && method === "POST") return cancel(find(id));
+    if (id !== undefined && action === "payments" && method === "GET") {
+      const va = find(id).wire;
+      return { status: 200, body: { data: ledger.filter((p) => p.virtualAccountId === va.id).map((p) => callbackOf(va, p)) } };
+    }
     if (id !== undefined && action === "simulate-payment" && method === "POST") {
       return simulatePayment(find(id), jsonObject(request.rawBody));
     }
@@ -282,6 +292,9 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
     },
     ledger,
     deliveries: sender.records,
+    muteCallbacks(muted) {
+      callbacksMuted = muted;
+    },
     idle: () => sender.idle(),
     async close() {
       sender.close();

@@ -1,5 +1,9 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { InitialSchema } from "./20261125000000-initial-schema.js";
+import { SnapBiller } from "./20261201000000-snap-biller.js";
 
 /** Applied in order on start; one list per dialect because the SQL differs. */
-export const postgresqlMigrations: MigrationObject[] = [{ name: "20261125000000-initial-schema", class: InitialSchema }];
+export const postgresqlMigrations: MigrationObject[] = [
+  { name: "20261125000000-initial-schema", class: InitialSchema },
+  { name: "20261201000000-snap-biller", class: SnapBiller },
+];

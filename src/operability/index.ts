@@ -1,0 +1,69 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import type { AppLogger } from "../logging.js";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { VaService } from "../gen/va/v1/va_pb.js";
+import { authenticatedTenant } from "../transport/auth.js";
+import type { PlainRoute } from "../transport/http-handler.js";
+import type { WebhookOutcome } from "../transport/webhooks.js";
+import { healthRoutes } from "./health.js";
+import { GatewayMetrics } from "./metrics.js";
+import { reflectionRoutes } from "./reflection.js";
+import { createObservingInterceptor } from "./rpc-observer.js";
+import { webConsoleRoutes } from "./web-console.js";
+
+export interface OperabilityDeps {
+  log: AppLogger;
+  /** Open event-stream subscriptions (the event hub's `subscriberCount`). */
+  streamSubscribers: () => number;
+  /** True when the database answers. */
+  ready: () => Promise<boolean>;
+  /** Sandbox mode also serves the demo page at `/`. */
+  sandbox: boolean;
+  healthPollMs: number;
+}
+
+/**
+ * Everything that makes the gateway observable and reachable by tools, wired in one place:
+ * metrics (`GET /metrics`), the per-RPC request-id/metrics/log interceptor, gRPC health and
+ * reflection services, and in sandbox mode the Connect-Web demo page.
+ */
+export function createOperability(deps: OperabilityDeps) {
+  const metrics = new GatewayMetrics({ streamSubscribers: deps.streamSubscribers });
+  const metricsRoute: PlainRoute = {
+    path: "/metrics",
+    handle(_request, response) {
+      metrics.exposition().then(
+        ({ contentType, body }) => {
+          if (response.headersSent || response.destroyed) return;
+          response.writeHead(200, { "content-type": contentType, "cache-control": "no-store" });
+          response.end(body);
+        },
+        (error: unknown) => {
+          deps.log.error({ err: error }, "metrics exposition failed");
+          if (!response.headersSent) response.writeHead(500).end();
+        },
+      );
+    },
+  };
+  const health = healthRoutes({ ready: deps.ready, services: ["", VaService.typeName], pollMs: deps.healthPollMs });
+  const reflection = reflectionRoutes([VaService, Health]);
+
+  return {
+    metrics,
+    /** Put first in the interceptor list: it must see every call and the final error codes. */
+    interceptor: createObservingInterceptor(metrics, deps.log, authenticatedTenant),
+    /** `grpc.health.v1.Health`, `grpc.reflection.v1(alpha).ServerReflection`. */
+    routes(router: ConnectRouter): void {
+      health(router);
+      reflection(router);
+    },
+    getRoutes: [metricsRoute, ...(deps.sandbox ? webConsoleRoutes() : [])] as readonly PlainRoute[],
+    observeWebhook(outcome: WebhookOutcome): void {
+      metrics.webhookCallbacks.inc({ provider: outcome.provider, result: outcome.result });
+      if (outcome.recorded) metrics.paymentsRecorded.inc({ provider: outcome.provider, result: outcome.recorded });
+    },
+    close(): void {
+      metrics.close();
+    },
+  };
+}

@@ -1,0 +1,217 @@
+import { DomainError, invalidArgument } from "../../domain/errors.js";
+import type { Rupiah } from "../../domain/money.js";
+import type {
+  HttpAnswer,
+  InboundHttpRequest,
+  ProviderCreateRequest,
+  ProviderVaRef,
+  ProviderVirtualAccount,
+  VaProvider,
+  WebhookResult,
+} from "../provider.js";
+import { type AccessTokenIssuer, createAccessTokenIssuer } from "../snap/access-token-issuer.js";
+import { createSnapClient, type SnapClient } from "../snap/client.js";
+import type { ExternalIdStore } from "../snap/external-id-store.js";
+import { SnapHeader } from "../snap/headers.js";
+import { type InboundCredentials, type Rejection, type VerifiedSnapRequest, verifyInboundSnapRequest } from "../snap/inbound-request.js";
+import { toSnapMoney } from "../snap/money.js";
+import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../snap/signature.js";
+import { formatSnapTimestamp } from "../snap/timestamp.js";
+import { composeVirtualAccountNo, padPartnerServiceId, payerDigits, splitVirtualAccountNo } from "../snap/va-number.js";
+import { trxTypeOf } from "./bill.js";
+import { checkNumbering, customerNoFor } from "./numbering.js";
+import {
+  type BankPaymentStatus,
+  type BillerIdentity,
+  BillerPath,
+  type CreateVaRequest,
+  type InquiryStatusRequest,
+  readInquiryStatusAnswer,
+  SNAP_BILLER,
+} from "./wire.js";
+
+export interface SnapBillerConfig {
+  /** Our BIN / company code, 1-8 digits; sent as `partnerServiceId`, space-padded to 8. */
+  partnerServiceId: string;
+  /** Length of the customerNo we derive (the caller's number suffix may be shorter). */
+  customerNoDigits: number;
+  /** The bank that calls us: its X-PARTNER-ID (also the X-CLIENT-KEY of its token requests). */
+  bankPartnerId: string;
+  /** Verifies the bank's asymmetric signatures and its B2B token requests. */
+  bankPublicKey: SnapKey;
+  /** With this, the bank may also sign symmetrically (HMAC-SHA512) with a token from our issuer. */
+  bankClientSecret?: string;
+  /** MAC key of the B2B tokens we issue (≥ 32 bytes); the same on every replica. */
+  tokenSecret: Buffer;
+  /**
+   * What a proxy in front of us strips from the path the bank addresses (and signs), e.g. `/snap`
+   * when the bank calls `https://host/snap/v1.0/transfer-va/payment`.
+   */
+  publicPathPrefix?: string;
+  maxClockSkewMs?: number;
+  /** Our calls to the bank: Inquiry Status (26) and, when `createVaPath` is set, Create VA (27). */
+  bank?: {
+    baseUrl: string;
+    /** Our X-PARTNER-ID at the bank. */
+    partnerId: string;
+    /** Ours; the bank verifies our requests with the public half. */
+    privateKey: SnapKey;
+    channelId: string;
+    createVaPath?: string;
+    timeoutMs?: number;
+  };
+  /** Sandbox only: drive inquiry → payment through the bank simulator for this displayed number. */
+  simulatePayment?: (vaNumber: string, amount: Rupiah, signal: AbortSignal) => Promise<{ providerPaymentRef: string }>;
+  now?: () => Date;
+}
+
+/** The adapter plus what the biller use cases need from it. It never touches the database. */
+export interface SnapBillerProvider extends VaProvider {
+  /** Our BIN digits: the `providerAccount` of every VA and payment of this provider. */
+  readonly providerAccount: string;
+  /** 8 characters, space-padded. */
+  readonly partnerServiceId: string;
+  /**
+   * Headers, timestamp skew, partner and signature of a request the bank sent to one of our
+   * services. The X-EXTERNAL-ID is NOT claimed here: the caller claims it in its own transaction.
+   */
+  verifyInbound(request: InboundHttpRequest, serviceCode: string, now: Date): Promise<{ ok: true; request: VerifiedSnapRequest } | Rejection>;
+  /** `POST /v1.0/access-token/b2b` for a bank that signs symmetrically. */
+  issueAccessToken(request: InboundHttpRequest): HttpAnswer;
+  /** True when a bank endpoint is configured for Inquiry Status. */
+  readonly canInquireStatus: boolean;
+  /** Service 26: what the bank knows about the payment of one inquiry. Never throws for bank refusals. */
+  inquirePaymentStatus(query: { virtualAccountNo: string; inquiryRequestId: string }, signal: AbortSignal): Promise<BankPaymentStatus>;
+}
+
+/** The replay guard is claimed by the use case, inside its transaction (see biller.ts). */
+const CLAIMED_IN_TRANSACTION: ExternalIdStore = { claim: async () => true };
+
+export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerProvider {
+  checkNumbering(config.partnerServiceId, config.customerNoDigits);
+  const now = config.now ?? (() => new Date());
+  const partnerServiceId = padPartnerServiceId(config.partnerServiceId);
+  const bankPublicKey = publicKeyFrom(config.bankPublicKey);
+  const tokens: AccessTokenIssuer = createAccessTokenIssuer({
+    clientPublicKeyOf: (clientId) => (clientId === config.bankPartnerId ? bankPublicKey : undefined),
+    tokenSecret: config.tokenSecret,
+    maxClockSkewMs: config.maxClockSkewMs,
+    now,
+  });
+  const bank = config.bank;
+  const client: SnapClient | undefined = bank
+    ? createSnapClient({
+        provider: SNAP_BILLER,
+        baseUrl: bank.baseUrl,
+        partnerId: bank.partnerId,
+        channelId: bank.channelId,
+        signing: { kind: "asymmetric", privateKey: privateKeyFrom(bank.privateKey) },
+        timeoutMs: bank.timeoutMs ?? 8_000,
+        now,
+      })
+    : undefined;
+
+  function credentialsOf(request: InboundHttpRequest) {
+    return (partnerId: string): InboundCredentials | undefined => {
+      if (partnerId !== config.bankPartnerId) return undefined;
+      // A bearer token selects the symmetric signature, when the bank was given a client secret.
+      if (config.bankClientSecret && request.headers[SnapHeader.authorization]) {
+        return { kind: "symmetric", clientSecret: config.bankClientSecret, clientIdOfToken: tokens.clientIdOfToken };
+      }
+      return { kind: "asymmetric", publicKey: bankPublicKey };
+    };
+  }
+
+  async function register(request: ProviderCreateRequest, identity: BillerIdentity, signal: AbortSignal): Promise<void> {
+    if (!client || !bank?.createVaPath) return;
+    const body: CreateVaRequest = {
+      ...identity,
+      virtualAccountName: (request.customer.name.trim() || "Customer").slice(0, 255),
+      trxId: request.externalId,
+      ...(request.amount.type === "FIXED" ? { totalAmount: toSnapMoney(request.amount.amount) } : {}),
+      virtualAccountTrxType: trxTypeOf(request),
+      expiredDate: formatSnapTimestamp(request.expiresAt),
+      additionalInfo: {},
+    };
+    try {
+      await client.call({ method: "POST", path: bank.createVaPath, body, signal });
+    } catch (error) {
+      // 409xx01 Duplicate: a retried create after the first registration went through.
+      const code = error instanceof DomainError ? error.facts.providerCode : undefined;
+      if (code === undefined || !/^409\d\d01$/.test(code)) throw error;
+    }
+  }
+
+  const provider: SnapBillerProvider = {
+    name: SNAP_BILLER,
+    providerAccount: config.partnerServiceId,
+    partnerServiceId,
+    canInquireStatus: client !== undefined,
+
+    /** Numbers the VA locally (same external id → same number) and registers it at the bank if configured. */
+    async createVirtualAccount(request: ProviderCreateRequest, signal: AbortSignal): Promise<ProviderVirtualAccount> {
+      if (request.numberSuffix.length > config.customerNoDigits) {
+        throw invalidArgument("number_suffix", `takes at most ${config.customerNoDigits} digits`);
+      }
+      const customerNo = request.numberSuffix || customerNoFor(request.externalId, config.customerNoDigits);
+      const identity = { partnerServiceId, customerNo, virtualAccountNo: composeVirtualAccountNo(partnerServiceId, customerNo) };
+      await register(request, identity, signal);
+      return {
+        providerAccount: config.partnerServiceId,
+        providerReference: request.externalId,
+        vaNumber: payerDigits(identity.virtualAccountNo),
+      };
+    },
+
+    /** The bill lives here: closing it is our state machine's job alone. */
+    async cancelVirtualAccount(): Promise<void> {},
+
+    /** Banks call `/v1.0/transfer-va/{inquiry,payment}`, not the webhook route. */
+    async receiveWebhook(): Promise<WebhookResult> {
+      return {
+        kind: "rejected",
+        reason: "snap-biller has no webhook; banks call /v1.0/transfer-va/inquiry and /payment",
+        answer: { status: 404, contentType: "application/json", body: '{"error":"NOT_FOUND"}' },
+      };
+    },
+
+    verifyInbound(request, serviceCode, at) {
+      return verifyInboundSnapRequest(request, {
+        serviceCode,
+        signedPath: (config.publicPathPrefix ?? "") + request.path,
+        credentialsOf: credentialsOf(request),
+        externalIds: CLAIMED_IN_TRANSACTION,
+        now: at,
+        maxClockSkewMs: config.maxClockSkewMs,
+      });
+    },
+
+    issueAccessToken: (request) => tokens.issue(request),
+
+    async inquirePaymentStatus(query, signal): Promise<BankPaymentStatus> {
+      if (!client) return { state: "UNKNOWN", reason: "no bank endpoint configured" };
+      const identity = splitVirtualAccountNo(query.virtualAccountNo);
+      if (!identity) return { state: "UNKNOWN", reason: "stored virtualAccountNo is malformed" };
+      const body: InquiryStatusRequest = {
+        ...identity,
+        virtualAccountNo: query.virtualAccountNo,
+        inquiryRequestId: query.inquiryRequestId,
+        paymentRequestId: query.inquiryRequestId,
+        additionalInfo: {},
+      };
+      try {
+        return readInquiryStatusAnswer(await client.call({ method: "POST", path: BillerPath.inquiryStatus, body, signal }));
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        // 404xx01 Transaction Not Found: the bank never took money for this inquiry.
+        if (error.facts.providerCode && /^404\d\d01$/.test(error.facts.providerCode)) return { state: "UNPAID" };
+        return { state: "UNKNOWN", reason: error.message };
+      }
+    },
+  };
+  if (config.simulatePayment) {
+    const simulate = config.simulatePayment;
+    provider.simulatePayment = (va: ProviderVaRef, amount: Rupiah, signal: AbortSignal) => simulate(va.vaNumber, amount, signal);
+  }
+  return provider;
+}

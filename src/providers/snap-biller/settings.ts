@@ -1,0 +1,105 @@
+import { randomBytes } from "node:crypto";
+import { DEFAULT_MAX_CLOCK_SKEW_MS } from "../snap/inbound-request.js";
+import { checkNumbering, maxCustomerNoDigits } from "./numbering.js";
+
+/** The `snap-biller` provider's configuration (README: `SNAP_BILLER_*`). */
+export interface SnapBillerSettings {
+  /** Our BIN / company code, 1-8 digits. */
+  partnerServiceId: string;
+  /** The `bank_code` callers create these VAs with. */
+  bankCode: string;
+  customerNoDigits: number;
+  /** The bank that calls us. */
+  bankPartnerId: string;
+  /** PEM. Unset in sandbox mode: keys are generated and an in-process bank simulator plays the bank. */
+  bankPublicKey: string | undefined;
+  /** Lets the bank sign symmetrically with a token from our `/v1.0/access-token/b2b`. */
+  bankClientSecret: string | undefined;
+  /** MAC key of our B2B tokens; set it (≥ 32 bytes) when several replicas share the traffic. */
+  tokenSecret: string;
+  publicPathPrefix: string;
+  inquiryTimeoutMs: number;
+  maxClockSkewMs: number;
+  /** The bank's SNAP base URL for Inquiry Status (26) and Create VA (27). */
+  bankBaseUrl: string | undefined;
+  bankCreateVaPath: string | undefined;
+  /** Our X-PARTNER-ID at the bank and the key we sign with (PEM). */
+  partnerId: string;
+  privateKey: string | undefined;
+  channelId: string;
+  statusIntervalMs: number;
+}
+
+/** Reads `SNAP_BILLER_*`; undefined (provider off) unless `SNAP_BILLER_PARTNER_SERVICE_ID` is set. */
+export function snapBillerSettingsFromEnv(env: NodeJS.ProcessEnv, sandbox: boolean): SnapBillerSettings | undefined {
+  const partnerServiceId = env.SNAP_BILLER_PARTNER_SERVICE_ID?.trim();
+  if (!partnerServiceId) return undefined;
+  const pem = (name: string) => env[name]?.replaceAll("\\n", "\n") || undefined;
+  const required = (name: string, sandboxDefault: string) => {
+    const value = env[name]?.trim();
+    if (value) return value;
+    if (sandbox) return sandboxDefault;
+    throw new Error(`${name} must be set when SNAP_BILLER_PARTNER_SERVICE_ID is`);
+  };
+  const settings = snapBillerSettings({
+    partnerServiceId,
+    bankCode: required("SNAP_BILLER_BANK_CODE", "BCA"),
+    bankPartnerId: required("SNAP_BILLER_BANK_PARTNER_ID", "BANK-SANDBOX"),
+    bankPublicKey: pem("SNAP_BILLER_BANK_PUBLIC_KEY"),
+    bankClientSecret: env.SNAP_BILLER_BANK_CLIENT_SECRET || undefined,
+    tokenSecret: env.SNAP_BILLER_TOKEN_SECRET || randomBytes(32).toString("base64url"),
+    publicPathPrefix: env.SNAP_BILLER_PUBLIC_PATH_PREFIX ?? "",
+    bankBaseUrl: env.SNAP_BILLER_BANK_BASE_URL || undefined,
+    bankCreateVaPath: env.SNAP_BILLER_BANK_CREATE_VA_PATH || undefined,
+    partnerId: env.SNAP_BILLER_PARTNER_ID ?? "",
+    privateKey: pem("SNAP_BILLER_PRIVATE_KEY"),
+    channelId: env.SNAP_BILLER_CHANNEL_ID ?? "VAGW",
+    ...optionalInteger(env, "SNAP_BILLER_CUSTOMER_NO_DIGITS", "customerNoDigits"),
+    ...optionalInteger(env, "SNAP_BILLER_INQUIRY_TIMEOUT_MS", "inquiryTimeoutMs"),
+    ...optionalInteger(env, "SNAP_BILLER_MAX_CLOCK_SKEW_MS", "maxClockSkewMs"),
+    ...optionalInteger(env, "SNAP_BILLER_STATUS_INTERVAL_MS", "statusIntervalMs"),
+  });
+  if (!sandbox && !settings.bankPublicKey) {
+    throw new Error("SNAP_BILLER_BANK_PUBLIC_KEY must be set outside sandbox mode");
+  }
+  if (settings.bankBaseUrl && (!settings.privateKey || !settings.partnerId)) {
+    throw new Error("SNAP_BILLER_BANK_BASE_URL needs SNAP_BILLER_PARTNER_ID and SNAP_BILLER_PRIVATE_KEY");
+  }
+  return settings;
+}
+
+/** Complete settings from the essentials; the defaults are the documented ones. */
+export function snapBillerSettings(
+  given: Partial<SnapBillerSettings> & Pick<SnapBillerSettings, "partnerServiceId" | "bankCode" | "bankPartnerId">,
+): SnapBillerSettings {
+  const settings: SnapBillerSettings = {
+    customerNoDigits: maxCustomerNoDigits(given.partnerServiceId),
+    bankPublicKey: undefined,
+    bankClientSecret: undefined,
+    tokenSecret: randomBytes(32).toString("base64url"),
+    publicPathPrefix: "",
+    inquiryTimeoutMs: 5 * 60_000,
+    maxClockSkewMs: DEFAULT_MAX_CLOCK_SKEW_MS,
+    bankBaseUrl: undefined,
+    bankCreateVaPath: undefined,
+    partnerId: "",
+    privateKey: undefined,
+    channelId: "VAGW",
+    statusIntervalMs: 60_000,
+    ...given,
+  };
+  checkNumbering(settings.partnerServiceId, settings.customerNoDigits);
+  if (Buffer.byteLength(settings.tokenSecret) < 32) throw new Error("SNAP_BILLER_TOKEN_SECRET must be at least 32 bytes");
+  if (settings.publicPathPrefix !== "" && !/^\/[^?#]*[^/?#]$/.test(settings.publicPathPrefix)) {
+    throw new Error("SNAP_BILLER_PUBLIC_PATH_PREFIX must look like /prefix (no trailing slash)");
+  }
+  return settings;
+}
+
+function optionalInteger<K extends keyof SnapBillerSettings>(env: NodeJS.ProcessEnv, name: string, key: K) {
+  const text = env[name];
+  if (text === undefined || text === "") return {};
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
+  return { [key]: value } as Pick<SnapBillerSettings, K>;
+}

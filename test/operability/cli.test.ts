@@ -1,0 +1,157 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, TENANTS, type TestGateway } from "../support/gateway.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function finished(child: ChildProcess): Promise<Finished> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The `va` bin entry, as a user runs it (env: no VA_URL/VA_API_KEY unless given). */
+function spawnVa(args: string[], env: Record<string, string> = {}): ChildProcess {
+  const { VA_URL: _url, VA_API_KEY: _key, ...inherited } = process.env;
+  return spawn(process.execPath, [`${ROOT}bin/va.mjs`, ...args], { cwd: ROOT, env: { ...inherited, ...env } });
+}
+
+const va = (args: string[], env?: Record<string, string>) => finished(spawnVa(args, env));
+
+// Every command is a fresh Node process (~1 s of CPU to load tsx and the generated code), so allow
+// for a busy machine.
+describe("va CLI against a running gateway", { timeout: 120_000 }, () => {
+  let gateway: TestGateway;
+  let common: string[];
+
+  beforeAll(async () => {
+    gateway = await startTestGateway({ dialect: "sqlite" });
+    common = ["--url", gateway.url, "--key", TENANTS.alpha.apiKey];
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  it("create → watch (live) → simulate → status, in text and JSON", async () => {
+    const created = await va(["create", "--bank", "BRI", "--amount", "75000", "--name", "Budi Santoso", "--reference", "cli-order-1", ...common]);
+    expect(created.stderr).toBe("");
+    expect(created.code).toBe(0);
+    const id = /^(va_[0-9a-f]{32}) {2}ACTIVE$/m.exec(created.stdout)?.[1] ?? "";
+    expect(id).not.toBe("");
+    expect(created.stdout).toMatch(/VA number {3}[0-9]{8,23}\n/);
+    expect(created.stdout).toContain("Rp 75.000 (fixed), single use");
+
+    // Watch first; pay once the stream has shown the creation event.
+    const watcher = spawnVa(["watch", id, "--json", "--count", "2", ...common]);
+    const watching = finished(watcher);
+    const firstLine = new Promise<string>((resolve) => {
+      let seen = "";
+      watcher.stdout?.on("data", (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (seen.includes("\n")) resolve(seen.split("\n")[0] ?? "");
+      });
+    });
+    expect(JSON.parse(await firstLine).type).toBe("EVENT_TYPE_VIRTUAL_ACCOUNT_CREATED");
+    const simulated = await va(["simulate", id, "--json", ...common]);
+    expect(simulated.code).toBe(0);
+    const { providerPaymentReference } = JSON.parse(simulated.stdout);
+    const watched = await watching;
+    expect(watched.code).toBe(0);
+    const events = watched.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    expect(events.map((e) => e.type)).toEqual(["EVENT_TYPE_VIRTUAL_ACCOUNT_CREATED", "EVENT_TYPE_PAYMENT_RECEIVED"]);
+    expect(events[1].payment).toMatchObject({ amount: "75000", outcome: "PAYMENT_OUTCOME_ACCEPTED", providerPaymentReference });
+
+    const status = await va(["status", id, ...common]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`${id}  COMPLETED`);
+    expect(status.stdout).toMatch(/pay_[0-9a-f]{32} {2}Rp 75\.000 {2}ACCEPTED {2}fee Rp [0-9.]+ {2}net Rp [0-9.]+/);
+
+    // The replayed stream in text form, and the key taken from VA_API_KEY.
+    const replay = await va(["watch", id, "--count", "2", "--url", gateway.url], { VA_API_KEY: TENANTS.alpha.apiKey });
+    expect(replay.code).toBe(0);
+    expect(replay.stdout).toMatch(/^#\d+ {2}\S+ {2}VIRTUAL_ACCOUNT_CREATED {2}va_/m);
+    expect(replay.stdout).toMatch(/PAYMENT_RECEIVED {2}va_\S+ {2}Rp 75\.000 ACCEPTED \(fee Rp [0-9.]+, net Rp [0-9.]+\) {2}→ COMPLETED/);
+  });
+
+  it("inquiry and cancel (idempotent), also through npm run cli", async () => {
+    const created = JSON.parse((await va(["create", "--bank", "BNI", "--open", "--usage", "multi", "--name", "Siti", "--json", ...common])).stdout);
+    const id: string = created.virtualAccount.id;
+    const inquiry = await finished(
+      spawn("npm", ["run", "--silent", "cli", "--", "inquiry", id, "--json", ...common], { cwd: ROOT, env: process.env }),
+    );
+    expect(inquiry.code).toBe(0);
+    expect(JSON.parse(inquiry.stdout).virtualAccount).toMatchObject({ id, bankCode: "BNI", usage: "VA_USAGE_MULTI" });
+
+    const cancel = ["cancel", id, "--reason", "order withdrawn", "--idempotency-key", "cli-cancel-1", ...common];
+    const first = await va(cancel);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`${id}  CANCELLED`);
+    const again = await va(cancel);
+    expect(again.stdout).toContain("(replayed: stored answer for this idempotency key)");
+  });
+
+  it("prints code, message and field, and exits non-zero, when the gateway refuses", async () => {
+    // Independent processes: run them side by side.
+    const zeroId = `va_${"0".repeat(32)}`;
+    const [invalid, invalidJson, missing, badKey, down] = await Promise.all([
+      va(["create", "--bank", "bca", "--amount", "10000", "--name", "Budi", ...common]),
+      va(["create", "--bank", "bca", "--amount", "10000", "--name", "Budi", "--json", ...common]),
+      va(["inquiry", zeroId, ...common]),
+      va(["inquiry", zeroId, "--url", gateway.url, "--key", "not-a-key"]),
+      va(["inquiry", zeroId, "--url", "http://127.0.0.1:1"]),
+    ]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stdout).toBe("");
+    expect(invalid.stderr).toMatch(/^va: invalid_argument: bank_code: .*\nfield: bank_code\n/);
+
+    expect(invalidJson.code).toBe(1);
+    expect(JSON.parse(invalidJson.stderr).error).toMatchObject({
+      code: "invalid_argument",
+      field: "bank_code",
+      violations: [{ field: "bank_code", rule: "string.pattern" }],
+    });
+
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("va: not_found:");
+
+    expect(badKey.code).toBe(1);
+    expect(badKey.stderr).toContain("va: unauthenticated: invalid API key");
+
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain("va: unavailable:");
+    expect(down.stderr).toContain("is the gateway running at http://127.0.0.1:1?");
+  });
+
+  it("rejects a bad command line with exit status 2 and says why", async () => {
+    const cases: [string[], string][] = [
+      [["create", "--bank", "BCA", "--name", "Budi"], "exactly one of --amount N, --open, or --min N --max N"],
+      [["create", "--bank", "BCA", "--name", "Budi", "--amount", "12.5"], '--amount must be a whole number, got "12.5"'],
+      [["status"], "expected exactly one VA id"],
+      [["frobnicate"], 'unknown command "frobnicate"'],
+      [["inquiry", "va_1", "--colour"], "Unknown option '--colour'"],
+    ];
+    const [help, ...results] = await Promise.all([va(["--help"]), ...cases.map(([args]) => va([...args, "--url", gateway.url]))]);
+    cases.forEach(([args, message], i) => {
+      expect(results[i]?.code, args.join(" ")).toBe(2);
+      expect(results[i]?.stderr, args.join(" ")).toContain(message);
+    });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("usage: va <command>");
+  });
+});

@@ -1,0 +1,156 @@
+// The sandbox page: creates a VA, asks the sandbox provider to pay it, and shows the payment as it
+// arrives on StreamPaymentEvents — all through Connect-Web (fetch) against the gateway. Bundled by
+// esbuild when the gateway first serves /app.js (src/operability/web-console.ts).
+import { type Client, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { describeError, errorText, rupiah } from "../src/cli/describe.js";
+import {
+  type AmountRule,
+  EventType,
+  PaymentOutcome,
+  type PaymentEvent,
+  VaService,
+  VaUsage,
+  type VirtualAccount,
+  VirtualAccountStatus,
+} from "../src/gen/va/v1/va_pb.js";
+
+const $ = <T extends HTMLElement>(id: string) => {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`#${id} missing`);
+  return element as T;
+};
+
+const gatewayUrl = $<HTMLInputElement>("gateway-url");
+const apiKey = $<HTMLInputElement>("api-key");
+const createForm = $<HTMLFormElement>("create-form");
+const createButton = $<HTMLButtonElement>("create");
+const simulateButton = $<HTMLButtonElement>("simulate");
+const streamState = $("stream-state");
+const eventsList = $<HTMLOListElement>("events");
+const errorBox = $("error");
+
+gatewayUrl.value = new URLSearchParams(location.search).get("gateway") ?? location.origin;
+
+let current: { id: string; stream: AbortController } | undefined;
+
+/** A client for the URL and key as they are in the form right now. */
+function client(): Client<typeof VaService> {
+  const auth: Interceptor = (next) => (request) => {
+    request.header.set("authorization", `Bearer ${apiKey.value.trim()}`);
+    return next(request);
+  };
+  return createClient(VaService, createConnectTransport({ baseUrl: gatewayUrl.value.trim(), interceptors: [auth] }));
+}
+
+function showError(error: unknown): void {
+  errorBox.textContent = errorText(describeError(error));
+  errorBox.hidden = false;
+}
+
+function clearError(): void {
+  errorBox.hidden = true;
+  errorBox.textContent = "";
+}
+
+function amountText(rule: AmountRule | undefined): string {
+  switch (rule?.rule.case) {
+    case "fixed":
+      return rupiah(rule.rule.value.amount);
+    case "range":
+      return `${rupiah(rule.rule.value.min)} – ${rupiah(rule.rule.value.max)}`;
+    default:
+      return "any amount";
+  }
+}
+
+function showVirtualAccount(va: VirtualAccount): void {
+  $("va-number").textContent = va.vaNumber;
+  $("va-bank").textContent = `${va.bankCode} (${va.provider})`;
+  $("va-amount").textContent = amountText(va.amount);
+  $("va-status").textContent = VirtualAccountStatus[va.status];
+  $("va-paid").textContent = rupiah(va.paidAmount);
+  $("va-id").textContent = va.id;
+  $("va").hidden = false;
+}
+
+function showEvent(event: PaymentEvent): void {
+  const item = document.createElement("li");
+  const type = EventType[event.type];
+  item.dataset.type = type;
+  item.dataset.cursor = event.cursor;
+  const time = event.occurredAt ? new Date(Number(event.occurredAt.seconds) * 1000).toLocaleTimeString() : "";
+  let text = `${time} ${type}`;
+  const payment = event.payment;
+  if (payment) {
+    text += ` · ${rupiah(payment.amount)} · ${PaymentOutcome[payment.outcome]}`;
+    if (payment.fee !== undefined) text += ` · fee ${rupiah(payment.fee)}`;
+    if (payment.netAmount !== undefined) text += ` · net ${rupiah(payment.netAmount)}`;
+  }
+  item.textContent = text;
+  eventsList.append(item);
+  if (event.virtualAccount) showVirtualAccount(event.virtualAccount);
+}
+
+function setStreamState(state: "connecting" | "live" | "ended" | "failed", text: string): void {
+  streamState.dataset.state = state;
+  streamState.textContent = text;
+}
+
+/** Follows the VA's events until the page moves on to another VA. */
+async function follow(id: string, stream: AbortController): Promise<void> {
+  setStreamState("connecting", "connecting to the event stream…");
+  try {
+    for await (const message of client().streamPaymentEvents({ filter: { case: "virtualAccountId", value: id } }, { signal: stream.signal })) {
+      if (stream.signal.aborted) return;
+      setStreamState("live", "stream live");
+      if (message.kind.case === "event") showEvent(message.kind.value);
+    }
+    setStreamState("ended", "stream ended");
+  } catch (error) {
+    if (stream.signal.aborted) return;
+    setStreamState("failed", "stream failed");
+    showError(error);
+  }
+}
+
+createForm.addEventListener("submit", async (submit) => {
+  submit.preventDefault();
+  clearError();
+  createButton.disabled = true;
+  try {
+    const amount = BigInt($<HTMLInputElement>("amount").value || "0");
+    const { virtualAccount } = await client().createVirtualAccount({
+      idempotencyKey: `web-${crypto.randomUUID()}`,
+      merchantReference: `web-${crypto.randomUUID().slice(0, 8)}`,
+      bankCode: $<HTMLSelectElement>("bank").value,
+      usage: VaUsage.SINGLE,
+      amount: { rule: { case: "fixed", value: { amount } } },
+      customer: { name: $<HTMLInputElement>("name").value },
+    });
+    if (!virtualAccount) throw new ConnectError("the gateway answered without a virtual account");
+    current?.stream.abort();
+    eventsList.replaceChildren();
+    showVirtualAccount(virtualAccount);
+    current = { id: virtualAccount.id, stream: new AbortController() };
+    simulateButton.disabled = false;
+    void follow(current.id, current.stream);
+  } catch (error) {
+    showError(error);
+  } finally {
+    createButton.disabled = false;
+  }
+});
+
+simulateButton.addEventListener("click", async () => {
+  if (!current) return;
+  clearError();
+  simulateButton.disabled = true;
+  try {
+    await client().simulatePayment({ virtualAccountId: current.id });
+  } catch (error) {
+    showError(error);
+  } finally {
+    simulateButton.disabled = false;
+  }
+});
