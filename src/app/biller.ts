@@ -2,8 +2,7 @@ import { createHash } from "node:crypto";
 import type { VirtualAccount } from "../domain/virtual-account.js";
 import type { BillerTransaction } from "../persistence/biller-store.js";
 import { BillerReads } from "../persistence/biller-store.js";
-import type { Database } from "../persistence/orm.js";
-import { Store, type StoreTransaction } from "../persistence/store.js";
+import type { Store, StoreTransaction } from "../persistence/store.js";
 import type { HttpAnswer, InboundHttpRequest, PaymentNotification } from "../providers/provider.js";
 import type { SnapBillerProvider } from "../providers/snap-biller/adapter.js";
 import { billAdditionalInfo, billName, billStateProblem, paymentAmountProblem, quote, trxTypeOf } from "../providers/snap-biller/bill.js";
@@ -59,26 +58,6 @@ class Refusal extends Error {
 
 const refuse = (outcome: SnapOutcome, serviceCode: string, reason: string, message = outcome.message) =>
   new Refusal(snapAnswer(outcome, serviceCode, message), reason);
-
-/**
- * A Store whose `transaction` joins one already open, so `PaymentRecorder.record` (the one
- * exactly-once path: payment unique key, VA update, event) runs inside the biller's transaction.
- */
-class JoinedStore extends Store {
-  constructor(
-    database: Database,
-    private readonly tx: StoreTransaction,
-  ) {
-    super(database);
-  }
-
-  override transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    return work(this.tx);
-  }
-}
-
-const recorderIn = (store: Store, tx: StoreTransaction, clock: () => Date) =>
-  new PaymentRecorder(new JoinedStore(store.database, tx), clock);
 
 const jsonAnswer = (status: number, body: string): HttpAnswer => ({ status, contentType: "application/json", body });
 
@@ -220,7 +199,7 @@ export class BillerService {
         paidAt: inquiry.paidAt ?? now,
         rawPayload: request.rawBody.toString("utf8"),
       };
-      const recorded = await recorderIn(store, tx, clock).record(SNAP_BILLER, notification, "CALLBACK");
+      const recorded = await new PaymentRecorder(store, clock).recordIn(tx, SNAP_BILLER, notification, "CALLBACK");
       if (recorded === "UNKNOWN_VIRTUAL_ACCOUNT") throw new Error("VA disappeared while locked");
       const shown = quote(va, inquiry.amount);
       const answer = paymentAnswer(payment, billName(va), shown.ok ? shown.totalAmount : undefined);
@@ -344,7 +323,7 @@ export class BillerStatusPoller {
     const amount = status.state === "PAID" ? (status.amount ?? inquiry.amount) : undefined;
     if (status.state === "PAID" && amount !== undefined) {
       const paidAt = status.paidAt ?? now;
-      const recorded = await recorderIn(store, tx, clock).record(
+      const recorded = await new PaymentRecorder(store, clock).recordIn(tx, 
         SNAP_BILLER,
         {
           providerAccount: provider.providerAccount,
