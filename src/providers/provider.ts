@@ -95,5 +95,14 @@ export interface PaymentNotification {
 }
 
 export type WebhookResult =
-  | { kind: "payment"; notification: PaymentNotification; answer: (result: RecordingResult) => HttpAnswer }
+  | {
+      kind: "payment";
+      notification: PaymentNotification;
+      answer: (result: RecordingResult) => HttpAnswer;
+      /**
+       * Called when the payment could not be recorded (unknown VA, storage failure): undoes what
+       * verification consumed (e.g. a replay-guard claim) so the provider's retry is accepted.
+       */
+      abandon?: () => Promise<void>;
+    }
   | { kind: "rejected"; answer: HttpAnswer; reason: string };

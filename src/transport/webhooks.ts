@@ -84,9 +84,11 @@ async function receive(deps: WebhookDeps, providerName: string, inbound: Inbound
       { provider: providerName, paymentRef: result.notification.providerPaymentRef, result: recorded },
       "payment callback",
     );
+    if (recorded === "UNKNOWN_VIRTUAL_ACCOUNT") await result.abandon?.();
     return result.answer(recorded);
   } catch (error) {
     // The provider retries on 5xx, so a payment we could not store now is not lost.
+    await result.abandon?.().catch(() => undefined);
     deps.observe?.({ provider: providerName, result: "verified", recorded: "failed" });
     deps.log.error({ provider: providerName, err: error }, "payment callback could not be recorded");
     return answerJson(503, { error: "TEMPORARILY_UNAVAILABLE" });

@@ -474,6 +474,14 @@ describe("receiveWebhook rejects what Winpay did not send", () => {
     });
   });
 
+  it("gives the X-EXTERNAL-ID back when the payment could not be recorded, so Winpay's retry is accepted", async () => {
+    const externalId = newExternalId();
+    const first = await provider.receiveWebhook(callback({ externalId }));
+    if (first.kind !== "payment") throw new Error("expected a payment");
+    await first.abandon?.();
+    expect((await provider.receiveWebhook(callback({ externalId }))).kind).toBe("payment");
+  });
+
   it.each([
     ["no paidAmount", (body: string) => body.replace(/"paidAmount":\{[^}]*\},/, ""), "4002502", "Invalid Mandatory Field {paidAmount}"],
     ["a fraction of a rupiah", (body: string) => body.replace('"10000"', '"10000.50"'), "4002501", "Invalid Field Format {paidAmount}"],

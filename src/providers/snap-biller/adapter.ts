@@ -85,7 +85,7 @@ export interface SnapBillerProvider extends VaProvider {
 }
 
 /** The replay guard is claimed by the use case, inside its transaction (see biller.ts). */
-const CLAIMED_IN_TRANSACTION: ExternalIdStore = { claim: async () => true };
+const CLAIMED_IN_TRANSACTION: ExternalIdStore = { claim: async () => true, release: async () => undefined };
 
 export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerProvider {
   checkNumbering(config.partnerServiceId, config.customerNoDigits);

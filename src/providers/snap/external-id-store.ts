@@ -8,6 +8,8 @@ export interface ExternalIdStore {
    * when that partner had already used it that day. Must be atomic across concurrent callers.
    */
   claim(partnerId: string, day: string, externalId: string): Promise<boolean>;
+  /** Gives a claim back when the request it protected was not carried out, so its retry is not refused. */
+  release(partnerId: string, day: string, externalId: string): Promise<void>;
 }
 
 /** Process-local store; keeps the two most recent days, which covers any accepted clock skew. */
@@ -20,6 +22,10 @@ export class InMemoryExternalIdStore implements ExternalIdStore {
     if (used.has(key)) return false;
     used.add(key);
     return true;
+  }
+
+  async release(partnerId: string, day: string, externalId: string): Promise<void> {
+    this.days.get(day)?.delete(`${partnerId}\u0000${externalId}`);
   }
 
   private usedOn(day: string): Set<string> {

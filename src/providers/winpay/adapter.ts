@@ -16,6 +16,7 @@ import { verifyInboundSnapRequest } from "../snap/inbound-request.js";
 import { toSnapMoney } from "../snap/money.js";
 import { SnapOutcomes, SnapService } from "../snap/response-code.js";
 import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../snap/signature.js";
+import { jakartaDay } from "../snap/timestamp.js";
 import {
   type CallbackReading,
   decodeReference,
@@ -138,10 +139,12 @@ export function createWinpayProvider(config: WinpayConfig): WinpayProvider {
       const reading = readPaymentCallback(request.rawBody);
       if (!reading.ok) return { kind: "rejected", ...callbackRefusal(reading) };
       const rawPayload = request.rawBody.toString("utf8");
+      const { partnerId, externalId, timestamp } = verdict.request;
       return {
         kind: "payment",
         notification: toPaymentNotification(reading.payment, config.partnerId, rawPayload, receivedAt),
         answer: callbackAnswer,
+        abandon: () => externalIds.release(partnerId, jakartaDay(timestamp), externalId),
       };
     },
   };
