@@ -1,18 +1,23 @@
+import { ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorDetailSchema } from "../src/gen/va/v1/va_pb.js";
 import type { ProviderCreateRequest, VaProvider } from "../src/providers/provider.js";
 import { sandboxCapabilities } from "../src/providers/sandbox/capabilities.js";
 import { externalIdFor } from "../src/app/virtual-accounts.js";
 import { vaClient } from "./support/clients.js";
-import { createRequest, eventually, rejection } from "./support/fixtures.js";
+import { createRequest, eventually, rejection, takeEvents } from "./support/fixtures.js";
 import { startTestGateway, TENANTS, type TestGateway } from "./support/gateway.js";
 
 /** A provider whose creates wait until the test opens the gate, and that records external ids. */
 function gatedProvider() {
   let open: () => void = () => undefined;
-  const gate = new Promise<void>((resolve) => {
-    open = resolve;
-  });
+  let gate = Promise.resolve();
+  const rearm = () => {
+    gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+  };
+  rearm();
   const externalIds: string[] = [];
   const provider: VaProvider = {
     name: "gated",
@@ -30,6 +35,7 @@ function gatedProvider() {
     provider,
     externalIds,
     release: () => open(),
+    rearm,
   };
 }
 
@@ -77,6 +83,34 @@ describe("idempotency keys", () => {
     expect(forBeta).toBe(externalIdFor(TENANTS.beta.tenantId, request.idempotencyKey ?? ""));
     expect(forAlpha).not.toBe(forBeta);
     expect(forAlpha).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("a request that outlives its lease loses the key to the retry: exactly one VA is kept", async () => {
+    gated.rearm();
+    const client = vaClient(gateway.url, TENANTS.alpha.apiKey);
+    const request = createRequest({ provider: "gated" });
+    const calls = gated.externalIds.length;
+    const slow = client.createVirtualAccount(request).then(
+      (r) => ({ ok: true as const, id: r.virtualAccount?.id }),
+      (e: unknown) => ({ ok: false as const, error: ConnectError.from(e) }),
+    );
+    await eventually(async () => (gated.externalIds.length === calls + 1 ? true : undefined));
+    gateway.advanceClock(61_000);
+    const retry = client.createVirtualAccount(request).then(
+      (r) => ({ ok: true as const, id: r.virtualAccount?.id }),
+      (e: unknown) => ({ ok: false as const, error: ConnectError.from(e) }),
+    );
+    await eventually(async () => (gated.externalIds.length === calls + 2 ? true : undefined));
+    gated.release();
+    const [first, second] = await Promise.all([slow, retry]);
+    expect(first.ok).toBe(false);
+    expect(!first.ok && first.error.code).toBe(10);
+    expect(second.ok).toBe(true);
+    const replay = await client.createVirtualAccount(request);
+    expect(replay.virtualAccount?.id).toBe(second.ok ? second.id : "");
+    const events = await takeEvents(client, { filter: { case: "merchantReference", value: request.merchantReference ?? "" } }, 1);
+    const more = await takeEvents(client, { filter: { case: "merchantReference", value: request.merchantReference ?? "" }, afterCursor: events[0]?.cursor }, 1, 1_000).catch((e: Error) => e);
+    expect(more).toBeInstanceOf(Error);
   });
 
   it("cancel: same key replays, a different request with the key is ALREADY_EXISTS", async () => {

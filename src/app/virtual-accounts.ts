@@ -33,6 +33,8 @@ export interface VirtualAccountsOptions {
 }
 
 type KeyScope = { tenantId: string; operation: "create" | "cancel"; key: string };
+/** A key this request holds, since `claimedAt`. */
+type KeyClaim = KeyScope & { claimedAt: Date };
 
 const SIMULATED_OPEN_AMOUNT: Rupiah = 10_000n;
 
@@ -54,8 +56,9 @@ export class VirtualAccounts {
     if (able.length === 0) throw capabilityProblem(draft, (candidates[0] as RegisteredProvider).capabilities, now);
     const scope: KeyScope = { tenantId, operation: "create", key: idempotencyKey };
 
-    const earlier = await this.claim(scope, fingerprint(request), now);
-    if (earlier) return { virtualAccount: earlier, replayed: true };
+    const claimed = await this.claim(scope, fingerprint(request), now);
+    if ("replay" in claimed) return { virtualAccount: claimed.replay, replayed: true };
+    const { claim } = claimed;
     try {
       const { provider, issued } = await this.issue(able, {
         externalId: externalIdFor(tenantId, idempotencyKey),
@@ -99,12 +102,12 @@ export class VirtualAccounts {
           virtualAccount,
           payment: undefined,
         });
-        await tx.completeIdempotencyKey(scope, virtualAccount.id);
+        await tx.completeIdempotencyKey(claim, virtualAccount.id);
       });
       return { virtualAccount, replayed: false };
     } catch (error) {
       // The provider-side id is derived from the key, so a retry finds what this attempt made.
-      await store.transaction((tx) => tx.releaseIdempotencyKey(scope));
+      await store.transaction((tx) => tx.releaseIdempotencyKey(claim));
       throw error;
     }
   }
@@ -158,8 +161,9 @@ export class VirtualAccounts {
     const { store, providers, clock } = this.options;
     const current = await this.get(tenantId, request.id);
     const scope: KeyScope = { tenantId, operation: "cancel", key: request.idempotencyKey };
-    const earlier = await this.claim(scope, fingerprint(request), clock());
-    if (earlier) return { virtualAccount: earlier, replayed: true };
+    const claimed = await this.claim(scope, fingerprint(request), clock());
+    if ("replay" in claimed) return { virtualAccount: claimed.replay, replayed: true };
+    const { claim } = claimed;
     try {
       if (cancelTransition(current) === "CANCEL") {
         const { adapter, capabilities } = providers.get(current.provider);
@@ -172,17 +176,17 @@ export class VirtualAccounts {
         if (!locked) throw notFound(`virtual account ${current.id}`);
         // A payment that completed the VA while the provider call was under way wins: FAILED_PRECONDITION.
         if (cancelTransition(locked) === "ALREADY_CANCELLED") {
-          await tx.completeIdempotencyKey(scope, locked.id);
+          await tx.completeIdempotencyKey(claim, locked.id);
           return locked;
         }
         const cancelled: VirtualAccount = { ...locked, status: "CANCELLED", updatedAt: clock() };
         await tx.saveChange(cancelled, "VIRTUAL_ACCOUNT_CANCELLED", "RPC");
-        await tx.completeIdempotencyKey(scope, locked.id);
+        await tx.completeIdempotencyKey(claim, locked.id);
         return cancelled;
       });
       return { virtualAccount, replayed: false };
     } catch (error) {
-      await store.transaction((tx) => tx.releaseIdempotencyKey(scope));
+      await store.transaction((tx) => tx.releaseIdempotencyKey(claim));
       throw error;
     }
   }
@@ -233,13 +237,18 @@ export class VirtualAccounts {
   }
 
   /**
-   * Claims the key for this request. Returns the VA of an earlier identical request that finished;
-   * throws when the key was used for a different request or the first is still in flight.
+   * Claims the key for this request, or answers with the VA of an earlier identical request that
+   * finished; throws when the key was used for a different request or the first is still in flight.
    */
-  private async claim(scope: KeyScope, requestHash: string, now: Date): Promise<VirtualAccount | undefined> {
+  private async claim(
+    scope: KeyScope,
+    requestHash: string,
+    now: Date,
+  ): Promise<{ claim: KeyClaim } | { replay: VirtualAccount }> {
     const { store, idempotencyLeaseMs } = this.options;
+    const claim = { ...scope, claimedAt: now };
     const existing = await store.transaction((tx) => tx.claimIdempotencyKey(scope, requestHash, now));
-    if (!existing) return undefined;
+    if (!existing) return { claim };
     const field = "idempotency_key";
     if (existing.requestHash !== requestHash) {
       throw new DomainError("ALREADY_EXISTS", `${field}: "${scope.key}" was already used for a different request`, {
@@ -247,11 +256,11 @@ export class VirtualAccounts {
       });
     }
     if (existing.state === "DONE" && existing.virtualAccountId) {
-      return this.get(scope.tenantId, existing.virtualAccountId);
+      return { replay: await this.get(scope.tenantId, existing.virtualAccountId) };
     }
     const stale = now.getTime() - existing.createdAt.getTime() >= idempotencyLeaseMs;
     if (stale && (await store.transaction((tx) => tx.retakeIdempotencyKey(scope, existing.createdAt, now)))) {
-      return undefined;
+      return { claim };
     }
     throw new DomainError("ABORTED", `${field}: a request with key "${scope.key}" is still in progress`, { field });
   }

@@ -260,14 +260,29 @@ export class StoreTransaction {
     return taken === 1;
   }
 
+  /**
+   * Marks the key done, if this request still holds it (`claimedAt` is when it claimed or retook
+   * it). A request that outlived its lease and lost the key to a retry must not commit as well.
+   */
   async completeIdempotencyKey(
-    scope: { tenantId: string; operation: string; key: string },
+    claim: { tenantId: string; operation: string; key: string; claimedAt: Date },
     virtualAccountId: string,
   ): Promise<void> {
-    await this.em.nativeUpdate(IdempotencyRow, scope, { state: "DONE", virtualAccountId });
+    const { claimedAt, ...scope } = claim;
+    const done = await this.em.nativeUpdate(
+      IdempotencyRow,
+      { ...scope, state: "IN_FLIGHT", createdAt: claimedAt },
+      { state: "DONE", virtualAccountId },
+    );
+    if (done !== 1) {
+      throw new DomainError("ABORTED", `idempotency_key: "${scope.key}" was taken over by a retry of this request`, {
+        field: "idempotency_key",
+      });
+    }
   }
 
-  async releaseIdempotencyKey(scope: { tenantId: string; operation: string; key: string }): Promise<void> {
-    await this.em.nativeDelete(IdempotencyRow, { ...scope, state: "IN_FLIGHT" });
+  async releaseIdempotencyKey(claim: { tenantId: string; operation: string; key: string; claimedAt: Date }): Promise<void> {
+    const { claimedAt, ...scope } = claim;
+    await this.em.nativeDelete(IdempotencyRow, { ...scope, state: "IN_FLIGHT", createdAt: claimedAt });
   }
 }
