@@ -37,6 +37,12 @@ export function wireReader(provider: string) {
     unexpected,
     record,
     text,
+    /** An id we will put in a URL or a query: 1-64 of letters, digits, `_` and `-`. */
+    identifier(value: unknown, path: string): string {
+      const id = text(value, path);
+      if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw unexpected(path, "an identifier (1-64 of A-Z a-z 0-9 _ -)");
+      return id;
+    },
     list(value: unknown, path: string): unknown[] {
       if (!Array.isArray(value)) throw unexpected(path, "a list");
       return value;

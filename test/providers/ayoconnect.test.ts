@@ -341,10 +341,21 @@ describe("callbacks", () => {
     expect(simulator.deliveries[0]).toMatchObject({ attempts: 2, acknowledged: true });
     const refs = results.map((r) => (r.kind === "payment" ? r.notification.providerPaymentRef : r.reason));
     const [entry] = simulator.ledger;
-    expect(refs).toEqual([
-      `${entry?.virtualAccountId}:${entry?.trxRefID}`,
-      `${entry?.virtualAccountId}:${entry?.trxRefID}`,
-    ]);
+    // A single-payment VA's one payment is keyed by the VA itself.
+    expect(refs).toEqual([`${entry?.virtualAccountId}:single`, `${entry?.virtualAccountId}:single`]);
+  });
+
+  it("a single-payment VA never gets a second payment from a callback naming another trxRefID", async () => {
+    const results = await startReceiver(0);
+    const va = await create();
+    await provider.simulatePayment(va, 2_650_000n, signal());
+    await simulator.idle();
+    const genuine = results[0];
+    if (genuine?.kind !== "payment") throw new Error("expected the genuine payment");
+    const replayed = await callback(claimedPayment(va, "another-trx", "2650000.00"));
+    expect(replayed.kind === "payment" && replayed.notification.providerPaymentRef).toBe(genuine.notification.providerPaymentRef);
+    const otherAmount = await callback(claimedPayment(va, "third-trx", "1.00"));
+    expect(otherAmount.kind).toBe("rejected");
   });
 
   it("rejects a forged callback for a VA that was never paid, and reports nothing", async () => {

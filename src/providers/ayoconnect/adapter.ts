@@ -26,7 +26,7 @@ import {
   encodeVaKey,
   flowIds,
   PAID_STATES,
-  paymentRef,
+  callbackPaymentRef,
   readCallback,
   readSimulatedPayment,
   readVirtualAccountData,
@@ -126,7 +126,7 @@ export function createAyoconnectProvider(config: AyoconnectConfig): AyoconnectPr
 
     async createVirtualAccount(request: ProviderCreateRequest, signal: AbortSignal): Promise<ProviderVirtualAccount> {
       const bank = bankByOurCode(request.bankCode);
-      const { transactionId, correlationId } = flowIds(request.externalId, bank);
+      const { transactionId, correlationId } = flowIds(request.externalId, bank, request.usage);
       const body = toCreateBody(request, now(), bank, transactionId);
       const created = readVirtualAccountData(await call("POST", VA_PATH, correlationId, 201, signal, body));
       checkVaNumber(created.state.vaNumber);
@@ -149,7 +149,7 @@ export function createAyoconnectProvider(config: AyoconnectConfig): AyoconnectPr
       const key = decodeVaKey(va.providerReference);
       const body = { virtualAccountNumber: va.vaNumber, amount: { value: formatRupiah2(amount), currency: "IDR" } };
       const answer = await call("POST", "/simulator/v1/virtualAccount/payment", key.correlationId, 200, signal, body);
-      return { providerPaymentRef: paymentRef(key.virtualAccountId, readSimulatedPayment(answer)) };
+      return { providerPaymentRef: callbackPaymentRef(key, readSimulatedPayment(answer)) };
     },
 
     async receiveWebhook(request: InboundHttpRequest): Promise<WebhookResult> {
@@ -180,11 +180,14 @@ export function createAyoconnectProvider(config: AyoconnectConfig): AyoconnectPr
           `${AYOCONNECT} shows ${callback.key.virtualAccountId} as ${shown}, not the paid VA claimed`,
         );
       }
+      if (state.totalAmount > 0n && callback.amount !== state.totalAmount) {
+        return rejected(400, `${AYOCONNECT} bills ${callback.key.virtualAccountId} at ${state.totalAmount}, not the amount claimed`);
+      }
       return {
         kind: "payment",
         notification: {
           providerAccount: config.merchantCode,
-          providerPaymentRef: paymentRef(callback.key.virtualAccountId, callback.trxRefID),
+          providerPaymentRef: callbackPaymentRef(callback.key, callback.trxRefID),
           vaNumber: state.vaNumber,
           amount: callback.amount,
           fee: state.adminFee,

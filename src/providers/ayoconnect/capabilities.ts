@@ -62,11 +62,11 @@ export const ayoconnectCapabilities: ProviderCapabilities = {
   banks: AYOCONNECT_BANKS.map(
     (bank): BankCapability => ({
       bankCode: bank.bankCode,
+      // Static (multi-payment) VAs are not offered: legacy callbacks are unsigned and the status API
+      // shows only the VA's state, not its payments, so a second payment could never be confirmed.
       combinations: [
         { usage: "SINGLE", amountType: "FIXED" },
         { usage: "SINGLE", amountType: "OPEN" },
-        ...(bank.multiPaymentClosedAmount ? [{ usage: "MULTI", amountType: "FIXED" } as const] : []),
-        { usage: "MULTI", amountType: "OPEN" },
       ],
       maxSuffixDigits: bank.customDigits.max,
       vaNumberDigits: {

@@ -4,7 +4,7 @@ import type { SandboxKitFactory } from "../sandbox-kit.js";
 import { createAyoconnectProvider } from "./adapter.js";
 import { ayoconnectCapabilities } from "./capabilities.js";
 import { startAyoconnectSimulator } from "./simulator.js";
-import { decodeVaKey, paymentRef } from "./transformers.js";
+import { callbackPaymentRef, decodeVaKey } from "./transformers.js";
 
 /** Ayoconnect against its in-process simulator, with fresh client credentials. */
 export const startAyoconnectKit: SandboxKitFactory = async ({ webhookUrl, now, retryDelaysMs }) => {
@@ -14,7 +14,7 @@ export const startAyoconnectKit: SandboxKitFactory = async ({ webhookUrl, now, r
     provider: createAyoconnectProvider({ baseUrl: simulator.url, ...credentials, now }),
     capabilities: ayoconnectCapabilities,
     payments: () =>
-      simulator.ledger.map((p) => ({ providerPaymentRef: paymentRef(p.virtualAccountId, p.trxRefID), amount: p.amount })),
+      simulator.ledger.map((p) => ({ providerPaymentRef: callbackPaymentRef(p, p.trxRefID), amount: p.amount })),
     lastDelivery: () => simulator.deliveries.at(-1)?.delivery,
     forgeCallback(va, amount) {
       const key = decodeVaKey(va.providerReference);

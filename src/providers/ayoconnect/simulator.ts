@@ -53,6 +53,7 @@ export interface AyoconnectSimulatorOptions {
 export interface AyoconnectLedgerEntry {
   trxRefID: string;
   virtualAccountId: string;
+  correlationId: string;
   virtualAccountNumber: string;
   amount: Rupiah;
   paidAt: Date;
@@ -327,6 +328,7 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
     const entry = {
       trxRefID: String(nextTrxRef++),
       virtualAccountId: va.virtualAccountId,
+      correlationId: va.correlationId,
       virtualAccountNumber,
       amount,
       paidAt: now(),

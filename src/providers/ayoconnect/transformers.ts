@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { DomainError, invalidArgument } from "../../domain/errors.js";
 import { formatRupiah2, type Rupiah } from "../../domain/money.js";
-import type { AmountRule, VaStatus } from "../../domain/virtual-account.js";
+import type { AmountRule, VaStatus, VaUsage } from "../../domain/virtual-account.js";
 import type { ProviderCreateRequest } from "../provider.js";
 import { minutesUntil, wireReader } from "../wire-helpers.js";
 import { AYOCONNECT_BANKS, type AyoconnectBank } from "./capabilities.js";
@@ -13,7 +13,7 @@ import { AYOCONNECT_BANKS, type AyoconnectBank } from "./capabilities.js";
 
 export const AYOCONNECT = "ayoconnect";
 
-const { unexpected, record, text, timestamp, decimalRupiah } = wireReader(AYOCONNECT);
+const { unexpected, record, text, identifier, timestamp, decimalRupiah } = wireReader(AYOCONNECT);
 
 export type AyoconnectVaStatus = "UNUSED" | "INQUIRED" | "PAID" | "INACTIVE" | "EXPIRED";
 
@@ -103,15 +103,30 @@ const sha256hex = (text: string) => createHash("sha256").update(text).digest("he
  * Create's `transactionId` (exactly 32) is derived from our externalId, so a retried create is refused
  * as a duplicate instead of issuing a second VA; the flow's correlation id is derived the same way.
  */
-export function flowIds(externalId: string, bank: AyoconnectBank): { transactionId: string; correlationId: string } {
+export function flowIds(
+  externalId: string,
+  bank: AyoconnectBank,
+  usage: VaUsage,
+): { transactionId: string; correlationId: string } {
   return {
     transactionId: sha256hex(`transaction:${externalId}`).slice(0, 32),
-    correlationId: bank.ayoconnectCode + sha256hex(`correlation:${externalId}`).slice(0, 29),
+    // Bank code, then `p` (one payment) or `m` (many): Ayoconnect echoes it in every callback.
+    correlationId: bank.ayoconnectCode + (usage === "SINGLE" ? "p" : "m") + sha256hex(`correlation:${externalId}`).slice(0, 28),
   };
 }
 
+const FLOW = /^([0-9]{3})([pm])[0-9a-f]{28}$/;
+
 export function bankCodeOfFlow(correlationId: string): string | undefined {
-  return /^[0-9]{3}[0-9a-f]{29}$/.test(correlationId) ? correlationId.slice(0, 3) : undefined;
+  return FLOW.exec(correlationId)?.[1];
+}
+
+/**
+ * The dedupe key of a callback's payment. A single-payment VA has exactly one payment, so its key is
+ * the VA's: unsigned callbacks naming other trxRefIDs for it can never add a second.
+ */
+export function callbackPaymentRef(key: { virtualAccountId: string; correlationId: string }, trxRefID: string): string {
+  return FLOW.exec(key.correlationId)?.[2] === "p" ? `${key.virtualAccountId}:single` : paymentRef(key.virtualAccountId, trxRefID);
 }
 
 /** `providerReference` carries the whole key, joined with `:` (none of its parts contains one). */
@@ -234,12 +249,12 @@ export function readCallback(json: unknown): AyoconnectCallback {
   const payment = record(data.paymentDetails, "virtualAccountData.paymentDetails");
   return {
     key: {
-      virtualAccountId: text(data.virtualAccountId, "virtualAccountData.virtualAccountId"),
-      customerId: text(data.customerId, "virtualAccountData.customerId"),
-      correlationId: text(data.correlationId, "virtualAccountData.correlationId"),
+      virtualAccountId: identifier(data.virtualAccountId, "virtualAccountData.virtualAccountId"),
+      customerId: identifier(data.customerId, "virtualAccountData.customerId"),
+      correlationId: identifier(data.correlationId, "virtualAccountData.correlationId"),
     },
-    vaNumber: text(data.virtualAccountNumber, "virtualAccountData.virtualAccountNumber"),
-    trxRefID: text(payment.trxRefID, "paymentDetails.trxRefID"),
+    vaNumber: identifier(data.virtualAccountNumber, "virtualAccountData.virtualAccountNumber"),
+    trxRefID: identifier(payment.trxRefID, "paymentDetails.trxRefID"),
     amount: decimalRupiah(payment.amount, "paymentDetails.amount"),
   };
 }

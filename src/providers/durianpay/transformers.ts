@@ -14,7 +14,7 @@ import { minutesUntil, wireReader } from "../wire-helpers.js";
 
 export const DURIANPAY = "durianpay";
 
-const { unexpected, record, list, text, flag, timestamp, decimalRupiah } = wireReader(DURIANPAY);
+const { unexpected, record, list, text, identifier, flag, timestamp, decimalRupiah } = wireReader(DURIANPAY);
 
 export interface DurianpayCreateBody {
   bank_code: string;
@@ -162,8 +162,8 @@ export function readWebhook(json: unknown): DurianpayWebhook {
   const data = record(body.data, "data");
   return {
     kind: "payment",
-    paymentId: text(data.id, "data.id"),
-    virtualAccountId: text(data.virtual_account_id, "data.virtual_account_id"),
+    paymentId: identifier(data.id, "data.id"),
+    virtualAccountId: identifier(data.virtual_account_id, "data.virtual_account_id"),
     amount: decimalRupiah(data.amount_str, "data.amount_str"),
   };
 }
