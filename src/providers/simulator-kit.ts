@@ -1,4 +1,4 @@
-import { once } from "node:events";
+import { once, setMaxListeners } from "node:events";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -92,7 +92,11 @@ export class CallbackSender {
   private readonly pending = new Set<Promise<void>>();
   private readonly stop = new AbortController();
 
-  constructor(private readonly retryDelaysMs: readonly number[]) {}
+  constructor(private readonly retryDelaysMs: readonly number[]) {
+    // Every pending delivery listens to the stop signal; there may be many at once.
+    setMaxListeners(0, this.stop.signal);
+  }
+
 
   send(build: () => CallbackDelivery): DeliveryRecord {
     const record: DeliveryRecord = { delivery: build(), attempts: 0, acknowledged: false, lastStatus: undefined };

@@ -57,9 +57,26 @@ export function createHttpHandler(routes: HttpRoutes): RequestHandler {
     } else {
       const route = request.method === "GET" ? routes.getRoutes?.find((r) => r.path === path) : undefined;
       if (route) route.handle(request, response);
-      else routes.connect(request, response);
+      else {
+        closeUnreadHttp1Connection(request, response);
+        routes.connect(request, response);
+      }
     }
   };
+}
+
+/**
+ * connect-node answers some requests (e.g. one over the size limit) without reading their body; on
+ * a kept-alive HTTP/1.1 connection the unread rest would then be taken for the next request, which
+ * never gets an answer. Close such a connection once the answer is out. (HTTP/2 streams are
+ * independent and need nothing.)
+ */
+function closeUnreadHttp1Connection(request: Request, response: Response): void {
+  if (request.httpVersionMajor !== 1) return;
+  const socket = (request as IncomingMessage).socket;
+  response.on("finish", () => {
+    if (!request.complete) socket.destroySoon();
+  });
 }
 
 function applyCors(origins: readonly string[], request: Request, response: Response): void {
