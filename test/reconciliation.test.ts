@@ -8,7 +8,8 @@ import { startTestGateway, TENANTS, type TestGateway } from "./support/gateway.j
 
 const MINUTE = 60_000;
 
-describe("reconciliation finds payments whose callback never arrived", () => {
+/** Providers whose status API lists payments, so a lost callback can be found. */
+describe.each(["sandbox", "durianpay"])("reconciliation finds %s payments whose callback never arrived", (provider) => {
   let gateway: TestGateway;
   let kit: SandboxKit;
   let client: ReturnType<typeof vaClient>;
@@ -22,7 +23,7 @@ describe("reconciliation finds payments whose callback never arrived", () => {
         reconcile: { beforeExpiryMs: 10 * MINUTE, afterExpiryMs: 60 * MINUTE, baseDelayMs: 100, maxDelayMs: 1_000 },
       },
     });
-    kit = gateway.sandboxKits.get("sandbox") as SandboxKit;
+    kit = gateway.sandboxKits.get(provider) as SandboxKit;
     kit.muteCallbacks?.(true);
     client = vaClient(gateway.url, TENANTS.alpha.apiKey);
   });
@@ -34,7 +35,7 @@ describe("reconciliation finds payments whose callback never arrived", () => {
   const payments = async (id: string) => (await client.getPaymentStatus({ virtualAccountId: id })).payments;
 
   it("polls VAs near expiry and records what the provider reports, once, with cause STATUS_POLL", async () => {
-    const { virtualAccount } = await client.createVirtualAccount(createRequest({ expiresAt: expiringIn(5 * MINUTE) }));
+    const { virtualAccount } = await client.createVirtualAccount(createRequest({ provider, expiresAt: expiringIn(5 * MINUTE) }));
     const id = virtualAccount?.id ?? "";
     const { providerPaymentReference } = await client.simulatePayment({ virtualAccountId: id });
 
@@ -49,7 +50,7 @@ describe("reconciliation finds payments whose callback never arrived", () => {
   });
 
   it("leaves VAs far from expiry alone until they come near it", async () => {
-    const { virtualAccount } = await client.createVirtualAccount(createRequest({ expiresAt: expiringIn(60 * MINUTE) }));
+    const { virtualAccount } = await client.createVirtualAccount(createRequest({ provider, expiresAt: expiringIn(60 * MINUTE) }));
     const id = virtualAccount?.id ?? "";
     await client.simulatePayment({ virtualAccountId: id });
     await new Promise((r) => setTimeout(r, 500));
@@ -58,8 +59,9 @@ describe("reconciliation finds payments whose callback never arrived", () => {
     await eventually(async () => ((await payments(id)).length === 1 ? true : undefined));
   });
 
-  it("records a payment that lands after expiry as LATE", async () => {
-    const { virtualAccount } = await client.createVirtualAccount(createRequest({ expiresAt: expiringIn(2 * MINUTE) }));
+  // Only the sandbox can pay into an expired VA (it simulates the bank taking money before the close arrived).
+  it.skipIf(provider !== "sandbox")("records a payment that lands after expiry as LATE", async () => {
+    const { virtualAccount } = await client.createVirtualAccount(createRequest({ provider, expiresAt: expiringIn(2 * MINUTE) }));
     const id = virtualAccount?.id ?? "";
     gateway.advanceClock(3 * MINUTE);
     await eventually(async () => {

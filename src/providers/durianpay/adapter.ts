@@ -132,6 +132,19 @@ export function createDurianpayProvider(config: DurianpayConfig): DurianpayProvi
 
     fetchVirtualAccount: (va, signal) => fetchById(va.providerReference, signal),
 
+    async fetchPayments(va, signal) {
+      const state = await fetchById(va.providerReference, signal);
+      return state.payments.map((payment) => ({
+        providerAccount: config.providerAccount,
+        providerPaymentRef: payment.providerPaymentRef,
+        vaNumber: state.vaNumber,
+        amount: payment.amount,
+        fee: undefined,
+        paidAt: payment.paidAt,
+        rawPayload: JSON.stringify({ source: "GET /v1/payments/va/:id", payment_id: payment.providerPaymentRef, amount: payment.amount.toString(), paid_at: payment.paidAt.toISOString() }),
+      }));
+    },
+
     async simulatePayment(va, amount, signal) {
       // The sandbox answers only "Payment Successful"; the new payment's id is read off the VA.
       const before = new Set((await fetchById(va.providerReference, signal)).payments.map((p) => p.providerPaymentRef));

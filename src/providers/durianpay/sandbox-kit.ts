@@ -29,6 +29,7 @@ export const startDurianpayKit: SandboxKitFactory = async ({ webhookUrl, now, re
       });
       return { url: webhookUrl, headers: { "content-type": "application/json" }, body };
     },
+    muteCallbacks: (muted) => simulator.setCallbackUrl(muted ? undefined : webhookUrl),
     idle: () => simulator.idle(),
     close: () => simulator.close(),
   };
