@@ -124,8 +124,9 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
   };
   const find = (id: string): StoredVa =>
     current(accounts.get(id) ?? refuse(404, "NOT_FOUND", "virtual account not found"));
-  const numberInUse = (vaNumber: string) =>
-    [...accounts.values()].some((va) => va.wire.va_number === vaNumber && isOpen(current(va).wire.status));
+  /** VAs by number, so checking a number does not scan every VA ever issued. */
+  const byNumber = new Map<string, StoredVa[]>();
+  const numberInUse = (vaNumber: string) => (byNumber.get(vaNumber) ?? []).some((va) => isOpen(current(va).wire.status));
 
   function allocateNumber(bank: BankRule, suffix: string | undefined): string {
     const stem = `${bank.prefix}${merchantCode}`;
@@ -175,6 +176,7 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
       requestKey,
     };
     accounts.set(va.wire.id, va);
+    byNumber.set(va.wire.va_number, [...(byNumber.get(va.wire.va_number) ?? []), va]);
     byExternalId.set(externalId, va);
     return { status: 201, body: va.wire };
   }
