@@ -1,0 +1,58 @@
+/** IPC messages between bench/run.ts and its child processes. */
+
+export interface SeededVa {
+  id: string;
+  vaNumber: string;
+  providerReference: string;
+}
+
+export type ServerRequest =
+  | { rid: number; cmd: "seed"; count: number; tenantId: string; merchantId: string }
+  | { rid: number; cmd: "stats" }
+  | { rid: number; cmd: "stop" };
+
+export interface ServerReply {
+  rid: number;
+  ok: boolean;
+  error?: string;
+  ready?: boolean;
+  url?: string;
+  pid?: number;
+  vas?: SeededVa[];
+  /** After "seed": the newest event's sequence (a resume cursor past the seeded CREATED events). */
+  cursor?: string;
+  rss?: number;
+  heapUsed?: number;
+  subscribers?: number;
+}
+
+/** bench/subscribers.ts */
+export type SubscriberRequest =
+  | {
+      rid: number;
+      cmd: "open";
+      url: string;
+      apiKey: string;
+      virtualAccountIds: string[];
+      streamsPerConnection: number;
+      /** Resume after this cursor (as a reconnecting subscriber does): no replay from the log. */
+      afterCursor: string;
+      /** performance.timeOrigin-based µs that amount 0 stands for (see run.ts `amountFor`). */
+      baseMicros: number;
+    }
+  | { rid: number; cmd: "reset" }
+  | { rid: number; cmd: "report" }
+  | { rid: number; cmd: "close" };
+
+export interface SubscriberReply {
+  rid: number;
+  ok: boolean;
+  error?: string;
+  ready?: boolean;
+  /** Streams that have received at least one event. */
+  established?: number;
+  failed?: number;
+  /** Delivery latencies (ms) of PAYMENT_RECEIVED events since the last reset. */
+  latenciesMs?: number[];
+  rss?: number;
+}
