@@ -19,7 +19,7 @@ import {
 import { sandboxKitFactories } from "../src/providers/catalog.js";
 import { signCallback } from "../src/providers/sandbox/signature.js";
 import { PROTOCOLS, type ProtocolName, transportFor, vaClient } from "./support/clients.js";
-import { createRequest, eventually } from "./support/fixtures.js";
+import { createRequest, eventually, storedEvents } from "./support/fixtures.js";
 import { SANDBOX_SECRETS, startTestGateway, TENANTS, type TestGateway } from "./support/gateway.js";
 
 type VaClient = Client<typeof VaService>;
@@ -92,25 +92,6 @@ function expectInvalidArgument(error: ConnectError, field: string, via: Via): vo
   if (via === "either") expect([...fields.violations, ...fields.detail], context).toContain(field);
 }
 
-/**
- * Every event the stream holds for `request` right now: the stream replays the log before its first
- * heartbeat, so everything up to the first heartbeat is the stored history (plus anything live).
- */
-async function eventsUntilHeartbeat(client: VaClient, request: StreamInit): Promise<PaymentEvent[]> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), 10_000);
-  const events: PaymentEvent[] = [];
-  try {
-    for await (const message of client.streamPaymentEvents(request, { signal: abort.signal })) {
-      if (message.kind.case === "heartbeat") return events;
-      if (message.kind.case === "event") events.push(message.kind.value);
-    }
-  } finally {
-    clearTimeout(timer);
-    abort.abort();
-  }
-  throw new Error("the stream ended before its first heartbeat");
-}
 
 /** Everything the stream delivers within `ms`. */
 async function eventsWithin(client: VaClient, request: StreamInit, ms: number, whileOpen: () => Promise<void>) {
@@ -134,7 +115,7 @@ async function eventsWithin(client: VaClient, request: StreamInit, ms: number, w
 }
 
 async function createdCount(client: VaClient): Promise<number> {
-  const events = await eventsUntilHeartbeat(client, {});
+  const events = await storedEvents(client, {});
   return events.filter((e) => e.type === EventType.VIRTUAL_ACCOUNT_CREATED).length;
 }
 
@@ -217,7 +198,7 @@ describe("CreateVirtualAccount with missing or invalid fields", () => {
 
     const reference = request.merchantReference ?? "";
     if (reference.length >= 1 && reference.length <= 64) {
-      expect(await eventsUntilHeartbeat(alpha, { filter: { case: "merchantReference", value: reference } })).toEqual([]);
+      expect(await storedEvents(alpha, { filter: { case: "merchantReference", value: reference } })).toEqual([]);
     }
     // The key was not consumed: a valid request with it now issues a fresh VA.
     if (/^[A-Za-z0-9._:-]{1,64}$/.test(request.idempotencyKey ?? "")) {
@@ -359,20 +340,20 @@ describe("unknown ids and other tenants' VAs", () => {
       const status = await alpha.getPaymentStatus({ virtualAccountId: va.id });
       expect(status.virtualAccount?.status).toBe(VirtualAccountStatus.ACTIVE);
       expect(status.payments).toEqual([]);
-      const events = await eventsUntilHeartbeat(alpha, { filter: { case: "virtualAccountId", value: va.id } });
+      const events = await storedEvents(alpha, { filter: { case: "virtualAccountId", value: va.id } });
       expect(events.map((e) => e.type)).toEqual([EventType.VIRTUAL_ACCOUNT_CREATED]);
     });
 
     it("beta's streams never show alpha's events (history, merchant_reference filter, and live)", async () => {
       const ownVa = await newVirtualAccount(beta);
-      const history = await eventsUntilHeartbeat(beta, {});
+      const history = await storedEvents(beta, {});
       expect(history.length).toBeGreaterThan(0);
       expect(history.map((e) => e.virtualAccount?.id)).toContain(ownVa.id);
       expect(history.filter((e) => e.virtualAccount?.id === va.id)).toEqual([]);
-      const alphaIds = new Set((await eventsUntilHeartbeat(alpha, {})).map((e) => e.virtualAccount?.id));
+      const alphaIds = new Set((await storedEvents(alpha, {})).map((e) => e.virtualAccount?.id));
       expect(history.filter((e) => alphaIds.has(e.virtualAccount?.id))).toEqual([]);
 
-      expect(await eventsUntilHeartbeat(beta, { filter: { case: "merchantReference", value: va.merchantReference } })).toEqual([]);
+      expect(await storedEvents(beta, { filter: { case: "merchantReference", value: va.merchantReference } })).toEqual([]);
 
       let live: VirtualAccount | undefined;
       const seen = await eventsWithin(beta, { afterCursor: history.at(-1)?.cursor ?? "" }, 1_000, async () => {
@@ -430,7 +411,7 @@ describe.each<ProtocolName>(PROTOCOLS)("authentication over %s", (protocol) => {
         expect(JSON.stringify(error.metadata)).not.toContain(secret);
       }
     }
-    expect(await eventsUntilHeartbeat(alpha, { filter: { case: "merchantReference", value: merchantReference } })).toEqual([]);
+    expect(await storedEvents(alpha, { filter: { case: "merchantReference", value: merchantReference } })).toEqual([]);
   });
 });
 
@@ -448,7 +429,7 @@ describe("cancel and simulate preconditions", () => {
       expect(error.code, error.rawMessage).toBe(Code.FailedPrecondition);
       expect(error.findDetails(ErrorDetailSchema)[0]?.field).toBe("virtual_account_id");
     }
-    const events = await eventsUntilHeartbeat(alpha, { filter: { case: "virtualAccountId", value: va.id } });
+    const events = await storedEvents(alpha, { filter: { case: "virtualAccountId", value: va.id } });
     expect(events.map((e) => e.type)).toEqual([EventType.VIRTUAL_ACCOUNT_CREATED, EventType.PAYMENT_RECEIVED]);
     expect(events.at(-1)?.virtualAccount?.status).toBe(VirtualAccountStatus.COMPLETED);
   });
@@ -749,7 +730,7 @@ describe("bad webhooks on /webhooks/<provider>", () => {
     expect(status.virtualAccount?.paymentCount).toBe(0);
     expect(status.virtualAccount?.paidAmount).toBe(0n);
     expect(status.virtualAccount?.status).toBe(VirtualAccountStatus.ACTIVE);
-    const events = await eventsUntilHeartbeat(alpha, { filter: { case: "virtualAccountId", value: va.id } });
+    const events = await storedEvents(alpha, { filter: { case: "virtualAccountId", value: va.id } });
     expect(events.map((e) => e.type)).toEqual([EventType.VIRTUAL_ACCOUNT_CREATED]);
     expect(gateway.logs.filter((line) => line.includes("webhook handler failed") || line.includes("could not be recorded"))).toEqual([]);
   });

@@ -18,8 +18,8 @@ import { sandboxKitFactories } from "../src/providers/catalog.js";
 import type { SandboxKit } from "../src/providers/sandbox-kit.js";
 import type { CallbackDelivery } from "../src/providers/simulator-kit.js";
 import { PROTOCOLS, type ProtocolName, vaClient } from "./support/clients.js";
-import { createRequest, eventually, sandboxCallback, sandboxPaymentId } from "./support/fixtures.js";
-import { fuzzParameters, leakedSecrets, type RawAnswer, rawRequest, render, storedEvents } from "./support/fuzz.js";
+import { createRequest, eventually, sandboxCallback, sandboxPaymentId, storedEvents } from "./support/fixtures.js";
+import { fuzzParameters, leakedSecrets, type RawAnswer, rawRequest, render } from "./support/fuzz.js";
 import { SANDBOX_SECRETS, startTestGateway, TENANTS, type TestGateway } from "./support/gateway.js";
 
 /**

@@ -60,16 +60,9 @@ export class VirtualAccounts {
     if ("replay" in claimed) return { virtualAccount: claimed.replay, replayed: true };
     const { claim } = claimed;
     try {
-      const { provider, issued } = await this.issue(able, {
-        externalId: externalIdFor(tenantId, idempotencyKey),
-        bankCode: draft.bankCode,
-        usage: draft.usage,
-        amount: draft.amount,
-        expiresAt: draft.expiresAt,
-        customer: draft.customer,
-        numberSuffix: draft.numberSuffix,
-        description: draft.description,
-      }, signal);
+      const { merchantReference: _, provider: __, ...terms } = draft;
+      const externalId = externalIdFor(tenantId, idempotencyKey);
+      const { provider, issued } = await this.issue(able, { ...terms, externalId }, signal);
       checkVaNumber(issued.vaNumber);
       const createdAt = clock();
       const virtualAccount: VirtualAccount = {

@@ -1,5 +1,5 @@
 import type { Rupiah } from "../domain/money.js";
-import type { AmountRule, Customer, VaUsage } from "../domain/virtual-account.js";
+import type { AmountRule, VirtualAccountDraft } from "../domain/virtual-account.js";
 
 /**
  * The one interface every provider adapter implements. Adapters translate our model to the
@@ -31,20 +31,14 @@ export interface VaProvider {
   simulatePayment?(va: ProviderVaRef, amount: Rupiah, signal: AbortSignal): Promise<{ providerPaymentRef: string }>;
 }
 
-export interface ProviderCreateRequest {
+/** What a provider is asked to issue: the caller's draft, without what only we track. */
+export type ProviderCreateRequest = Omit<VirtualAccountDraft, "merchantReference" | "provider"> & {
   /**
    * Our stable id for this VA at the provider (trxId, external id, invoice number…), derived from
    * the caller's idempotency key, so a retried create can find the VA instead of making a second.
    */
   externalId: string;
-  bankCode: string;
-  usage: VaUsage;
-  amount: AmountRule;
-  expiresAt: Date;
-  customer: Customer;
-  numberSuffix: string;
-  description: string;
-}
+};
 
 export interface VirtualAccountChanges {
   amount?: AmountRule;

@@ -19,7 +19,7 @@ import {
   type VirtualAccount,
 } from "../../src/gen/va/v1/va_pb.js";
 import { type ProtocolName, vaClient } from "../support/clients.js";
-import { createRequest } from "../support/fixtures.js";
+import { createRequest, storedEvents } from "../support/fixtures.js";
 import {
   ALLOWED_GRPC_STATUSES,
   allowedGrpcStatus,
@@ -44,7 +44,6 @@ import {
   render,
   renderingArb,
   STACK_TRACE,
-  storedEvents,
   toJsonText,
   wrongTypeArb,
 } from "../support/fuzz.js";

@@ -7,7 +7,7 @@ import { sandboxKitFactories } from "../../src/providers/catalog.js";
 import type { SandboxKit } from "../../src/providers/sandbox-kit.js";
 import type { CallbackDelivery } from "../../src/providers/simulator-kit.js";
 import { vaClient } from "../support/clients.js";
-import { createRequest, eventually } from "../support/fixtures.js";
+import { createRequest, eventually, storedEvents } from "../support/fixtures.js";
 import {
   allPaths,
   applyByteMutations,
@@ -30,7 +30,6 @@ import {
   render,
   renderingArb,
   STACK_TRACE,
-  storedEvents,
 } from "../support/fuzz.js";
 import { startTestGateway, TENANTS, type TestGateway } from "../support/gateway.js";
 

@@ -107,3 +107,26 @@ export async function rejection(call: Promise<unknown>): Promise<ConnectError> {
   }
   throw new Error("expected the call to fail, but it succeeded");
 }
+
+/**
+ * Every event the stream holds for `request` right now: the stream replays the log before its first
+ * heartbeat, so everything up to the first heartbeat is the stored history.
+ */
+export async function storedEvents(
+  client: Client<typeof VaService>,
+  request: MessageInitShape<typeof StreamPaymentEventsRequestSchema> = {},
+): Promise<PaymentEvent[]> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 15_000);
+  const events: PaymentEvent[] = [];
+  try {
+    for await (const message of client.streamPaymentEvents(request, { signal: abort.signal })) {
+      if (message.kind.case === "heartbeat") return events;
+      if (message.kind.case === "event") events.push(message.kind.value);
+    }
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+  throw new Error("the stream ended before its first heartbeat");
+}

@@ -1,10 +1,7 @@
 import { once } from "node:events";
 import * as http from "node:http";
 import * as http2 from "node:http2";
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { Client } from "@connectrpc/connect";
 import fc from "fast-check";
-import type { PaymentEvent, StreamPaymentEventsRequestSchema, VaService } from "../../src/gen/va/v1/va_pb.js";
 
 /**
  * Shared pieces of the fuzz and security suites: fast-check settings, nasty values, JSON and byte
@@ -392,28 +389,6 @@ export async function grpcRawCall(
 // ---------------------------------------------------------------------------------------------
 // Events: the state-change detector
 
-/**
- * Every event the stream holds for `request` right now: the stream replays the log before its first
- * heartbeat, so everything up to the first heartbeat is the stored history.
- */
-export async function storedEvents(
-  client: Client<typeof VaService>,
-  request: MessageInitShape<typeof StreamPaymentEventsRequestSchema> = {},
-): Promise<PaymentEvent[]> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), 15_000);
-  const events: PaymentEvent[] = [];
-  try {
-    for await (const message of client.streamPaymentEvents(request, { signal: abort.signal })) {
-      if (message.kind.case === "heartbeat") return events;
-      if (message.kind.case === "event") events.push(message.kind.value);
-    }
-  } finally {
-    clearTimeout(timer);
-    abort.abort();
-  }
-  throw new Error("the stream ended before its first heartbeat");
-}
 
 // ---------------------------------------------------------------------------------------------
 // JSON with raw literals, and its renderings
