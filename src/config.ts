@@ -16,6 +16,8 @@ export interface GatewayConfig {
   /** Sandbox mode: the sandbox provider runs against an in-process simulator and SimulatePayment works. */
   sandbox: boolean;
   defaultProvider: string;
+  /** JSON file with real provider accounts (see `providers/configured.ts`); unset: none. */
+  providersFile: string | undefined;
   /** Tenant (or `*`) → bank (or `*`) → providers to try in order; see README. */
   routes: RoutingRules;
   /** The `snap-biller` provider (banks call our SNAP inquiry/payment); unset = off. See README. */
@@ -56,6 +58,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
     apiKeys,
     sandbox,
     defaultProvider: env.VA_DEFAULT_PROVIDER ?? "sandbox",
+    providersFile: env.VA_PROVIDERS_FILE || undefined,
     routes: parseRoutes(env.VA_ROUTES ?? "{}"),
     snapBiller: snapBillerSettingsFromEnv(env, sandbox),
     sandboxProvider: {

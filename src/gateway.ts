@@ -16,6 +16,7 @@ import { Store } from "./persistence/store.js";
 import type { VaProvider } from "./providers/provider.js";
 import type { ProviderCapabilities } from "./providers/capabilities.js";
 import { sandboxKitFactories } from "./providers/catalog.js";
+import { providersFromFile } from "./providers/configured.js";
 import { createSandboxProvider } from "./providers/sandbox/adapter.js";
 import { sandboxCapabilities } from "./providers/sandbox/capabilities.js";
 import type { SandboxKit } from "./providers/sandbox-kit.js";
@@ -53,6 +54,7 @@ export interface Gateway {
 export async function startGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<Gateway> {
   const clock = overrides.clock ?? (() => new Date());
   const log = overrides.logger ?? createLogger(config.logLevel);
+  const configuredProviders = config.providersFile ? providersFromFile(config.providersFile, clock) : [];
   const database = await openDatabase({ url: config.databaseUrl, sqlitePath: config.sqlitePath });
   const store = new Store(database);
   const logError = (message: string) => (err: unknown) => log.error({ err }, message);
@@ -141,6 +143,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   if (config.sandbox && simulatorUrl) {
     providers.register(createSandboxProvider({ ...sandboxCredentials, baseUrl: simulatorUrl, now: clock }), sandboxCapabilities);
   }
+  // Real accounts replace the sandbox kit of the same name.
+  for (const configured of configuredProviders) providers.register(configured.adapter, configured.capabilities);
   for (const extra of overrides.extraProviders ?? []) providers.register(extra.adapter, extra.capabilities);
 
   const sweeping = setInterval(() => {
