@@ -84,6 +84,11 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
   const callbackPath = callbackUrl.pathname + callbackUrl.search;
   const externalIds = new InMemoryExternalIdStore();
   const book = new WinpayBook();
+  /** The VA a status or delete request names: its contract and trx, and exactly its padded number. */
+  const findNamed = (lookup: { contractId: string; trxId: string; virtualAccountNo: string }) => {
+    const va = book.find(lookup.contractId, lookup.trxId);
+    return va?.virtualAccountNo === lookup.virtualAccountNo ? va : undefined;
+  };
   const callbacks = new CallbackSender(options.callbackRetryDelaysMs ?? [5_000, 30_000]);
 
   function sendCallback(va: SimulatedVa, payment: SimulatedPayment): DeliveryRecord {
@@ -143,10 +148,8 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
       handle(body) {
         const svc = SnapService.vaInquiryStatus;
         const lookup = readPaymentStatus(body, svc);
-        const va = book.find(lookup.contractId, lookup.trxId);
-        if (!va || va.virtualAccountNo !== lookup.virtualAccountNo) {
-          return snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction not found");
-        }
+        const va = findNamed(lookup);
+        if (!va) return snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction not found");
         return snapAnswer(SnapOutcomes.successful, svc, "Successful", paymentStatus(va));
       },
     },
@@ -156,10 +159,8 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
       handle(body) {
         const svc = SnapService.deleteVa;
         const lookup = readDeleteVa(body, svc);
-        const va = book.find(lookup.contractId, lookup.trxId);
-        if (!va || va.virtualAccountNo !== lookup.virtualAccountNo) {
-          return snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction not found");
-        }
+        const va = findNamed(lookup);
+        if (!va) return snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction not found");
         const deletion = book.delete(va);
         if (!deletion.ok) return snapAnswer(deletion.outcome, svc);
         return snapAnswer(SnapOutcomes.successful, svc, "Success", {
