@@ -58,7 +58,7 @@ const HELP = `npm run bench -- [options]
   --profile               instead: profile the service (node --cpu-prof) under the InquiryVirtualAccount
                           gRPC load and print self time by function and package
   --profile-scenario=ID   profile another scenario: inquiry-grpc, inquiry-connect, create-sqlite,
-                          callbacks-sqlite, anchor-connect, anchor-grpc-js
+                          callbacks-sqlite, anchor-connect, anchor-grpc-js, streams-<N>
   --help
 
 PostgreSQL: VA_BENCH_POSTGRES_URL (else VA_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/test);
@@ -467,9 +467,9 @@ const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
  * send time in µs after `baseMicros`, so the subscriber computes delivery latency on arrival.
  * Every wait is bounded: an overloaded server yields a partial result, not a hung bench.
  */
-async function streamsRow(subscribers: number) {
-  const id = `streams-${subscribers >= 1000 && subscribers % 1000 === 0 ? `${subscribers / 1000}k` : subscribers}`;
-  const server = await startServer(id, "gateway", sqliteEnv(id));
+async function streamsRow(subscribers: number, execArgv: string[] = []) {
+  const id = streamsId(subscribers);
+  const server = await startServer(id, "gateway", sqliteEnv(id), execArgv);
   const client = Child.spawn<SubscriberRequest, SubscriberReply>({
     name: `${id}-subscribers`,
     entry: join(BENCH, "subscribers.ts"),
@@ -682,10 +682,12 @@ async function runPostgresService() {
   }
 }
 
+const streamsId = (subscribers: number) =>
+  `streams-${subscribers >= 1000 && subscribers % 1000 === 0 ? `${subscribers / 1000}k` : subscribers}`;
+
 async function runStreams() {
   for (const count of SUBSCRIBER_COUNTS) {
-    const id = `streams-${count >= 1000 && count % 1000 === 0 ? `${count / 1000}k` : count}`;
-    if (!selected(id, "streams")) continue;
+    if (!selected(streamsId(count), "streams")) continue;
     await streamsRow(count);
   }
 }
@@ -816,6 +818,10 @@ async function profileRun(scenario: string): Promise<ProfileSummary> {
   log(`profiling ${scenario} (node --cpu-prof; figures under the profiler are not comparable to the plain run)`);
   if (scenario.startsWith("anchor-")) {
     await runAnchors(execArgv, scenario);
+  } else if (scenario.startsWith("streams-")) {
+    const count = SUBSCRIBER_COUNTS.find((n) => streamsId(n) === scenario);
+    if (count === undefined) throw new Error(`${scenario}: pass --subscribers with its count`);
+    await streamsRow(count, execArgv);
   } else {
     const server = await startServer(`profile-${scenario}`, "gateway", sqliteEnv("profile"), execArgv);
     try {

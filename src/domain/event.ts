@@ -30,14 +30,24 @@ export type EventFilter =
   | { tenantId: string; kind: "VIRTUAL_ACCOUNT"; virtualAccountId: string }
   | { tenantId: string; kind: "MERCHANT_REFERENCE"; merchantReference: string };
 
-export function matchesFilter(event: VaEvent, filter: EventFilter): boolean {
-  if (event.tenantId !== filter.tenantId) return false;
+/** The one key a filter is indexed under; an event reaches the filters whose key is in `eventKeys`. */
+export function filterKey(filter: EventFilter): string {
   switch (filter.kind) {
     case "ALL":
-      return true;
+      return `${filter.tenantId}\u0000*`;
     case "VIRTUAL_ACCOUNT":
-      return event.virtualAccount.id === filter.virtualAccountId;
+      return `${filter.tenantId}\u0000va\u0000${filter.virtualAccountId}`;
     case "MERCHANT_REFERENCE":
-      return event.virtualAccount.merchantReference === filter.merchantReference;
+      return `${filter.tenantId}\u0000ref\u0000${filter.merchantReference}`;
   }
+}
+
+/** The keys of every filter that matches the event. */
+export function eventKeys(event: VaEvent): string[] {
+  const { tenantId, virtualAccount } = event;
+  return [
+    filterKey({ tenantId, kind: "ALL" }),
+    filterKey({ tenantId, kind: "VIRTUAL_ACCOUNT", virtualAccountId: virtualAccount.id }),
+    filterKey({ tenantId, kind: "MERCHANT_REFERENCE", merchantReference: virtualAccount.merchantReference }),
+  ];
 }

@@ -1,4 +1,4 @@
-import { type EventFilter, matchesFilter, type VaEvent } from "../domain/event.js";
+import { type EventFilter, eventKeys, filterKey, type VaEvent } from "../domain/event.js";
 import type { Store } from "../persistence/store.js";
 
 const PAGE_SIZE = 500;
@@ -10,7 +10,9 @@ const PAGE_SIZE = 500;
  */
 export class EventHub {
   private position = 0n;
-  private readonly subscriptions = new Set<Subscription>();
+  /** Subscriptions by `filterKey`: an event costs the subscribers it reaches, not all of them. */
+  private readonly subscriptions = new Map<string, Set<Subscription>>();
+  private count = 0;
   private pumping: Promise<void> | undefined;
   private wakeAgain = false;
   private timer: NodeJS.Timeout | undefined;
@@ -29,11 +31,11 @@ export class EventHub {
 
   stop(): void {
     clearInterval(this.timer);
-    for (const subscription of this.subscriptions) subscription.close();
+    for (const group of [...this.subscriptions.values()]) for (const subscription of [...group]) subscription.close();
   }
 
   get subscriberCount(): number {
-    return this.subscriptions.size;
+    return this.count;
   }
 
   /**
@@ -41,10 +43,19 @@ export class EventHub {
    * subscription's `startedAfter` tells the reader up to where it must replay from the log itself.
    */
   subscribe(filter: EventFilter): Subscription {
-    const subscription = new Subscription(filter, this.position, this.options.maxQueuedPerSubscriber, (s) =>
-      this.subscriptions.delete(s),
-    );
-    this.subscriptions.add(subscription);
+    const key = filterKey(filter);
+    const subscription = new Subscription(filter, this.position, this.options.maxQueuedPerSubscriber, (s) => {
+      const group = this.subscriptions.get(key);
+      if (group?.delete(s)) this.count--;
+      if (group?.size === 0) this.subscriptions.delete(key);
+    });
+    let group = this.subscriptions.get(key);
+    if (!group) {
+      group = new Set();
+      this.subscriptions.set(key, group);
+    }
+    group.add(subscription);
+    this.count++;
     return subscription;
   }
 
@@ -75,7 +86,10 @@ export class EventHub {
         const events = await this.store.readEvents({ after: this.position }, PAGE_SIZE);
         for (const event of events) {
           this.position = event.sequence;
-          for (const subscription of this.subscriptions) subscription.offer(event);
+          for (const key of eventKeys(event)) {
+            const group = this.subscriptions.get(key);
+            if (group) for (const subscription of group) subscription.offer(event);
+          }
         }
         if (events.length < PAGE_SIZE) break;
       }
@@ -87,7 +101,7 @@ export class EventHub {
   }
 }
 
-/** One subscriber's queue of live events. */
+/** One subscriber's queue of the live events its filter matches. */
 export class Subscription {
   private queue: VaEvent[] = [];
   private waiter: (() => void) | undefined;
@@ -103,7 +117,7 @@ export class Subscription {
   ) {}
 
   offer(event: VaEvent): void {
-    if (this.closed || !matchesFilter(event, this.filter)) return;
+    if (this.closed) return;
     if (this.queue.length >= this.maxQueued) {
       this.queue = [];
       this.overflowed = true;
