@@ -24,6 +24,9 @@ export interface ServerReply {
   rss?: number;
   heapUsed?: number;
   subscribers?: number;
+  /** Event-loop delay since the previous "stats" (ms): how long ready work waited for the loop. */
+  loopDelayP99Ms?: number;
+  loopDelayMaxMs?: number;
 }
 
 /** bench/subscribers.ts */

@@ -162,6 +162,9 @@ interface Result {
     serverRssAfterSubscribeMiB: number;
     /** V8 heap in use right after the streams opened (RSS also holds garbage not yet collected). */
     serverHeapUsedAfterSubscribeMiB: number;
+    /** Server event-loop delay during the payments (ms): stalls every delivery waits behind. */
+    serverLoopDelayP99Ms: number | undefined;
+    serverLoopDelayMaxMs: number | undefined;
   };
   command?: string;
   note?: string;
@@ -511,6 +514,7 @@ async function streamsRow(subscribers: number, execArgv: string[] = []) {
     const subscribeSeconds = round((performance.now() - subscribeStart) / 1000, 1);
     if (live < subscribers) log(`${id}: only ${live}/${subscribers} streams live after ${subscribeSeconds}s; measuring anyway`);
     await client.request({ cmd: "reset" });
+    await server.request({ cmd: "stats" });
     const window = new CpuWindow([server.pid], false);
     const url = `${server.url}/webhooks/sandbox`;
     const total = Math.round(PAYMENT_RATE * STREAM_SECONDS);
@@ -544,6 +548,7 @@ async function streamsRow(subscribers: number, execArgv: string[] = []) {
     // Callbacks the server could not take in time are abandoned after the drain allowance.
     await Promise.race([Promise.all(posts), sleep(DRAIN_MS)]);
     window.mark("end");
+    const loop = await server.request({ cmd: "stats" });
     const memory = server.memory();
     let delivered: number[] = [];
     const deadline = performance.now() + 5_000;
@@ -582,6 +587,8 @@ async function streamsRow(subscribers: number, execArgv: string[] = []) {
         serverRssBeforeSubscribersMiB: mib(rssBefore),
         serverRssAfterSubscribeMiB: mib(rssAfterSubscribe),
         serverHeapUsedAfterSubscribeMiB: mib(heapAfterSubscribe),
+        serverLoopDelayP99Ms: loop.loopDelayP99Ms === undefined ? undefined : round(loop.loopDelayP99Ms, 1),
+        serverLoopDelayMaxMs: loop.loopDelayMaxMs === undefined ? undefined : round(loop.loopDelayMaxMs, 1),
       },
       ...(acknowledged < total
         ? { note: `${id}: only ${acknowledged}/${total} callbacks acknowledged within ${round(sendSeconds + DRAIN_MS / 1000, 0)}s: the server ingests fewer than ${PAYMENT_RATE}/s, so latency includes queueing` }
@@ -797,7 +804,7 @@ function table(): string {
           `p50 ${r.latency?.p50} ms, p99 ${r.latency?.p99} ms, max ${r.latency?.max} ms; ` +
           `server RSS ${s.serverRssMiB} MiB (peak ${s.serverPeakRssMiB}, ${s.serverRssBeforeSubscribersMiB} before subscribers, ` +
           `${s.serverRssAfterSubscribeMiB} once subscribed, heap used then ${s.serverHeapUsedAfterSubscribeMiB}), ` +
-          `server ${r.serverCores} cores`,
+          `server ${r.serverCores} cores, event-loop delay p99 ${s.serverLoopDelayP99Ms} ms (max ${s.serverLoopDelayMaxMs})`,
       );
     }
   }

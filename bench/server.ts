@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { configFromEnv } from "../src/config.js";
@@ -178,6 +179,8 @@ async function main(): Promise<void> {
     default:
       throw new Error(`unknown mode ${String(mode)}`);
   }
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   process.on("message", (message: ServerRequest) => {
     const reply = async (): Promise<ServerReply> => {
       switch (message.cmd) {
@@ -186,14 +189,18 @@ async function main(): Promise<void> {
           const vas = await seed(running.gateway, message.tenantId, message.merchantId, message.count);
           return { rid: message.rid, ok: true, vas, cursor: await lastCursor(running.gateway) };
         }
-        case "stats":
+        case "stats": {
+          const delay = { loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 };
+          loopDelay.reset();
           return {
             rid: message.rid,
             ok: true,
             rss: process.memoryUsage.rss(),
             heapUsed: process.memoryUsage().heapUsed,
             subscribers: running.gateway?.hub.subscriberCount ?? 0,
+            ...delay,
           };
+        }
         case "stop":
           await Promise.race([running.close(), new Promise((resolve) => setTimeout(resolve, 5_000))]);
           return { rid: message.rid, ok: true };

@@ -1,4 +1,3 @@
-import { LockMode } from "@mikro-orm/core";
 import type { SqlEntityManager as EntityManager } from "@mikro-orm/knex";
 import { DomainError } from "../domain/errors.js";
 import type { EventCause, EventFilter, EventType, VaEvent } from "../domain/event.js";
@@ -15,6 +14,7 @@ import {
   virtualAccountToColumns,
 } from "./mappers.js";
 import type { Database } from "./orm.js";
+import { Statements } from "./statements.js";
 
 /** PostgreSQL channel that carries "new events committed" to every replica. */
 export const EVENT_CHANNEL = "va_events";
@@ -26,7 +26,8 @@ const EVENT_APPEND_LOCK = 0x76615f65;
 
 export type NewEvent = Omit<VaEvent, "sequence">;
 
-const FIND_VIRTUAL_ACCOUNT = "select * from virtual_account where id = ? and tenant_id = ?";
+const VA = VirtualAccountRow.meta.className;
+const FIND_VIRTUAL_ACCOUNT = 'select * from "virtual_account" where "id" = ? and "tenant_id" = ?';
 
 export interface IdempotencyEntry {
   requestHash: string;
@@ -64,10 +65,8 @@ export class Store {
    * without an EntityManager fork, identity map or unit of work (a third of an inquiry's CPU).
    */
   async findVirtualAccount(tenantId: string, id: string): Promise<VirtualAccount | undefined> {
-    const em = this.database.orm.em;
-    const [row] = await em.getConnection().execute(FIND_VIRTUAL_ACCOUNT, [id, tenantId], "all");
-    if (!row) return undefined;
-    return virtualAccountFromRow(em.getComparator().mapResult(VirtualAccountRow.meta.className, row) as VirtualAccountRow);
+    const [row] = await this.statements().select<VirtualAccountRow>(VA, FIND_VIRTUAL_ACCOUNT, [id, tenantId]);
+    return row ? virtualAccountFromRow(row) : undefined;
   }
 
   async listPayments(tenantId: string, virtualAccountId: string): Promise<Payment[]> {
@@ -79,16 +78,28 @@ export class Store {
     return rows.map(paymentFromRow);
   }
 
-  /** Events in (after, upTo] in order, optionally narrowed to one subscriber's filter. */
+  /** Events in (after, upTo] in order, optionally narrowed to one subscriber's filter (every live stream's wake-up: plain SQL). */
   async readEvents(range: { after: bigint; upTo?: bigint }, limit: number, filter?: EventFilter): Promise<VaEvent[]> {
-    const sequence = range.upTo === undefined ? { $gt: range.after } : { $gt: range.after, $lte: range.upTo };
-    const where: Record<string, unknown> = { sequence };
-    if (filter) {
-      where.tenantId = filter.tenantId;
-      if (filter.kind === "VIRTUAL_ACCOUNT") where.virtualAccountId = filter.virtualAccountId;
-      if (filter.kind === "MERCHANT_REFERENCE") where.merchantReference = filter.merchantReference;
+    let sql = 'select * from "va_event" where "sequence" > ?';
+    const params: unknown[] = [range.after];
+    if (range.upTo !== undefined) {
+      sql += ' and "sequence" <= ?';
+      params.push(range.upTo);
     }
-    const rows = await this.fork().find(EventRow, where, { orderBy: { sequence: "asc" }, limit });
+    if (filter) {
+      sql += ' and "tenant_id" = ?';
+      params.push(filter.tenantId);
+      if (filter.kind === "VIRTUAL_ACCOUNT") {
+        sql += ' and "virtual_account_id" = ?';
+        params.push(filter.virtualAccountId);
+      } else if (filter.kind === "MERCHANT_REFERENCE") {
+        sql += ' and "merchant_reference" = ?';
+        params.push(filter.merchantReference);
+      }
+    }
+    sql += ' order by "sequence" asc limit ?';
+    params.push(limit);
+    const rows = await this.statements().select<EventRow>(EventRow.meta.className, sql, params);
     return rows.map(eventFromRow);
   }
 
@@ -133,6 +144,11 @@ export class Store {
   private fork(): EntityManager {
     return this.database.orm.em.fork();
   }
+
+  /** Outside a transaction: statements run on the pool, no EntityManager state is touched. */
+  private statements(): Statements {
+    return new Statements(this.database.orm.em);
+  }
 }
 
 function eventFromRow(row: EventRow): VaEvent {
@@ -148,11 +164,18 @@ function eventFromRow(row: EventRow): VaEvent {
 }
 
 export class StoreTransaction {
+  private readonly statements: Statements;
+  /** PostgreSQL keeps a row read for change locked until commit; SQLite serialises writers itself. */
+  private readonly forUpdate: string;
+
   constructor(
     private readonly em: EntityManager,
     private readonly dialect: Database["dialect"],
     private readonly markAppended: () => void,
-  ) {}
+  ) {
+    this.statements = new Statements(em);
+    this.forUpdate = dialect === "postgresql" ? " for update" : "";
+  }
 
   /** The SNAP biller flow's tables (replay guard, inquiries), in this same transaction. */
   biller(): BillerTransaction {
@@ -160,17 +183,16 @@ export class StoreTransaction {
   }
 
   async insertVirtualAccount(va: VirtualAccount): Promise<void> {
-    await this.em.insert(VirtualAccountRow, { ...virtualAccountToColumns(va), version: 1 });
+    await this.statements.insert(VA, { ...virtualAccountToColumns(va), version: 1 });
   }
 
   /**
    * Reads a VA for change. On PostgreSQL the row stays locked until commit; SQLite serialises
-   * writers itself (and ignores FOR UPDATE), so both give the reader the last committed state.
+   * writers itself, so both give the reader the last committed state.
    */
   async lockVirtualAccount(where: { id: string; tenantId?: string }): Promise<VirtualAccount | undefined> {
-    const row = await this.em.findOne(VirtualAccountRow, where, {
-      lockMode: this.dialect === "postgresql" ? LockMode.PESSIMISTIC_WRITE : undefined,
-    });
+    const sql = `select * from "virtual_account" where "id" = ?${where.tenantId === undefined ? "" : ' and "tenant_id" = ?'}${this.forUpdate}`;
+    const [row] = await this.statements.select<VirtualAccountRow>(VA, sql, where.tenantId === undefined ? [where.id] : [where.id, where.tenantId]);
     return row ? virtualAccountFromRow(row) : undefined;
   }
 
@@ -180,29 +202,23 @@ export class StoreTransaction {
     providerAccount: string,
     vaNumber: string,
   ): Promise<VirtualAccount | undefined> {
-    const row = await this.em.findOne(
-      VirtualAccountRow,
-      { provider, providerAccount, vaNumber },
-      { orderBy: { createdAt: "desc" }, lockMode: this.dialect === "postgresql" ? LockMode.PESSIMISTIC_WRITE : undefined },
-    );
+    const sql = `select * from "virtual_account" where "provider" = ? and "provider_account" = ? and "va_number" = ? order by "created_at" desc limit 1${this.forUpdate}`;
+    const [row] = await this.statements.select<VirtualAccountRow>(VA, sql, [provider, providerAccount, vaNumber]);
     return row ? virtualAccountFromRow(row) : undefined;
   }
 
   async updateVirtualAccount(va: VirtualAccount): Promise<void> {
     const { id, ...columns } = virtualAccountToColumns(va);
-    const updated = await this.em.nativeUpdate(VirtualAccountRow, { id }, columns);
+    const updated = await this.statements.update(VA, columns, { id }, { bumpVersion: "version" });
     if (updated !== 1) throw new DomainError("ABORTED", "virtual account changed concurrently; retry");
   }
 
   /** Inserts the payment unless its provider reference is already recorded. True when new. */
   async insertPaymentIfNew(payment: Payment): Promise<boolean> {
-    const result = await this.em
-      .createQueryBuilder(PaymentRow)
-      .insert(paymentToColumns(payment))
-      .onConflict(["provider", "providerAccount", "providerPaymentRef"])
-      .ignore()
-      .execute("run");
-    return (result as { affectedRows: number }).affectedRows === 1;
+    const inserted = await this.statements.insert(PaymentRow.meta.className, paymentToColumns(payment), {
+      onConflictDoNothing: ["provider", "providerAccount", "providerPaymentRef"],
+    });
+    return inserted === 1;
   }
 
   /** Saves a change to a VA together with the event that tells it: no state change without its event. */
@@ -215,21 +231,25 @@ export class StoreTransaction {
     if (this.dialect === "postgresql") {
       await this.em.execute("select pg_advisory_xact_lock(?)", [EVENT_APPEND_LOCK]);
     }
-    const sequence = await this.em.insert(EventRow, {
-      tenantId: event.tenantId,
-      virtualAccountId: event.virtualAccount.id,
-      merchantReference: event.virtualAccount.merchantReference,
-      type: event.type,
-      cause: event.cause,
-      occurredAt: event.occurredAt,
-      virtualAccount: snapshot(event.virtualAccount),
-      payment: event.payment ? snapshot(event.payment) : null,
-    } as EventRow);
+    const sequence = await this.statements.insertReturning(
+      EventRow.meta.className,
+      {
+        tenantId: event.tenantId,
+        virtualAccountId: event.virtualAccount.id,
+        merchantReference: event.virtualAccount.merchantReference,
+        type: event.type,
+        cause: event.cause,
+        occurredAt: event.occurredAt,
+        virtualAccount: snapshot(event.virtualAccount),
+        payment: event.payment ? snapshot(event.payment) : null,
+      },
+      "sequence",
+    );
     if (this.dialect === "postgresql") {
       await this.em.execute("select pg_notify(?, ?)", [EVENT_CHANNEL, String(sequence)]);
     }
     this.markAppended();
-    return BigInt(sequence as bigint | number);
+    return BigInt(sequence as bigint | number | string);
   }
 
   /** Claims an idempotency key; returns the existing entry when someone holds it already. */
@@ -238,13 +258,12 @@ export class StoreTransaction {
     requestHash: string,
     now: Date,
   ): Promise<IdempotencyEntry | undefined> {
-    const result = await this.em
-      .createQueryBuilder(IdempotencyRow)
-      .insert({ ...scope, requestHash, state: "IN_FLIGHT", virtualAccountId: null, createdAt: now })
-      .onConflict(["tenantId", "operation", "key"])
-      .ignore()
-      .execute("run");
-    if ((result as { affectedRows: number }).affectedRows === 1) return undefined;
+    const inserted = await this.statements.insert(
+      IdempotencyRow.meta.className,
+      { ...scope, requestHash, state: "IN_FLIGHT", virtualAccountId: null, createdAt: now },
+      { onConflictDoNothing: ["tenantId", "operation", "key"] },
+    );
+    if (inserted === 1) return undefined;
     const row = await this.em.findOneOrFail(IdempotencyRow, scope);
     return {
       requestHash: row.requestHash,
@@ -277,10 +296,10 @@ export class StoreTransaction {
     virtualAccountId: string,
   ): Promise<void> {
     const { claimedAt, ...scope } = claim;
-    const done = await this.em.nativeUpdate(
-      IdempotencyRow,
-      { ...scope, state: "IN_FLIGHT", createdAt: claimedAt },
+    const done = await this.statements.update(
+      IdempotencyRow.meta.className,
       { state: "DONE", virtualAccountId },
+      { ...scope, state: "IN_FLIGHT", createdAt: claimedAt },
     );
     if (done !== 1) {
       throw new DomainError("ABORTED", `idempotency_key: "${scope.key}" was taken over by a retry of this request`, {
