@@ -55,7 +55,11 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const clock = overrides.clock ?? (() => new Date());
   const log = overrides.logger ?? createLogger(config.logLevel);
   const configuredProviders = config.providersFile ? providersFromFile(config.providersFile, clock) : [];
-  const database = await openDatabase({ url: config.databaseUrl, sqlitePath: config.sqlitePath });
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    sqlitePath: config.sqlitePath,
+    onBackgroundError: (message) => log.error({ err: message }, "SQLite checkpoint failed"),
+  });
   const store = new Store(database);
   const logError = (message: string) => (err: unknown) => log.error({ err }, message);
 

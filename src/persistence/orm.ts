@@ -7,6 +7,7 @@ import { MikroORM as PostgreSqlOrm, PostgreSqlDriver } from "@mikro-orm/postgres
 import { ENTITIES } from "./entities.js";
 import { postgresqlMigrations } from "./migrations/postgresql/index.js";
 import { sqliteMigrations } from "./migrations/sqlite/index.js";
+import { startWalCheckpointer } from "./wal-checkpointer.js";
 
 export type Dialect = "sqlite" | "postgresql";
 
@@ -15,6 +16,8 @@ export interface DatabaseConfig {
   url: string | undefined;
   sqlitePath: string;
   poolSize?: number;
+  /** Background failures (SQLite's checkpoint thread), reported rather than thrown. */
+  onBackgroundError?: (message: string) => void;
 }
 
 export type Orm = LibSqlOrm | PostgreSqlOrm;
@@ -37,8 +40,25 @@ const migrationsOptions = (list: MigrationObject[]) => ({
 export async function openDatabase(config: DatabaseConfig): Promise<Database> {
   const orm = config.url ? await openPostgreSql(config.url, config.poolSize) : await openSqlite(config.sqlitePath);
   await orm.getMigrator().up();
-  return { orm, dialect: config.url ? "postgresql" : "sqlite", close: () => orm.close(true) };
+  if (config.url || config.sqlitePath === ":memory:") {
+    return { orm, dialect: config.url ? "postgresql" : "sqlite", close: () => orm.close(true) };
+  }
+  const checkpointer = startWalCheckpointer(config.sqlitePath, {
+    intervalMs: WAL_CHECKPOINT_INTERVAL_MS,
+    onError: config.onBackgroundError ?? (() => undefined),
+  });
+  return {
+    orm,
+    dialect: "sqlite",
+    close: async () => {
+      await orm.close(true);
+      await checkpointer.stop();
+    },
+  };
 }
+
+/** How often the checkpoint thread folds the write-ahead log back into the SQLite file. */
+const WAL_CHECKPOINT_INTERVAL_MS = 1_000;
 
 function openPostgreSql(url: string, poolSize = 10): Promise<PostgreSqlOrm> {
   return PostgreSqlOrm.init({
@@ -64,7 +84,10 @@ function openSqlite(path: string): Promise<LibSqlOrm> {
     migrations: migrationsOptions(sqliteMigrations),
     pool: {
       afterCreate: (connection: { exec(sql: string): void }, done: (error: Error | null, c: unknown) => void) => {
-        connection.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;");
+        // Checkpoints run on their own thread (wal-checkpointer.ts), never on a commit here.
+        connection.exec(
+          "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;",
+        );
         done(null, connection);
       },
     },
