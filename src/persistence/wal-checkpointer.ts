@@ -23,11 +23,11 @@ export function startWalCheckpointer(path: string, options: { intervalMs: number
     if (message.error) options.onError(message.error);
   });
   worker.on("error", (error) => options.onError(error.message));
+  const exited = once(worker, "exit").then(() => undefined);
   return {
-    async stop() {
-      const exited = once(worker, "exit");
+    stop() {
       worker.postMessage("stop");
-      await exited;
+      return exited;
     },
   };
 }
