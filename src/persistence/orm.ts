@@ -7,6 +7,7 @@ import { MikroORM as PostgreSqlOrm, PostgreSqlDriver } from "@mikro-orm/postgres
 import { ENTITIES } from "./entities.js";
 import { postgresqlMigrations } from "./migrations/postgresql/index.js";
 import { sqliteMigrations } from "./migrations/sqlite/index.js";
+import { cachePreparedStatements } from "./sqlite-statement-cache.js";
 import { startWalCheckpointer } from "./wal-checkpointer.js";
 
 export type Dialect = "sqlite" | "postgresql";
@@ -83,11 +84,15 @@ function openSqlite(path: string): Promise<LibSqlOrm> {
     extensions: [Migrator],
     migrations: migrationsOptions(sqliteMigrations),
     pool: {
-      afterCreate: (connection: { exec(sql: string): void }, done: (error: Error | null, c: unknown) => void) => {
+      afterCreate: (
+        connection: { exec(sql: string): void; prepare(sql: string): unknown },
+        done: (error: Error | null, c: unknown) => void,
+      ) => {
         // Checkpoints run on their own thread (wal-checkpointer.ts), never on a commit here.
         connection.exec(
           "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;",
         );
+        cachePreparedStatements(connection);
         done(null, connection);
       },
     },
