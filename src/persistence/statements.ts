@@ -1,5 +1,5 @@
-import type { EntityMetadata, QueryResult } from "@mikro-orm/core";
-import type { SqlEntityManager as EntityManager } from "@mikro-orm/knex";
+import type { EntityMetadata } from "@mikro-orm/core";
+import type { Knex, SqlEntityManager as EntityManager } from "@mikro-orm/knex";
 
 /**
  * Plain parameterised statements for the write hot path (recording a payment, appending an
@@ -7,6 +7,11 @@ import type { SqlEntityManager as EntityManager } from "@mikro-orm/knex";
  * platform, so the tables stay defined once; what is skipped is the query builder and entity
  * hydration, which profiles showed to be most of a callback's CPU. SQL text is built once per
  * table and column set; identifiers are double-quoted, which SQLite and PostgreSQL both read.
+ *
+ * They run through knex with bound parameters, not `em.execute()`: that one inlines every value
+ * into the SQL text (`platform.formatQuery`), so no two statements are alike and SQLite compiles
+ * each one afresh. Bound, the texts repeat and the connection's statement cache
+ * (sqlite-statement-cache.ts) serves them compiled.
  */
 const SQL_TEXT = new Map<string, string>();
 
@@ -27,8 +32,7 @@ export class Statements {
         : "";
       return `insert into "${meta.tableName}" (${names.map((n) => this.column(meta, n)).join(", ")}) values (${names.map(() => "?").join(", ")})${conflict}`;
     });
-    const result = await this.em.execute<QueryResult>(sql, this.values(columns), "run");
-    return result.affectedRows;
+    return affectedRows(await this.run(sql, this.values(columns)));
   }
 
   /** `insert … returning <one column>`: the value the database assigned. */
@@ -38,7 +42,7 @@ export class Statements {
       const meta = this.meta(entity);
       return `insert into "${meta.tableName}" (${names.map((n) => this.column(meta, n)).join(", ")}) values (${names.map(() => "?").join(", ")}) returning ${this.column(meta, returning)}`;
     });
-    const [row] = (await this.em.execute(sql, this.values(columns), "all")) as Record<string, unknown>[];
+    const [row] = resultRows(await this.run(sql, this.values(columns)));
     return row ? Object.values(row)[0] : undefined;
   }
 
@@ -60,15 +64,20 @@ export class Statements {
       }
       return `update "${meta.tableName}" set ${assignments.join(", ")} where ${whereNames.map((n) => `${this.column(meta, n)} = ?`).join(" and ")}`;
     });
-    const result = await this.em.execute<QueryResult>(sql, [...this.values(set), ...this.values(where)], "run");
-    return result.affectedRows;
+    return affectedRows(await this.run(sql, [...this.values(set), ...this.values(where)]));
   }
 
   /** Rows of a select, mapped to the entity's property names and types. */
   async select<T>(entity: string, sql: string, params: unknown[]): Promise<T[]> {
-    const rows = (await this.em.execute(sql, this.values(params), "all")) as Record<string, unknown>[];
+    const rows = resultRows(await this.run(sql, this.values(params)));
     const comparator = this.em.getComparator();
     return rows.map((row) => comparator.mapResult(entity, row) as T);
+  }
+
+  /** In the EntityManager's transaction when it has one. */
+  private run(sql: string, bindings: unknown[]): Promise<unknown> {
+    const transaction = this.em.getTransactionContext<Knex.Transaction>();
+    return (transaction ?? this.em.getKnex()).raw(sql, bindings as Knex.RawBinding[]);
   }
 
   private values(source: Record<string, unknown> | unknown[]): unknown[] {
@@ -98,4 +107,14 @@ export class Statements {
     }
     return sql;
   }
+}
+
+/** knex answers a raw statement in the driver's own shape: libsql an array of rows or a run info, pg a result. */
+function resultRows(result: unknown): Record<string, unknown>[] {
+  return (Array.isArray(result) ? result : (result as { rows: Record<string, unknown>[] }).rows) ?? [];
+}
+
+function affectedRows(result: unknown): number {
+  const { changes, rowCount } = result as { changes?: number; rowCount?: number };
+  return changes ?? rowCount ?? 0;
 }
