@@ -35,17 +35,6 @@ export class Statements {
     return affectedRows(await this.run(sql, this.values(columns)));
   }
 
-  /** `insert … returning <one column>`: the value the database assigned. */
-  async insertReturning(entity: string, columns: Record<string, unknown>, returning: string): Promise<unknown> {
-    const names = Object.keys(columns);
-    const sql = this.cached(`insert-returning:${entity}:${names}:${returning}`, () => {
-      const meta = this.meta(entity);
-      return `insert into "${meta.tableName}" (${names.map((n) => this.column(meta, n)).join(", ")}) values (${names.map(() => "?").join(", ")}) returning ${this.column(meta, returning)}`;
-    });
-    const [row] = resultRows(await this.run(sql, this.values(columns)));
-    return row ? Object.values(row)[0] : undefined;
-  }
-
   /** `update … set … [, version = version + 1] where a = ? and b = ?`; resolves to the affected row count. */
   async update(
     entity: string,
