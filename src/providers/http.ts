@@ -1,4 +1,5 @@
 import { channel } from "node:diagnostics_channel";
+import { request as undiciRequest } from "undici";
 import { DomainError } from "../domain/errors.js";
 
 export interface ProviderHttpRequest {
@@ -14,7 +15,6 @@ export interface ProviderHttpRequest {
 
 export interface ProviderHttpResponse {
   status: number;
-  headers: Headers;
   text: string;
 }
 
@@ -57,20 +57,27 @@ export async function callProvider(request: ProviderHttpRequest): Promise<Provid
   }
 }
 
+/**
+ * undici's `request` rather than `fetch`: the same client and keep-alive pool underneath, without
+ * WHATWG streams, Request/Response objects and header guards (a create's server CPU fell from 2450
+ * to 2040–2150 µs in the bench). undici is pinned to the version Node 20.20 bundles for `fetch`
+ * (6.24.1): loading it installs its Agent as the process-wide dispatcher that the built-in `fetch`
+ * also uses, so the two must be the same code.
+ */
 async function callOnce(request: ProviderHttpRequest): Promise<ProviderHttpResponse> {
   const started = performance.now();
   const timeout = AbortSignal.timeout(request.timeoutMs);
   const signal = AbortSignal.any([timeout, request.signal]);
   try {
-    const response = await fetch(request.url, {
+    const response = await undiciRequest(request.url, {
       method: request.method,
       headers: { "content-type": "application/json", accept: "application/json", ...request.headers },
       body: request.body,
       signal,
     });
-    const text = await response.text();
-    report(request, started, { status: response.status });
-    return { status: response.status, headers: response.headers, text };
+    const text = await response.body.text();
+    report(request, started, { status: response.statusCode });
+    return { status: response.statusCode, text };
   } catch (error) {
     const timedOut = timeout.aborted || request.signal.aborted;
     report(request, started, { failure: timedOut ? "timeout" : "unreachable" });
@@ -79,7 +86,7 @@ async function callOnce(request: ProviderHttpRequest): Promise<ProviderHttpRespo
         provider: request.provider,
       });
     }
-    const reason = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+    const reason = error instanceof Error ? error.message : String(error);
     throw new DomainError("UNAVAILABLE", `${request.provider} could not be reached: ${reason}`, {
       provider: request.provider,
     });
