@@ -27,6 +27,9 @@ export interface ServerReply {
   /** Event-loop delay since the previous "stats" (ms): how long ready work waited for the loop. */
   loopDelayP99Ms?: number;
   loopDelayMaxMs?: number;
+  /** Garbage-collection pauses since the previous "stats" (ms). */
+  gcPauseMaxMs?: number;
+  gcPauseTotalMs?: number;
 }
 
 /** bench/subscribers.ts */

@@ -165,6 +165,9 @@ interface Result {
     /** Server event-loop delay during the payments (ms): stalls every delivery waits behind. */
     serverLoopDelayP99Ms: number | undefined;
     serverLoopDelayMaxMs: number | undefined;
+    /** Longest single and summed garbage-collection pause in the server during the payments (ms). */
+    serverGcPauseMaxMs: number | undefined;
+    serverGcPauseTotalMs: number | undefined;
   };
   command?: string;
   note?: string;
@@ -589,6 +592,8 @@ async function streamsRow(subscribers: number, execArgv: string[] = []) {
         serverHeapUsedAfterSubscribeMiB: mib(heapAfterSubscribe),
         serverLoopDelayP99Ms: loop.loopDelayP99Ms === undefined ? undefined : round(loop.loopDelayP99Ms, 1),
         serverLoopDelayMaxMs: loop.loopDelayMaxMs === undefined ? undefined : round(loop.loopDelayMaxMs, 1),
+        serverGcPauseMaxMs: loop.gcPauseMaxMs === undefined ? undefined : round(loop.gcPauseMaxMs, 1),
+        serverGcPauseTotalMs: loop.gcPauseTotalMs === undefined ? undefined : round(loop.gcPauseTotalMs, 1),
       },
       ...(acknowledged < total
         ? { note: `${id}: only ${acknowledged}/${total} callbacks acknowledged within ${round(sendSeconds + DRAIN_MS / 1000, 0)}s: the server ingests fewer than ${PAYMENT_RATE}/s, so latency includes queueing` }
@@ -804,7 +809,8 @@ function table(): string {
           `p50 ${r.latency?.p50} ms, p99 ${r.latency?.p99} ms, max ${r.latency?.max} ms; ` +
           `server RSS ${s.serverRssMiB} MiB (peak ${s.serverPeakRssMiB}, ${s.serverRssBeforeSubscribersMiB} before subscribers, ` +
           `${s.serverRssAfterSubscribeMiB} once subscribed, heap used then ${s.serverHeapUsedAfterSubscribeMiB}), ` +
-          `server ${r.serverCores} cores, event-loop delay p99 ${s.serverLoopDelayP99Ms} ms (max ${s.serverLoopDelayMaxMs})`,
+          `server ${r.serverCores} cores, event-loop delay p99 ${s.serverLoopDelayP99Ms} ms (max ${s.serverLoopDelayMaxMs}), ` +
+          `GC pauses max ${s.serverGcPauseMaxMs} ms (total ${s.serverGcPauseTotalMs})`,
       );
     }
   }

@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { configFromEnv } from "../src/config.js";
@@ -181,6 +181,12 @@ async function main(): Promise<void> {
   }
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
+  let gcPauses = { max: 0, total: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gcPauses = { max: Math.max(gcPauses.max, entry.duration), total: gcPauses.total + entry.duration };
+    }
+  }).observe({ entryTypes: ["gc"] });
   process.on("message", (message: ServerRequest) => {
     const reply = async (): Promise<ServerReply> => {
       switch (message.cmd) {
@@ -190,8 +196,14 @@ async function main(): Promise<void> {
           return { rid: message.rid, ok: true, vas, cursor: await lastCursor(running.gateway) };
         }
         case "stats": {
-          const delay = { loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 };
+          const delay = {
+            loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+            loopDelayMaxMs: loopDelay.max / 1e6,
+            gcPauseMaxMs: gcPauses.max,
+            gcPauseTotalMs: gcPauses.total,
+          };
           loopDelay.reset();
+          gcPauses = { max: 0, total: 0 };
           return {
             rid: message.rid,
             ok: true,
