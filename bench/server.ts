@@ -16,12 +16,10 @@ import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { configFromEnv } from "../src/config.js";
-import type { VaEvent } from "../src/domain/event.js";
 import { newId } from "../src/domain/ids.js";
 import type { VirtualAccount } from "../src/domain/virtual-account.js";
 import { type Gateway, startGateway } from "../src/gateway.js";
-import { EventRow, VirtualAccountRow } from "../src/persistence/entities.js";
-import { snapshot, virtualAccountToColumns } from "../src/persistence/mappers.js";
+import { Store } from "../src/persistence/store.js";
 import { decodeEcho, ECHO_PATH, type EchoMessage, EchoService, encodeEcho } from "./echo.js";
 import type { SeededVa, ServerReply, ServerRequest } from "./protocol.js";
 
@@ -125,28 +123,13 @@ async function seed(gateway: Gateway, tenantId: string, merchantId: string, coun
         updatedAt: now,
       });
     }
-    const em = gateway.database.orm.em.fork();
-    await em.transactional(async (tx) => {
-      await tx.insertMany(
-        VirtualAccountRow,
-        vas.map((va) => ({ ...virtualAccountToColumns(va), version: 1 })),
-      );
-      await tx.insertMany(
-        EventRow,
-        vas.map(
-          (va) =>
-            ({
-              tenantId,
-              virtualAccountId: va.id,
-              merchantReference: va.merchantReference,
-              type: "VIRTUAL_ACCOUNT_CREATED" satisfies VaEvent["type"],
-              cause: "RPC" satisfies VaEvent["cause"],
-              occurredAt: now,
-              virtualAccount: snapshot(va),
-              payment: null,
-            }) as EventRow,
-        ),
-      );
+    // Through the service's own store: `em.transactional()` would switch on Node's promise hooks
+    // (AsyncLocalStorage) for the rest of the process, a cost the service itself never pays.
+    await new Store(gateway.database).transaction(async (tx) => {
+      for (const va of vas) {
+        await tx.insertVirtualAccount(va);
+        await tx.appendEvent({ tenantId, type: "VIRTUAL_ACCOUNT_CREATED", cause: "RPC", occurredAt: now, virtualAccount: va, payment: undefined });
+      }
     });
     for (const va of vas) seeded.push({ id: va.id, vaNumber: va.vaNumber, providerReference: va.providerReference });
   }
@@ -156,10 +139,7 @@ async function seed(gateway: Gateway, tenantId: string, merchantId: string, coun
 
 /** The newest event's sequence: a cursor after everything seeded so far. */
 async function lastCursor(gateway: Gateway): Promise<string> {
-  const [row] = await gateway.database.orm.em
-    .fork()
-    .find(EventRow, {}, { orderBy: { sequence: "desc" }, limit: 1, fields: ["sequence"] });
-  return row ? String(row.sequence) : "0";
+  return String(await new Store(gateway.database).lastSequence());
 }
 
 async function main(): Promise<void> {
