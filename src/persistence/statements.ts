@@ -2,10 +2,10 @@ import type { EntityMetadata } from "@mikro-orm/core";
 import type { Knex, SqlEntityManager as EntityManager } from "@mikro-orm/knex";
 
 /**
- * Plain parameterised statements for the write hot path (recording a payment, appending an
- * event, creating a VA). Column names come from the ORM's metadata and values are converted by its
- * platform, so the tables stay defined once; what is skipped is the query builder and entity
- * hydration, which profiles showed to be most of a callback's CPU. SQL text is built once per
+ * Plain parameterised statements for the hot paths (recording a payment, appending and reading
+ * events, creating and reading a VA). Column names come from the ORM's metadata and values are
+ * converted by its platform, so the tables stay defined once; what is skipped is the query builder
+ * and entity hydration, which profiles showed to be most of a callback's CPU. SQL text is built once per
  * table and column set; identifiers are double-quoted, which SQLite and PostgreSQL both read.
  *
  * They run through knex with bound parameters, not `em.execute()`: that one inlines every value
