@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventType, type PaymentEvent, VaUsage } from "../src/gen/va/v1/va_pb.js";
 import { vaClient } from "./support/clients.js";
 import { postgresUnavailableReason } from "./support/databases.js";
-import { createRequest, sandboxCallback, sandboxPaymentId, takeEvents } from "./support/fixtures.js";
+import { createRequest, eventually, sandboxCallback, sandboxPaymentId, takeEvents } from "./support/fixtures.js";
 import { SANDBOX_SECRETS, startTestGateway, TENANTS, type TestDialect, type TestGateway } from "./support/gateway.js";
 
 const postgresSkip = await postgresUnavailableReason();
@@ -80,6 +80,37 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("event log on %s", (dialect
     const { virtualAccount } = await beta.createVirtualAccount(createRequest());
     const betaEvents = await takeEvents(beta, {}, 1);
     expect(betaEvents.map((e) => e.virtualAccount?.id)).toEqual([virtualAccount?.id]);
+  });
+
+  it.skipIf(skip)("a live event reaches exactly the streams whose filter matches it", async () => {
+    const alpha = vaClient(gateway.url, TENANTS.alpha.apiKey);
+    const beta = vaClient(gateway.url, TENANTS.beta.apiKey);
+    const ref = `fan-out-${dialect}`;
+    const first = (await alpha.createVirtualAccount(createRequest({ merchantReference: `${ref}-1` }))).virtualAccount;
+    const second = (await alpha.createVirtualAccount(createRequest({ merchantReference: `${ref}-2` }))).virtualAccount;
+    const third = (await beta.createVirtualAccount(createRequest({ merchantReference: `${ref}-3` }))).virtualAccount;
+    const [created] = await takeEvents(beta, { filter: { case: "virtualAccountId", value: third?.id ?? "" } }, 1);
+    const afterCursor = created?.cursor ?? "";
+    const paidIds = (events: PaymentEvent[]) =>
+      events.map((e) => `${EventType[e.type]} ${e.virtualAccount?.id}`).sort();
+    // Earlier streams (this test's and the previous ones') have let go once the count drops to zero.
+    await eventually(async () => (gateway.hub.subscriberCount === 0 ? true : undefined));
+    // Subscribed before the payments commit, so what they get is live fan-out, not replay.
+    const streams = [
+      takeEvents(alpha, { afterCursor }, 2),
+      takeEvents(alpha, { filter: { case: "virtualAccountId", value: first?.id ?? "" }, afterCursor }, 1),
+      takeEvents(alpha, { filter: { case: "merchantReference", value: `${ref}-2` }, afterCursor }, 1),
+      takeEvents(beta, { afterCursor }, 1),
+    ];
+    await eventually(async () => (gateway.hub.subscriberCount === streams.length ? true : undefined));
+    await alpha.simulatePayment({ virtualAccountId: first?.id ?? "" });
+    await alpha.simulatePayment({ virtualAccountId: second?.id ?? "" });
+    await beta.simulatePayment({ virtualAccountId: third?.id ?? "" });
+    const [allAlpha, oneVa, byReference, allBeta] = await Promise.all(streams);
+    expect(paidIds(allAlpha ?? [])).toEqual([`PAYMENT_RECEIVED ${first?.id}`, `PAYMENT_RECEIVED ${second?.id}`].sort());
+    expect(paidIds(oneVa ?? [])).toEqual([`PAYMENT_RECEIVED ${first?.id}`]);
+    expect(paidIds(byReference ?? [])).toEqual([`PAYMENT_RECEIVED ${second?.id}`]);
+    expect(paidIds(allBeta ?? [])).toEqual([`PAYMENT_RECEIVED ${third?.id}`]);
   });
 });
 
