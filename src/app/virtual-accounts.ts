@@ -240,7 +240,7 @@ export class VirtualAccounts {
   ): Promise<{ claim: KeyClaim } | { replay: VirtualAccount }> {
     const { store, idempotencyLeaseMs } = this.options;
     const claim = { ...scope, claimedAt: now };
-    const existing = await store.transaction((tx) => tx.claimIdempotencyKey(scope, requestHash, now));
+    const existing = await store.claimIdempotencyKey(scope, requestHash, now);
     if (!existing) return { claim };
     const field = "idempotency_key";
     if (existing.requestHash !== requestHash) {
@@ -252,7 +252,7 @@ export class VirtualAccounts {
       return { replay: await this.get(scope.tenantId, existing.virtualAccountId) };
     }
     const stale = now.getTime() - existing.createdAt.getTime() >= idempotencyLeaseMs;
-    if (stale && (await store.transaction((tx) => tx.retakeIdempotencyKey(scope, existing.createdAt, now)))) {
+    if (stale && (await store.retakeIdempotencyKey(scope, existing.createdAt, now))) {
       return { claim };
     }
     throw new DomainError("ABORTED", `${field}: a request with key "${scope.key}" is still in progress`, { field });

@@ -39,6 +39,14 @@ const APPEND_EVENT_POSTGRESQL =
   `insert into "va_event" (${EVENT_COLUMNS}) select ?, ?, ?, ?, ?, ?::timestamptz, ?, ? ` +
   `from (select pg_advisory_xact_lock(?)) as append_lock returning "sequence", pg_notify(?, "sequence"::text)`;
 const FIND_VIRTUAL_ACCOUNT = 'select * from "virtual_account" where "id" = ? and "tenant_id" = ?';
+const IDEMPOTENCY = IdempotencyRow.meta.className;
+const FIND_IDEMPOTENCY_KEY = 'select * from "idempotency_key" where "tenant_id" = ? and "operation" = ? and "key" = ?';
+
+export interface IdempotencyScope {
+  tenantId: string;
+  operation: string;
+  key: string;
+}
 
 export interface IdempotencyEntry {
   requestHash: string;
@@ -165,6 +173,51 @@ export class Store {
     return rows.map(virtualAccountFromRow);
   }
 
+  /**
+   * Claims an idempotency key with one atomic insert of its own, not inside a transaction: its commit
+   * is what makes the claim visible to a concurrent duplicate. Returns the entry holding the key when
+   * someone else does; a holder that let go between our insert and our read is claimed over again.
+   */
+  async claimIdempotencyKey(scope: IdempotencyScope, requestHash: string, now: Date): Promise<IdempotencyEntry | undefined> {
+    const statements = this.statements();
+    for (let attempt = 1; ; attempt++) {
+      const inserted = await statements.insert(
+        IDEMPOTENCY,
+        { ...scope, requestHash, state: "IN_FLIGHT", virtualAccountId: null, createdAt: now },
+        { onConflictDoNothing: ["tenantId", "operation", "key"] },
+      );
+      if (inserted === 1) return undefined;
+      const [row] = await statements.select<IdempotencyRow>(IDEMPOTENCY, FIND_IDEMPOTENCY_KEY, [
+        scope.tenantId,
+        scope.operation,
+        scope.key,
+      ]);
+      if (row) {
+        return {
+          requestHash: row.requestHash,
+          state: row.state as IdempotencyEntry["state"],
+          virtualAccountId: row.virtualAccountId ?? undefined,
+          createdAt: new Date(row.createdAt),
+        };
+      }
+      if (attempt === 3) {
+        throw new DomainError("ABORTED", `idempotency_key: "${scope.key}" is changing hands; retry`, {
+          field: "idempotency_key",
+        });
+      }
+    }
+  }
+
+  /** Takes over an in-flight claim whose holder died, if nobody else did first (one atomic update). */
+  async retakeIdempotencyKey(scope: IdempotencyScope, seenCreatedAt: Date, now: Date): Promise<boolean> {
+    const taken = await this.statements().update(
+      IDEMPOTENCY,
+      { createdAt: now },
+      { ...scope, state: "IN_FLIGHT", createdAt: seenCreatedAt },
+    );
+    return taken === 1;
+  }
+
   /** Forgets finished idempotency keys older than the retention period. */
   async deleteIdempotencyKeysBefore(cutoff: Date): Promise<number> {
     return this.fork().nativeDelete(IdempotencyRow, { state: "DONE", createdAt: { $lt: cutoff } });
@@ -276,41 +329,6 @@ export class StoreTransaction {
     return BigInt(row.sequence);
   }
 
-  /** Claims an idempotency key; returns the existing entry when someone holds it already. */
-  async claimIdempotencyKey(
-    scope: { tenantId: string; operation: string; key: string },
-    requestHash: string,
-    now: Date,
-  ): Promise<IdempotencyEntry | undefined> {
-    const inserted = await this.statements.insert(
-      IdempotencyRow.meta.className,
-      { ...scope, requestHash, state: "IN_FLIGHT", virtualAccountId: null, createdAt: now },
-      { onConflictDoNothing: ["tenantId", "operation", "key"] },
-    );
-    if (inserted === 1) return undefined;
-    const row = await this.em.findOneOrFail(IdempotencyRow, scope);
-    return {
-      requestHash: row.requestHash,
-      state: row.state as IdempotencyEntry["state"],
-      virtualAccountId: row.virtualAccountId ?? undefined,
-      createdAt: new Date(row.createdAt),
-    };
-  }
-
-  /** Takes over an in-flight claim whose holder died, if nobody else did first. */
-  async retakeIdempotencyKey(
-    scope: { tenantId: string; operation: string; key: string },
-    seenCreatedAt: Date,
-    now: Date,
-  ): Promise<boolean> {
-    const taken = await this.em.nativeUpdate(
-      IdempotencyRow,
-      { ...scope, state: "IN_FLIGHT", createdAt: seenCreatedAt },
-      { createdAt: now },
-    );
-    return taken === 1;
-  }
-
   /**
    * Marks the key done, if this request still holds it (`claimedAt` is when it claimed or retook
    * it). A request that outlived its lease and lost the key to a retry must not commit as well.
@@ -321,7 +339,7 @@ export class StoreTransaction {
   ): Promise<void> {
     const { claimedAt, ...scope } = claim;
     const done = await this.statements.update(
-      IdempotencyRow.meta.className,
+      IDEMPOTENCY,
       { state: "DONE", virtualAccountId },
       { ...scope, state: "IN_FLIGHT", createdAt: claimedAt },
     );
