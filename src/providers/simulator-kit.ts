@@ -24,6 +24,21 @@ export interface RunningSimulator {
   close(): Promise<void>;
 }
 
+/**
+ * The part of every simulator's handle that is about its callbacks and its life: what it delivered,
+ * waiting until nothing is in flight, and shutting down (sender first, so no retry outlives the server).
+ */
+export function callbackLifecycle(server: RunningSimulator, sender: Pick<CallbackSender, "records" | "idle" | "close">) {
+  return {
+    deliveries: sender.records,
+    idle: () => sender.idle(),
+    async close() {
+      sender.close();
+      await server.close();
+    },
+  };
+}
+
 const MAX_BODY_BYTES = 1 << 20;
 
 export async function startSimulatorServer(

@@ -2,7 +2,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { formatRupiah2, type Rupiah } from "../../domain/money.js";
 import { jsonObject, parseJsonObject } from "../wire-helpers.js";
 import type { DeliveryRecord, SimulatorRequest, SimulatorResponse } from "../simulator-kit.js";
-import { startSimulatorServer } from "../simulator-kit.js";
+import { callbackLifecycle, startSimulatorServer } from "../simulator-kit.js";
 import type { AyoconnectBank } from "./capabilities.js";
 import { CallbacksStoppingOnClientErrors } from "./simulator-callbacks.js";
 import {
@@ -393,14 +393,9 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
       callbackUrl = url;
     },
     ledger,
-    deliveries: callbacks.records,
     requests,
     simulatePayment,
-    idle: () => callbacks.idle(),
-    close: async () => {
-      callbacks.close();
-      await server.close();
-    },
+    ...callbackLifecycle(server, callbacks),
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Rupiah } from "../../domain/money.js";
 import {
+  callbackLifecycle,
   CallbackSender,
   type DeliveryRecord,
   type SimulatorRequest,
@@ -287,13 +288,8 @@ export async function startDokuSimulator(options: DokuSimulatorOptions): Promise
       notificationUrl = url;
     },
     ledger,
-    deliveries: sender.records,
     simulatePayment: ({ vaNumber, amount }) => pay(vaNumber, Number(amount)),
-    idle: () => sender.idle(),
-    close: async () => {
-      sender.close();
-      await server.close();
-    },
+    ...callbackLifecycle(server, sender),
   };
 }
 

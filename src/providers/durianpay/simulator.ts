@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, randomInt } from "node:crypto";
 import { parseRupiah, type Rupiah } from "../../domain/money.js";
 import {
+  callbackLifecycle,
   CallbackSender,
   type DeliveryRecord,
   type SimulatorRequest,
@@ -396,14 +397,9 @@ export async function startDurianpaySimulator(options: DurianpaySimulatorOptions
       callbackUrl = url;
     },
     ledger,
-    deliveries: sender.records,
     requests,
     simulatePayment,
-    idle: () => sender.idle(),
-    close: async () => {
-      sender.close();
-      await server.close();
-    },
+    ...callbackLifecycle(server, sender),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Rupiah } from "../../domain/money.js";
 import { MAX_LIFETIME_MS, MIN_LIFETIME_MS } from "../../domain/virtual-account.js";
 import { type BankRule, BANKS } from "./banks.js";
 import {
+  callbackLifecycle,
   CallbackSender,
   type DeliveryRecord,
   type SimulatorRequest,
@@ -293,15 +294,10 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
       callbackUrl = url;
     },
     ledger,
-    deliveries: sender.records,
     muteCallbacks(muted) {
       callbacksMuted = muted;
     },
-    idle: () => sender.idle(),
-    async close() {
-      sender.close();
-      await server.close();
-    },
+    ...callbackLifecycle(server, sender),
   };
 }
 

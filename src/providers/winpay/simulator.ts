@@ -1,6 +1,7 @@
 import { formatRupiah2, type Rupiah } from "../../domain/money.js";
 import type { HttpAnswer, InboundHttpRequest } from "../provider.js";
 import {
+  callbackLifecycle,
   CallbackSender,
   type DeliveryRecord,
   type SimulatorRequest,
@@ -211,18 +212,13 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
   return {
     baseUrl: `${server.url}${SNAP_PREFIX}`,
     ledger: book.ledger,
-    deliveries: callbacks.records,
     virtualAccount: (contractId) => book.find(contractId, undefined),
     pay(contractId, amount) {
       const attempt = pay(contractId, amount);
       if (!attempt.ok) throw new Error(`Winpay refused the payment: ${attempt.outcome.message}`);
       return attempt.payment;
     },
-    idle: () => callbacks.idle(),
-    async close() {
-      callbacks.close();
-      await server.close();
-    },
+    ...callbackLifecycle(server, callbacks),
   };
 }
 
