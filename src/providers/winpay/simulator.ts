@@ -70,7 +70,8 @@ const SNAP_PREFIX = "/snap";
 interface Route {
   method: string;
   serviceCode: string;
-  handle: (body: Record<string, unknown>) => HttpAnswer;
+  /** `svc` is the route's own `serviceCode`, for the response codes it answers with. */
+  handle: (body: Record<string, unknown>, svc: string) => HttpAnswer;
 }
 
 /**
@@ -124,8 +125,7 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
     [WinpayPath.createVa]: {
       method: "POST",
       serviceCode: SnapService.createVa,
-      handle(body) {
-        const svc = SnapService.createVa;
+      handle(body, svc) {
         const order = readCreateVa(body, svc, now());
         if (book.hasTrxId(order.trxId)) return snapAnswer(SnapOutcomes.duplicateReference, svc, "Duplicate trxId");
         const va = book.open(order);
@@ -135,8 +135,7 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
     [WinpayPath.inquiryVa]: {
       method: "POST",
       serviceCode: SnapService.inquiryVa,
-      handle(body) {
-        const svc = SnapService.inquiryVa;
+      handle(body, svc) {
         const { contractId, trxId } = readInquiryVa(body, svc);
         const va = book.find(contractId, trxId);
         if (!va) return snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction not found");
@@ -146,8 +145,7 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
     [WinpayPath.paymentStatus]: {
       method: "POST",
       serviceCode: SnapService.vaInquiryStatus,
-      handle(body) {
-        const svc = SnapService.vaInquiryStatus;
+      handle(body, svc) {
         const lookup = readPaymentStatus(body, svc);
         const va = findNamed(lookup);
         if (!va) return snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction not found");
@@ -157,8 +155,7 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
     [WinpayPath.deleteVa]: {
       method: "DELETE",
       serviceCode: SnapService.deleteVa,
-      handle(body) {
-        const svc = SnapService.deleteVa;
+      handle(body, svc) {
         const lookup = readDeleteVa(body, svc);
         const va = findNamed(lookup);
         if (!va) return snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction not found");
@@ -173,8 +170,7 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
     [WinpayPath.simulatePayment]: {
       method: "POST",
       serviceCode: SnapService.vaPayment,
-      handle(body) {
-        const svc = SnapService.vaPayment;
+      handle(body, svc) {
         const request = readSimulatePayment(body, svc);
         const attempt = pay(request.contractId, request.amount);
         if (!attempt.ok) return snapAnswer(attempt.outcome, svc);
@@ -201,7 +197,7 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
     });
     if (!verdict.ok) return simulatorResponse(verdict.answer);
     try {
-      return simulatorResponse(route.handle(readJsonBody(request.rawBody, route.serviceCode)));
+      return simulatorResponse(route.handle(readJsonBody(request.rawBody, route.serviceCode), route.serviceCode));
     } catch (error) {
       if (error instanceof RequestRefused) return simulatorResponse(error.answer);
       throw error;
