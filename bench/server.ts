@@ -109,6 +109,7 @@ async function seed(gateway: Gateway, tenantId: string, merchantId: string, coun
         provider: "sandbox",
         providerAccount: merchantId,
         providerReference: `sbva_${randomBytes(12).toString("hex")}`,
+        providerVaId: undefined,
         bankCode: "BNI",
         vaNumber: `8808${seedRun}${String(n).padStart(8, "0")}`,
         usage: "MULTI",

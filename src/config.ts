@@ -37,6 +37,8 @@ export interface GatewayConfig {
   maxRequestBytes: number;
   corsOrigins: string[];
   logLevel: string;
+  /** Bearer key for the operator routes (`GET /operator/held-payments`); unset: those routes answer 403. */
+  operatorKey: string | undefined;
 }
 
 /** The key printed at sandbox start when no keys are configured. Never valid outside sandbox mode. */
@@ -83,6 +85,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
     maxRequestBytes: integer(env, "VA_MAX_REQUEST_BYTES", 1 << 20),
     corsOrigins: (env.VA_CORS_ORIGINS ?? (sandbox ? "*" : "")).split(",").filter(Boolean),
     logLevel: env.LOG_LEVEL ?? "info",
+    operatorKey: operatorKey(env.VA_OPERATOR_KEY),
   };
 }
 
@@ -99,6 +102,12 @@ function parseApiKeys(text: string): TenantKey[] {
       }
       return { tenantId, apiKey };
     });
+}
+
+function operatorKey(text: string | undefined): string | undefined {
+  if (text === undefined || text === "") return undefined;
+  if (text.length < 16) throw new Error("VA_OPERATOR_KEY must be at least 16 characters");
+  return text;
 }
 
 function parseRoutes(text: string): RoutingRules {

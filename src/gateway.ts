@@ -1,6 +1,7 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createValidateInterceptor } from "@connectrpc/validate";
 import { type SnapBiller, startSnapBiller } from "./app/biller-wiring.js";
+import { CallbackIntake } from "./app/callbacks.js";
 import { ExpirySweeper } from "./app/expiry.js";
 import { PaymentReconciler } from "./app/reconciler.js";
 import { PaymentRecorder } from "./app/payments.js";
@@ -26,6 +27,9 @@ import { createHttpHandler } from "./transport/http-handler.js";
 import { createOnePortServer } from "./transport/one-port-server.js";
 import { vaServiceRoutes } from "./transport/va-service.js";
 
+/** First pause before a held payment (unconfirmed or unmatched) is looked at again; doubles up to an hour. */
+const HELD_PAYMENT_RETRY_MS = 30_000;
+
 /** What tests and embedders may replace; production uses the defaults. */
 export interface GatewayOverrides {
   clock?: () => Date;
@@ -43,6 +47,8 @@ export interface Gateway {
   hub: EventHub;
   sweeper: ExpirySweeper;
   reconciler: PaymentReconciler;
+  /** Payment callbacks: believed, confirmed or held; `reviewHeld` resolves held ones. */
+  intake: CallbackIntake;
   /** Sandbox mode: each provider's adapter with its in-process simulator, by provider name. */
   sandboxKits: ReadonlyMap<string, SandboxKit>;
   /** The `snap-biller` provider, when configured (its bank simulator in sandbox mode). */
@@ -83,7 +89,13 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     idempotencyLeaseMs: config.idempotencyLeaseMs,
     simulationEnabled: config.sandbox,
   });
-  const recorder = new PaymentRecorder(store, clock);
+  const recorder = new PaymentRecorder(store, clock, HELD_PAYMENT_RETRY_MS);
+  const intake = new CallbackIntake(store, providers, recorder, clock, {
+    confirmTimeoutMs: 5_000,
+    retryDelayMs: HELD_PAYMENT_RETRY_MS,
+    maxRetryDelayMs: 3_600_000,
+    batchSize: 200,
+  });
   const sweeper = new ExpirySweeper(store, clock);
   const reconciler = new PaymentReconciler(store, providers, recorder, clock, {
     ...config.reconcile,
@@ -103,6 +115,11 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     ready,
     sandbox: config.sandbox,
     healthPollMs: config.healthPollMs,
+    heldPayments: {
+      list: (filter, limit) => store.listHeldPayments(filter, limit),
+      count: () => store.countHeldPayments(),
+      operatorKey: config.operatorKey,
+    },
   });
   const vaRoutes = vaServiceRoutes({ virtualAccounts, providers, store, hub, heartbeatMs: config.heartbeatMs });
 
@@ -130,7 +147,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const server = createOnePortServer(
     createHttpHandler({
       connect,
-      webhooks: { providers, recorder, log, maxBodyBytes: config.maxRequestBytes, observe: operability.observeWebhook },
+      webhooks: { providers, intake, log, maxBodyBytes: config.maxRequestBytes, observe: operability.observeWebhook },
       ready,
       corsOrigins: config.corsOrigins,
       getRoutes: operability.getRoutes,
@@ -157,6 +174,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   sweeping.unref();
   const reconciling = everyInterval(config.sweepIntervalMs, async () => {
     await reconciler.runOnce();
+    await intake.reviewHeld();
     await store.deleteIdempotencyKeysBefore(new Date(clock().getTime() - config.idempotencyRetentionMs));
   }, logError("reconciliation failed"));
   const billerStatusPolling = snapBiller
@@ -172,6 +190,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     hub,
     sweeper,
     reconciler,
+    intake,
     sandboxKits,
     snapBiller,
     async close() {

@@ -24,7 +24,7 @@ function gatedProvider() {
     async createVirtualAccount(request: ProviderCreateRequest) {
       externalIds.push(request.externalId);
       await gate;
-      return { providerAccount: "gated", providerReference: `ref-${request.externalId}`, vaNumber: `8${externalIds.length}`.padEnd(16, "0") };
+      return { providerAccount: "gated", providerReference: `ref-${request.externalId}`, vaNumber: `8${externalIds.length}`.padEnd(16, "0"), providerVaId: undefined };
     },
     async cancelVirtualAccount() {},
     async receiveWebhook() {

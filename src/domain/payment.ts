@@ -19,6 +19,44 @@ export interface Payment {
   rawPayload: string;
 }
 
+/** A payment as a provider reports it, by callback or through its status API. */
+export interface ReportedPayment {
+  providerAccount: string;
+  /** The provider's unique reference of this payment: the dedupe key with provider + account. */
+  providerPaymentRef: string;
+  vaNumber: string;
+  amount: Rupiah;
+  fee: Rupiah | undefined;
+  paidAt: Date;
+  /** The body as received, for audit. */
+  rawPayload: string;
+  /** The provider's own identity of the VA when the report names one: matched before the number. */
+  providerVaId?: string | undefined;
+}
+
+/**
+ * Why a reported payment is held instead of recorded: UNCONFIRMED until the provider's API confirms
+ * a callback we could not believe on its face; UNMATCHED while it matches no VA of ours.
+ */
+export type HoldReason = "UNCONFIRMED" | "UNMATCHED";
+/** HELD until resolved: RECORDED on a VA, or REFUTED by the provider's own API. */
+export type HeldState = "HELD" | "RECORDED" | "REFUTED";
+
+export interface HeldPayment {
+  id: string;
+  provider: string;
+  payment: ReportedPayment;
+  reason: HoldReason;
+  /** Why it is held, for operators (never a secret). */
+  detail: string;
+  state: HeldState;
+  attempts: number;
+  nextAttemptAt: Date;
+  receivedAt: Date;
+  resolvedAt: Date | undefined;
+  virtualAccountId: string | undefined;
+}
+
 /** What one payment does to its VA. */
 export interface PaymentEffect {
   outcome: PaymentOutcome;

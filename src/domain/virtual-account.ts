@@ -24,6 +24,8 @@ export interface VirtualAccount {
   /** The merchant account at the provider the VA lives under; part of the payment dedupe key. */
   providerAccount: string;
   providerReference: string;
+  /** The provider's own identity of the VA as its callbacks name it (see the provider interface). */
+  providerVaId: string | undefined;
   bankCode: string;
   vaNumber: string;
   usage: VaUsage;

@@ -5,8 +5,9 @@ import { VaService } from "../gen/va/v1/va_pb.js";
 import { authenticatedTenant } from "../transport/auth.js";
 import type { PlainRoute } from "../transport/http-handler.js";
 import type { WebhookOutcome } from "../transport/webhooks.js";
+import { type HeldPaymentsDeps, heldPaymentsRoute } from "./held-payments.js";
 import { healthRoutes } from "./health.js";
-import { GatewayMetrics } from "./metrics.js";
+import { GatewayMetrics, type MetricsSources } from "./metrics.js";
 import { reflectionRoutes } from "./reflection.js";
 import { createObservingInterceptor } from "./rpc-observer.js";
 import { webConsoleRoutes } from "./web-console.js";
@@ -20,6 +21,8 @@ export interface OperabilityDeps {
   /** Sandbox mode also serves the demo page at `/`. */
   sandbox: boolean;
   healthPollMs: number;
+  /** Payments held for confirmation or matching: the operator route and the gauge. */
+  heldPayments: HeldPaymentsDeps & { count: MetricsSources["heldPayments"] };
 }
 
 /**
@@ -28,7 +31,7 @@ export interface OperabilityDeps {
  * reflection services, and in sandbox mode the Connect-Web demo page.
  */
 export function createOperability(deps: OperabilityDeps) {
-  const metrics = new GatewayMetrics({ streamSubscribers: deps.streamSubscribers });
+  const metrics = new GatewayMetrics({ streamSubscribers: deps.streamSubscribers, heldPayments: deps.heldPayments.count });
   const metricsRoute: PlainRoute = {
     path: "/metrics",
     handle(_request, response) {
@@ -57,7 +60,7 @@ export function createOperability(deps: OperabilityDeps) {
       health(router);
       reflection(router);
     },
-    getRoutes: [metricsRoute, ...(deps.sandbox ? webConsoleRoutes() : [])] as readonly PlainRoute[],
+    getRoutes: [metricsRoute, heldPaymentsRoute(deps.heldPayments), ...(deps.sandbox ? webConsoleRoutes() : [])] as readonly PlainRoute[],
     observeWebhook(outcome: WebhookOutcome): void {
       metrics.webhookCallbacks.inc({ provider: outcome.provider, result: outcome.result });
       if (outcome.recorded) metrics.paymentsRecorded.inc({ provider: outcome.provider, result: outcome.recorded });

@@ -8,6 +8,8 @@ const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 export interface MetricsSources {
   /** Open `StreamPaymentEvents` subscriptions of this process. */
   streamSubscribers(): number;
+  /** Payments held for confirmation or matching (shared by every replica: read from the database). */
+  heldPayments(): Promise<{ provider: string; reason: string; count: number }[]>;
 }
 
 /**
@@ -85,6 +87,16 @@ export class GatewayMetrics {
       registers: [this.registry],
       collect() {
         this.set(sources.streamSubscribers());
+      },
+    });
+    new Gauge({
+      name: "va_held_payments",
+      help: "Payments providers reported that are not on a VA yet: UNCONFIRMED (awaiting the provider's confirmation) or UNMATCHED (no VA matches). Alert when it stays above 0.",
+      labelNames: ["provider", "reason"] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const { provider, reason, count } of await sources.heldPayments()) this.set({ provider, reason }, count);
       },
     });
     collectDefaultMetrics({ register: this.registry });

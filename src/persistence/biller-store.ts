@@ -75,17 +75,28 @@ export class BillerTransaction {
   ) {}
 
   /**
-   * Claims X-EXTERNAL-ID for this partner and Jakarta day; false when it was already used. Held
-   * until commit: a concurrent claim of the same id waits, and a rolled-back attempt frees it.
+   * Claims X-EXTERNAL-ID for this partner and Jakarta day with the request body's hash. NEW: first
+   * use; RETRY: used before for the same body (answer it as the first time); CONFLICT: used for
+   * another body. Held until commit: a concurrent claim of the same id waits, and a rolled-back
+   * attempt frees it.
    */
-  async claimExternalId(partnerId: string, day: string, externalId: string, at: Date): Promise<boolean> {
+  async claimExternalId(
+    partnerId: string,
+    day: string,
+    externalId: string,
+    bodyHash: string,
+    at: Date,
+  ): Promise<"NEW" | "RETRY" | "CONFLICT"> {
+    const key = { partnerId, day, externalId };
     const result = await this.em
       .createQueryBuilder(SnapExternalIdRow)
-      .insert({ partnerId, day, externalId, claimedAt: at })
+      .insert({ ...key, claimedAt: at, bodyHash })
       .onConflict(["partnerId", "day", "externalId"])
       .ignore()
       .execute("run");
-    return (result as { affectedRows: number }).affectedRows === 1;
+    if ((result as { affectedRows: number }).affectedRows === 1) return "NEW";
+    const row = await this.em.findOne(SnapExternalIdRow, key, { refresh: true });
+    return row?.bodyHash === bodyHash ? "RETRY" : "CONFLICT";
   }
 
   /** Inserts a new inquiry; false when the bank already used this inquiryRequestId. */

@@ -12,6 +12,8 @@ export const VirtualAccountRow = defineEntity({
     provider: p.string().length(32),
     providerAccount: p.string().length(64),
     providerReference: p.string().length(128),
+    /** The provider's own identity of the VA, as its callbacks name it; null when they name none. */
+    providerVaId: p.string().length(128).nullable(),
     bankCode: p.string().length(16),
     vaNumber: p.string().length(32),
     usage: p.string().length(8),
@@ -33,6 +35,7 @@ export const VirtualAccountRow = defineEntity({
   }),
   indexes: [
     { name: "virtual_account_lookup_idx", properties: ["provider", "providerAccount", "vaNumber"] },
+    { name: "virtual_account_provider_id_idx", properties: ["provider", "providerAccount", "providerVaId"] },
     { name: "virtual_account_merchant_ref_idx", properties: ["tenantId", "merchantReference"] },
     { name: "virtual_account_due_idx", properties: ["status", "expiresAt"] },
   ],
@@ -100,17 +103,21 @@ export const IdempotencyRow = defineEntity({
 export type IdempotencyRow = InferEntity<typeof IdempotencyRow>;
 
 /**
- * SNAP X-EXTERNAL-ID replay guard of the biller flow: one row per partner, Jakarta day and id,
- * inserted in the same transaction as the work the request does (so a failed attempt burns nothing).
+ * SNAP X-EXTERNAL-ID replay guard of every inbound SNAP path: one row per partner, Jakarta day and
+ * id, with the hash of the body it came with (a retry with the same body is let through, a different
+ * body under a used id is refused). The biller flow inserts it in the transaction of its work.
  */
 export const SnapExternalIdRow = defineEntity({
   name: "SnapExternalIdRow",
   tableName: "snap_external_id",
   properties: (p) => ({
-    partnerId: p.string().primary().length(36),
+    /** X-PARTNER-ID (36 at most), prefixed with the provider's name on callback paths. */
+    partnerId: p.string().primary().length(72),
     day: p.string().primary().length(10),
     externalId: p.string().primary().length(36),
     claimedAt: p.datetime(),
+    /** sha-256 hex of the body; null on rows of the biller flow, which keeps its answers itself. */
+    bodyHash: p.string().length(64).nullable(),
   }),
   indexes: [{ name: "snap_external_id_day_idx", properties: ["day"] }],
 });
@@ -147,4 +154,45 @@ export const BillerInquiryRow = defineEntity({
 });
 export type BillerInquiryRow = InferEntity<typeof BillerInquiryRow>;
 
-export const ENTITIES = [VirtualAccountRow, PaymentRow, EventRow, IdempotencyRow, SnapExternalIdRow, BillerInquiryRow];
+/**
+ * A payment a provider reported that is not on a VA yet: waiting for confirmation with the provider
+ * (the callback could not be believed on its face) or for a VA it matches. Kept until resolved, so
+ * neither a crash nor an unknown VA can drop money; operators list what stays held.
+ */
+export const HeldPaymentRow = defineEntity({
+  name: "HeldPaymentRow",
+  tableName: "held_payment",
+  properties: (p) => ({
+    id: p.string().primary().length(40),
+    provider: p.string().length(32),
+    providerAccount: p.string().length(64),
+    providerPaymentRef: p.string().length(128),
+    providerVaId: p.string().length(128).nullable(),
+    vaNumber: p.string().length(32),
+    amount: p.bigint(),
+    fee: p.bigint().nullable(),
+    paidAt: p.datetime(),
+    rawPayload: p.text(),
+    reason: p.string().length(16),
+    detail: p.string().length(255),
+    state: p.string().length(16),
+    attempts: p.integer(),
+    nextAttemptAt: p.datetime(),
+    receivedAt: p.datetime(),
+    resolvedAt: p.datetime().nullable(),
+    virtualAccountId: p.string().length(40).nullable(),
+  }),
+  uniques: [{ name: "held_payment_provider_ref_unique", properties: ["provider", "providerAccount", "providerPaymentRef"] }],
+  indexes: [{ name: "held_payment_due_idx", properties: ["state", "nextAttemptAt"] }],
+});
+export type HeldPaymentRow = InferEntity<typeof HeldPaymentRow>;
+
+export const ENTITIES = [
+  VirtualAccountRow,
+  PaymentRow,
+  EventRow,
+  IdempotencyRow,
+  SnapExternalIdRow,
+  BillerInquiryRow,
+  HeldPaymentRow,
+];

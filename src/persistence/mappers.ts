@@ -1,15 +1,16 @@
-import type { Payment, PaymentOutcome } from "../domain/payment.js";
+import type { HeldPayment, HeldState, HoldReason, Payment, PaymentOutcome } from "../domain/payment.js";
 import type { AmountRule, VaStatus, VaUsage, VirtualAccount } from "../domain/virtual-account.js";
-import type { PaymentRow, VirtualAccountRow } from "./entities.js";
+import type { HeldPaymentRow, PaymentRow, VirtualAccountRow } from "./entities.js";
 
 /** Row ⇄ domain conversions, and the JSON snapshots kept in the event log. */
 
 type VirtualAccountColumns = Omit<VirtualAccountRow, "version">;
 
 export function virtualAccountToColumns(va: VirtualAccount): VirtualAccountColumns {
-  const { amount, customer, ...rest } = va;
+  const { amount, customer, providerVaId, ...rest } = va;
   return {
     ...rest,
+    providerVaId: providerVaId ?? null,
     amountType: amount.type,
     amountFixed: amount.type === "FIXED" ? amount.amount : null,
     amountMin: amount.type === "RANGE" ? amount.min : null,
@@ -28,6 +29,7 @@ export function virtualAccountFromRow(row: VirtualAccountColumns): VirtualAccoun
     provider: row.provider,
     providerAccount: row.providerAccount,
     providerReference: row.providerReference,
+    providerVaId: row.providerVaId ?? undefined,
     bankCode: row.bankCode,
     vaNumber: row.vaNumber,
     usage: row.usage as VaUsage,
@@ -72,6 +74,49 @@ export function paymentFromRow(row: PaymentRow): Payment {
     paidAt: new Date(row.paidAt),
     recordedAt: new Date(row.recordedAt),
     rawPayload: row.rawPayload,
+  };
+}
+
+export function heldPaymentToColumns(held: HeldPayment): HeldPaymentRow {
+  const { payment, ...rest } = held;
+  return {
+    ...rest,
+    providerAccount: payment.providerAccount,
+    providerPaymentRef: payment.providerPaymentRef,
+    providerVaId: payment.providerVaId ?? null,
+    vaNumber: payment.vaNumber,
+    amount: payment.amount,
+    fee: payment.fee ?? null,
+    paidAt: payment.paidAt,
+    rawPayload: payment.rawPayload,
+    detail: rest.detail.slice(0, 255),
+    resolvedAt: rest.resolvedAt ?? null,
+    virtualAccountId: rest.virtualAccountId ?? null,
+  };
+}
+
+export function heldPaymentFromRow(row: HeldPaymentRow): HeldPayment {
+  return {
+    id: row.id,
+    provider: row.provider,
+    payment: {
+      providerAccount: row.providerAccount,
+      providerPaymentRef: row.providerPaymentRef,
+      providerVaId: row.providerVaId ?? undefined,
+      vaNumber: row.vaNumber,
+      amount: BigInt(row.amount),
+      fee: row.fee === null || row.fee === undefined ? undefined : BigInt(row.fee),
+      paidAt: new Date(row.paidAt),
+      rawPayload: row.rawPayload,
+    },
+    reason: row.reason as HoldReason,
+    detail: row.detail,
+    state: row.state as HeldState,
+    attempts: Number(row.attempts),
+    nextAttemptAt: new Date(row.nextAttemptAt),
+    receivedAt: new Date(row.receivedAt),
+    resolvedAt: row.resolvedAt ? new Date(row.resolvedAt) : undefined,
+    virtualAccountId: row.virtualAccountId ?? undefined,
   };
 }
 

@@ -1,11 +1,13 @@
 import type { SqlEntityManager as EntityManager } from "@mikro-orm/knex";
 import { DomainError } from "../domain/errors.js";
 import type { EventCause, EventFilter, EventType, VaEvent } from "../domain/event.js";
-import type { Payment } from "../domain/payment.js";
+import type { HeldPayment, HeldState, Payment, ReportedPayment } from "../domain/payment.js";
 import type { VirtualAccount } from "../domain/virtual-account.js";
 import { BillerTransaction } from "./biller-store.js";
-import { EventRow, IdempotencyRow, PaymentRow, VirtualAccountRow } from "./entities.js";
+import { EventRow, HeldPaymentRow, IdempotencyRow, PaymentRow, SnapExternalIdRow, VirtualAccountRow } from "./entities.js";
 import {
+  heldPaymentFromRow,
+  heldPaymentToColumns,
   parseSnapshot,
   paymentFromRow,
   paymentToColumns,
@@ -41,6 +43,15 @@ const APPEND_EVENT_POSTGRESQL =
 const FIND_VIRTUAL_ACCOUNT = 'select * from "virtual_account" where "id" = ? and "tenant_id" = ?';
 const IDEMPOTENCY = IdempotencyRow.meta.className;
 const FIND_IDEMPOTENCY_KEY = 'select * from "idempotency_key" where "tenant_id" = ? and "operation" = ? and "key" = ?';
+
+const HELD = HeldPaymentRow.meta.className;
+const FIND_DUE_HELD_PAYMENTS = 'select * from "held_payment" where "state" = ? and "next_attempt_at" <= ? order by "next_attempt_at" asc limit ?';
+const SNAP_EXTERNAL_ID = SnapExternalIdRow.meta.className;
+const FIND_SNAP_EXTERNAL_ID = 'select * from "snap_external_id" where "partner_id" = ? and "day" = ? and "external_id" = ?';
+const PAYMENT_EXISTS = 'select "id" from "payment" where "provider" = ? and "provider_account" = ? and "provider_payment_ref" = ?';
+
+/** What a request id guard found: first use, a retry of the same request, or a different request. */
+export type RequestIdClaim = "NEW" | "RETRY" | "CONFLICT";
 
 export interface IdempotencyScope {
   tenantId: string;
@@ -173,6 +184,60 @@ export class Store {
     return rows.map(virtualAccountFromRow);
   }
 
+  /** Held payments due for another attempt (confirmation or matching), oldest due first. */
+  async findDueHeldPayments(now: Date, limit: number): Promise<HeldPayment[]> {
+    const rows = await this.statements().select<HeldPaymentRow>(HELD, FIND_DUE_HELD_PAYMENTS, ["HELD", now, limit]);
+    return rows.map(heldPaymentFromRow);
+  }
+
+  /** Held payments for operators, newest first; by state when given. */
+  async listHeldPayments(filter: { state?: HeldState; provider?: string }, limit: number): Promise<HeldPayment[]> {
+    const where: Record<string, string> = {};
+    if (filter.state) where.state = filter.state;
+    if (filter.provider) where.provider = filter.provider;
+    const rows = await this.fork().find(HeldPaymentRow, where, { orderBy: { receivedAt: "desc", id: "desc" }, limit });
+    return rows.map(heldPaymentFromRow);
+  }
+
+  /** How many payments are still held, by provider and reason. */
+  async countHeldPayments(): Promise<{ provider: string; reason: string; count: number }[]> {
+    const rows = await this.database.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ provider: string; reason: string; count: number | string }[]>(
+        'select "provider", "reason", count(*) as "count" from "held_payment" where "state" = \'HELD\' group by "provider", "reason"',
+      );
+    return rows.map((row) => ({ provider: row.provider, reason: row.reason, count: Number(row.count) }));
+  }
+
+  /** Whether a payment with this provider reference is already recorded. */
+  async isPaymentRecorded(provider: string, report: Pick<ReportedPayment, "providerAccount" | "providerPaymentRef">): Promise<boolean> {
+    const rows = await this.statements().select<PaymentRow>(PaymentRow.meta.className, PAYMENT_EXISTS, [
+      provider,
+      report.providerAccount,
+      report.providerPaymentRef,
+    ]);
+    return rows.length > 0;
+  }
+
+  /**
+   * Claims a sender's request id (SNAP X-EXTERNAL-ID) with one atomic insert, remembering the body's
+   * hash: the same id again with the same body is a RETRY (answered as the first time), with another
+   * body a CONFLICT. Kept in the database, so every replica and restart sees the same history.
+   */
+  async claimRequestId(guard: { scope: string; day: string; requestId: string; bodyHash: string }, at: Date): Promise<RequestIdClaim> {
+    const key = { partnerId: guard.scope, day: guard.day, externalId: guard.requestId };
+    const statements = this.statements();
+    const inserted = await statements.insert(
+      SNAP_EXTERNAL_ID,
+      { ...key, claimedAt: at, bodyHash: guard.bodyHash },
+      { onConflictDoNothing: ["partnerId", "day", "externalId"] },
+    );
+    if (inserted === 1) return "NEW";
+    const [row] = await statements.select<SnapExternalIdRow>(SNAP_EXTERNAL_ID, FIND_SNAP_EXTERNAL_ID, [key.partnerId, key.day, key.externalId]);
+    return row?.bodyHash === guard.bodyHash ? "RETRY" : "CONFLICT";
+  }
+
   /**
    * Claims an idempotency key with one atomic insert of its own, not inside a transaction: its commit
    * is what makes the claim visible to a concurrent duplicate. Returns the entry holding the key when
@@ -287,6 +352,64 @@ export class StoreTransaction {
     const sql = `select * from "virtual_account" where "provider" = ? and "provider_account" = ? and "va_number" = ? order by "created_at" desc limit 1${this.forUpdate}`;
     const [row] = await this.statements.select<VirtualAccountRow>(VA, sql, [provider, providerAccount, vaNumber]);
     return row ? virtualAccountFromRow(row) : undefined;
+  }
+
+  /**
+   * The VA a reported payment belongs to, locked for change. By the provider's own identity of the
+   * VA when the report names one (and only with the number that VA has: a report whose identity and
+   * number disagree matches nothing and is held for operators); a report naming an identity we do not
+   * hold matches only a VA that has none recorded (made before identities were kept), never a newer
+   * VA reissued the same number.
+   * A report naming no identity goes by number: the newest VA that existed when it was paid, or
+   * else the first made after (the create's answer can reach us after the payment).
+   */
+  async lockVirtualAccountForPayment(provider: string, report: ReportedPayment): Promise<VirtualAccount | undefined> {
+    const { providerAccount, providerVaId, vaNumber, paidAt } = report;
+    const base = 'select * from "virtual_account" where "provider" = ? and "provider_account" = ?';
+    const pick = async (sql: string, params: unknown[]) => {
+      const [row] = await this.statements.select<VirtualAccountRow>(VA, `${base} and ${sql} limit 1${this.forUpdate}`, [provider, providerAccount, ...params]);
+      return row ? virtualAccountFromRow(row) : undefined;
+    };
+    if (providerVaId) {
+      return (
+        (await pick('"provider_va_id" = ? and "va_number" = ? order by "created_at" desc', [providerVaId, vaNumber])) ??
+        (await pick('"va_number" = ? and "provider_va_id" is null order by "created_at" desc', [vaNumber]))
+      );
+    }
+    return (
+      (await pick('"va_number" = ? and "created_at" <= ? order by "created_at" desc', [vaNumber, paidAt])) ??
+      (await pick('"va_number" = ? order by "created_at" asc', [vaNumber]))
+    );
+  }
+
+  /** Keeps a reported payment for confirmation or matching; false when it is already held. */
+  async holdPayment(held: HeldPayment): Promise<boolean> {
+    const inserted = await this.statements.insert(HELD, heldPaymentToColumns(held), {
+      onConflictDoNothing: ["provider", "providerAccount", "providerPaymentRef"],
+    });
+    return inserted === 1;
+  }
+
+  /** Reads a held payment for change by its provider reference (row-locked until commit on PostgreSQL). */
+  async lockHeldPayment(provider: string, report: Pick<ReportedPayment, "providerAccount" | "providerPaymentRef">): Promise<HeldPayment | undefined> {
+    const sql = `select * from "held_payment" where "provider" = ? and "provider_account" = ? and "provider_payment_ref" = ?${this.forUpdate}`;
+    const [row] = await this.statements.select<HeldPaymentRow>(HELD, sql, [provider, report.providerAccount, report.providerPaymentRef]);
+    return row ? heldPaymentFromRow(row) : undefined;
+  }
+
+  /** The VA a recorded payment is on. */
+  async virtualAccountIdOfPayment(
+    provider: string,
+    report: Pick<ReportedPayment, "providerAccount" | "providerPaymentRef">,
+  ): Promise<string | undefined> {
+    const sql = 'select "virtual_account_id" from "payment" where "provider" = ? and "provider_account" = ? and "provider_payment_ref" = ?';
+    const [row] = await this.statements.select<PaymentRow>(PaymentRow.meta.className, sql, [provider, report.providerAccount, report.providerPaymentRef]);
+    return row?.virtualAccountId;
+  }
+
+  async updateHeldPayment(held: HeldPayment): Promise<void> {
+    const { id, ...columns } = heldPaymentToColumns(held);
+    await this.statements.update(HELD, columns, { id });
   }
 
   async updateVirtualAccount(va: VirtualAccount): Promise<void> {

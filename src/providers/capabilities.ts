@@ -18,4 +18,9 @@ export interface BankCapability {
 export interface ProviderCapabilities {
   provider: string;
   banks: readonly BankCapability[];
+  /**
+   * False where a create retried after a lost answer cannot find the VA the lost attempt made (the
+   * provider has no lookup by our reference); the README says why. Unset: it can.
+   */
+  createRetryAdoptsFirst?: boolean;
 }

@@ -1,4 +1,5 @@
 import type { Rupiah } from "../domain/money.js";
+import type { ReportedPayment } from "../domain/payment.js";
 import type { AmountRule, VirtualAccountDraft } from "../domain/virtual-account.js";
 
 /**
@@ -27,6 +28,13 @@ export interface VaProvider {
    * arrived by callback. Reconciliation uses it to find payments whose callback never reached us.
    */
   fetchPayments?(va: ProviderVaRef, signal: AbortSignal): Promise<PaymentNotification[]>;
+  /**
+   * Asks the provider's own API whether the payment a callback claims really happened. Used for a
+   * callback we cannot believe on its face (`belief.verified` false). Resolves the provider's record
+   * of the payment (its amount wins over the claim's), or `paid: false` when the provider denies
+   * it; throws (UNAVAILABLE, DEADLINE_EXCEEDED) when it cannot tell now.
+   */
+  confirmPayment?(claim: PaymentNotification, signal: AbortSignal): Promise<Confirmation>;
   /** Sandbox/test only: ask the provider's simulator to pay the VA (it then calls us back). */
   simulatePayment?(va: ProviderVaRef, amount: Rupiah, signal: AbortSignal): Promise<{ providerPaymentRef: string }>;
 }
@@ -49,6 +57,12 @@ export interface ProviderVirtualAccount {
   providerAccount: string;
   providerReference: string;
   vaNumber: string;
+  /**
+   * The provider's own identity of this VA as its callbacks name it (Winpay trxId, DOKU invoice,
+   * Durianpay VA id, Ayoconnect transaction id…): callbacks are matched by it first, by number only
+   * when a callback names no identity. Undefined when the provider's callbacks carry none.
+   */
+  providerVaId: string | undefined;
 }
 
 export interface ProviderVaRef {
@@ -73,30 +87,47 @@ export interface HttpAnswer {
   body: string;
 }
 
-/** How our recording of a payment went, for the provider-shaped acknowledgement. */
-export type RecordingResult = "RECORDED" | "DUPLICATE" | "UNKNOWN_VIRTUAL_ACCOUNT";
+/**
+ * How our handling of a payment callback went, for the provider-shaped acknowledgement:
+ * - RECORDED / DUPLICATE: the payment is on its VA (now, or already before);
+ * - HELD: kept durably for confirmation with the provider or for a VA it does not match yet; we
+ *   hold the money's record, so the provider may stop retrying;
+ * - REFUTED: the provider's own API denies the payment the callback claims; nothing was written;
+ * - ID_REUSED: the callback's request id was already used with a different body; nothing was written.
+ */
+export type RecordingResult = "RECORDED" | "DUPLICATE" | "HELD" | "REFUTED" | "ID_REUSED";
 
-export interface PaymentNotification {
-  providerAccount: string;
-  /** The provider's unique reference of this payment: the dedupe key with provider + account. */
-  providerPaymentRef: string;
-  vaNumber: string;
-  amount: Rupiah;
-  fee: Rupiah | undefined;
-  paidAt: Date;
-  /** The body as received, for audit. */
-  rawPayload: string;
+/** What the provider's API says about a claimed payment. */
+export type Confirmation = { paid: true; notification: PaymentNotification } | { paid: false; reason: string };
+
+/**
+ * Whether a callback can be believed as it stands: authentic (signature over the exact bytes) and
+ * fresh. An unsigned, stale or otherwise doubtful callback is confirmed with the provider first.
+ */
+export type Belief = { verified: true } | { verified: false; doubt: string };
+
+/** A payment as a provider reports it (callback or status API); see `ReportedPayment`. */
+export type PaymentNotification = ReportedPayment;
+
+/**
+ * A request id the sender must not reuse for a different request (SNAP X-EXTERNAL-ID per partner and
+ * Jakarta day). The same id with the same body is a retry and gets the same answer again.
+ */
+export interface RequestIdGuard {
+  scope: string;
+  day: string;
+  requestId: string;
+  /** sha-256 hex of the body as received. */
+  bodyHash: string;
 }
 
 export type WebhookResult =
   | {
       kind: "payment";
       notification: PaymentNotification;
+      belief: Belief;
+      /** Checked in the database before anything is recorded. */
+      requestIdGuard?: RequestIdGuard | undefined;
       answer: (result: RecordingResult) => HttpAnswer;
-      /**
-       * Called when the payment could not be recorded (unknown VA, storage failure): undoes what
-       * verification consumed (e.g. a replay-guard claim) so the provider's retry is accepted.
-       */
-      abandon?: () => Promise<void>;
     }
   | { kind: "rejected"; answer: HttpAnswer; reason: string };

@@ -18,9 +18,42 @@ export interface SandboxKit {
   forgeCallback(va: ProviderVaRef, amount: Rupiah): CallbackDelivery;
   /** Where supported: stop sending callbacks (payments still happen), to simulate lost callbacks. */
   muteCallbacks?(muted: boolean): void;
+  /** The provider's documented misbehaviours as switches; the misbehaviour matrix drives them. */
+  misbehaviour: ProviderMisbehaviour;
   /** Resolves once every callback is acknowledged or out of retries. */
   idle(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * What real providers do that a happy path never shows. Each switch behaves as the provider
+ * documents it (or, where its docs are silent, as the kit's comment says and why).
+ */
+export interface ProviderMisbehaviour {
+  /**
+   * Keeps callbacks instead of sending them (payments still happen): a callback lost, or one the
+   * provider will send late. `deliverHeldCallbacks` sends each once, exactly as first built: with
+   * its original timestamp, signature and request id, as a provider's late retry carries them.
+   */
+  holdCallbacks(held: boolean): void;
+  deliverHeldCallbacks(): Promise<{ status: number; body: string }[]>;
+  /** The next create makes the VA at the provider, then its answer is lost (the connection drops). */
+  loseNextCreateAnswer(): void;
+  /**
+   * The next create makes the VA and a payment of `amount` to it, and sends that payment's callback
+   * (waiting for our answer) before it answers the create.
+   */
+  payBeforeNextCreateAnswer(amount: Rupiah): void;
+  /**
+   * The next create is given this number again (the provider reissues a number after expiry or
+   * cancel). Absent where the provider never reissues numbers; the kit says why.
+   */
+  reissueNumberOnNextCreate?(vaNumber: string): void;
+  /**
+   * Pays the VA an amount other than its bill, the way the provider documents it can happen (e.g.
+   * Ayoconnect's partial payment of 12500.00 against 25000.00); resolves what was paid.
+   */
+  payOtherThanBill(va: ProviderVaRef, bill: Rupiah): Promise<{ providerPaymentRef: string; amount: Rupiah }>;
 }
 
 export interface SandboxKitOptions {

@@ -106,6 +106,8 @@ export class CallbackSender {
   readonly records: DeliveryRecord[] = [];
   private readonly pending = new Set<Promise<void>>();
   private readonly stop = new AbortController();
+  private holding = false;
+  private readonly held: CallbackDelivery[] = [];
 
   constructor(private readonly retryDelaysMs: readonly number[]) {
     // Every pending delivery listens to the stop signal; there may be many at once.
@@ -115,10 +117,30 @@ export class CallbackSender {
 
   send(build: () => CallbackDelivery): DeliveryRecord {
     const record: DeliveryRecord = { delivery: build(), attempts: 0, acknowledged: false, lastStatus: undefined };
+    if (this.holding) {
+      this.held.push(record.delivery);
+      return record;
+    }
     this.records.push(record);
     const run = this.run(record, build).finally(() => this.pending.delete(run));
     this.pending.add(run);
     return record;
+  }
+
+  /** While holding, callbacks are built (timestamped and signed now) but kept instead of sent. */
+  hold(holding: boolean): void {
+    this.holding = holding;
+  }
+
+  /** Sends each held callback once, byte for byte as built: a late retry with its original timestamp. */
+  async deliverHeld(): Promise<{ status: number; body: string }[]> {
+    const answers: { status: number; body: string }[] = [];
+    for (const delivery of this.held.splice(0)) {
+      this.records.push({ delivery, attempts: 1, acknowledged: false, lastStatus: undefined });
+      const response = await fetch(delivery.url, { method: "POST", headers: delivery.headers, body: delivery.body });
+      answers.push({ status: response.status, body: await response.text() });
+    }
+    return answers;
   }
 
   /** Resolves once every delivery has been acknowledged or has run out of retries. */

@@ -117,9 +117,11 @@ export function eventToProto(event: VaEvent) {
   });
 }
 
-export function capabilitiesToProto(capabilities: ProviderCapabilities, bankCode: string) {
+export function capabilitiesToProto(capabilities: ProviderCapabilities, bankCode: string, reconciles: boolean) {
   return create(ProviderCapabilitySchema, {
     provider: capabilities.provider,
+    createRetryAdoptsFirst: capabilities.createRetryAdoptsFirst ?? true,
+    reconcilesLostCallbacks: reconciles,
     banks: capabilities.banks
       .filter((bank) => !bankCode || bank.bankCode === bankCode)
       .map((bank) => ({

@@ -90,7 +90,7 @@ export function vaServiceRoutes(deps: VaServiceDeps) {
         const providers = deps.providers
           .all()
           .filter((p) => !request.provider || p.adapter.name === request.provider)
-          .map((p) => capabilitiesToProto(p.capabilities, request.bankCode))
+          .map((p) => capabilitiesToProto(p.capabilities, request.bankCode, p.adapter.fetchPayments !== undefined))
           .filter((p) => p.banks.length > 0);
         return { providers };
       },

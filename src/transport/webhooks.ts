@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import type { PaymentRecorder } from "../app/payments.js";
+import type { CallbackIntake } from "../app/callbacks.js";
 import type { ProviderRegistry } from "../app/provider-registry.js";
 import { REQUEST_ID_HEADER, requestIdFrom } from "../operability/request-id.js";
 import type { HttpAnswer, InboundHttpRequest } from "../providers/provider.js";
@@ -10,7 +10,7 @@ export const WEBHOOK_PREFIX = "/webhooks/";
 
 export interface WebhookDeps {
   providers: ProviderRegistry;
-  recorder: PaymentRecorder;
+  intake: CallbackIntake;
   log: Logger;
   maxBodyBytes: number;
   /** Told how each callback ended (metrics). */
@@ -40,7 +40,8 @@ const answerJson = (status: number, body: object): HttpAnswer => ({
 
 /**
  * `POST /webhooks/<provider>[/…]`: the provider's adapter verifies and parses the request, the
- * recorder stores the payment once, and the adapter shapes the acknowledgement its provider expects.
+ * intake believes, confirms or holds it and records the payment once, and the adapter shapes the
+ * acknowledgement its provider expects.
  */
 export async function handleWebhook(
   deps: WebhookDeps,
@@ -78,17 +79,18 @@ async function receive(deps: WebhookDeps, providerName: string, inbound: Inbound
     return result.answer;
   }
   try {
-    const recorded = await deps.recorder.record(providerName, result.notification, "CALLBACK");
+    const { notification, belief, requestIdGuard } = result;
+    const recorded = await deps.intake.receive(provider, notification, belief, requestIdGuard);
     deps.observe?.({ provider: providerName, result: "verified", recorded: recorded.toLowerCase() });
-    deps.log.info(
-      { provider: providerName, paymentRef: result.notification.providerPaymentRef, result: recorded },
-      "payment callback",
-    );
-    if (recorded === "UNKNOWN_VIRTUAL_ACCOUNT") await result.abandon?.();
+    const fields = { provider: providerName, paymentRef: notification.providerPaymentRef, result: recorded };
+    if (recorded === "HELD" || recorded === "REFUTED") {
+      deps.log.warn({ ...fields, doubt: belief.verified ? "no virtual account matches it" : belief.doubt }, "payment callback not recorded");
+    } else {
+      deps.log.info(fields, "payment callback");
+    }
     return result.answer(recorded);
   } catch (error) {
-    // The provider retries on 5xx, so a payment we could not store now is not lost.
-    await result.abandon?.().catch(() => undefined);
+    // Nothing was stored: the provider retries on 5xx, so the payment is not lost.
     deps.observe?.({ provider: providerName, result: "verified", recorded: "failed" });
     deps.log.error({ provider: providerName, err: error }, "payment callback could not be recorded");
     return answerJson(503, { error: "TEMPORARILY_UNAVAILABLE" });

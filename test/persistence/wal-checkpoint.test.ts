@@ -17,6 +17,7 @@ function virtualAccount(n: number): VirtualAccount {
     provider: "sandbox",
     providerAccount: "M",
     providerReference: `p-${n}`,
+    providerVaId: undefined,
     bankCode: "BNI",
     vaNumber: `8808${String(n).padStart(8, "0")}`,
     usage: "SINGLE",

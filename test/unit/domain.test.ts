@@ -22,6 +22,7 @@ function va(overrides: Partial<VirtualAccount> = {}): VirtualAccount {
     provider: "sandbox",
     providerAccount: "M",
     providerReference: "p1",
+    providerVaId: undefined,
     bankCode: "BCA",
     vaNumber: "1234567890",
     usage: "SINGLE",

@@ -1,4 +1,5 @@
-import type { HttpAnswer, InboundHttpRequest } from "../provider.js";
+import { createHash } from "node:crypto";
+import type { HttpAnswer, InboundHttpRequest, RequestIdGuard } from "../provider.js";
 import { badFieldAnswer, missingFieldAnswer, snapAnswer, unauthorizedAnswer } from "./answer.js";
 import type { ExternalIdStore } from "./external-id-store.js";
 import { bearerToken, SnapHeader } from "./headers.js";
@@ -38,6 +39,10 @@ export function checkTimestamp(
   return { ok: true, timestamp };
 }
 
+/** `409xx00`: the partner used this X-EXTERNAL-ID today for a different request. */
+export const externalIdReusedAnswer = (serviceCode: string): HttpAnswer =>
+  snapAnswer(SnapOutcomes.conflict, serviceCode, "Cannot use same X-EXTERNAL-ID in same day");
+
 /** The first header of `names` (upper-case as the standard spells them) that is missing. */
 export function missingHeader(request: InboundHttpRequest, names: readonly string[]): string | undefined {
   return names.find((name) => !request.headers[name.toLowerCase()]);
@@ -53,9 +58,18 @@ export interface InboundCheck {
   signedPath: string;
   /** The partner's credentials by X-PARTNER-ID; undefined for a partner we do not know. */
   credentialsOf: (partnerId: string) => InboundCredentials | undefined;
-  externalIds: ExternalIdStore;
+  /**
+   * Claims X-EXTERNAL-ID once the signature holds. Without one the caller guards the id itself
+   * (`VerifiedSnapRequest.requestIdGuard`, checked in the database with the body's hash).
+   */
+  externalIds?: ExternalIdStore;
   now: Date;
   maxClockSkewMs?: number;
+  /**
+   * A stale X-TIMESTAMP on a correctly signed request is a doubt to confirm, not a refusal: a
+   * provider's retry may carry its first attempt's timestamp. Only for callbacks reporting money.
+   */
+  staleIsDoubt?: boolean;
 }
 
 export interface VerifiedSnapRequest {
@@ -63,6 +77,10 @@ export interface VerifiedSnapRequest {
   externalId: string;
   channelId: string;
   timestamp: Date;
+  /** X-EXTERNAL-ID within the partner and Jakarta day, with the body's hash. */
+  requestIdGuard: RequestIdGuard;
+  /** Why the request cannot be believed on its face although its signature holds (stale timestamp). */
+  doubt: string | undefined;
 }
 
 const TRANSACTION_HEADERS = ["X-TIMESTAMP", "X-SIGNATURE", "X-PARTNER-ID", "X-EXTERNAL-ID", "CHANNEL-ID"] as const;
@@ -85,8 +103,10 @@ export async function verifyInboundSnapRequest(
   const partnerId = header(SnapHeader.partnerId);
   const externalId = header(SnapHeader.externalId);
 
+  const timestamp = parseSnapTimestamp(timestampText);
   const fresh = checkTimestamp(timestampText, svc, check.now, check.maxClockSkewMs);
-  if (!fresh.ok) return fresh;
+  if (!fresh.ok && !(check.staleIsDoubt && timestamp)) return fresh;
+  const doubt = fresh.ok ? undefined : fresh.reason;
   if (externalId.length > 36) return reject(badFieldAnswer(svc, "X-EXTERNAL-ID"), "X-EXTERNAL-ID is too long");
 
   const credentials = check.credentialsOf(partnerId);
@@ -110,12 +130,13 @@ export async function verifyInboundSnapRequest(
     return reject(unauthorizedAnswer(svc, "Invalid Signature"), "bad signature");
   }
 
-  if (!(await check.externalIds.claim(partnerId, jakartaDay(fresh.timestamp), externalId))) {
-    return reject(
-      snapAnswer(SnapOutcomes.conflict, svc, "Cannot use same X-EXTERNAL-ID in same day"),
-      "X-EXTERNAL-ID reused",
-    );
+  const sentAt = timestamp as Date;
+  const day = jakartaDay(sentAt);
+  if (check.externalIds && !(await check.externalIds.claim(partnerId, day, externalId))) {
+    return reject(externalIdReusedAnswer(svc), "X-EXTERNAL-ID reused");
   }
-  const verified = { partnerId, externalId, channelId: header(SnapHeader.channelId), timestamp: fresh.timestamp };
+  const bodyHash = createHash("sha256").update(request.rawBody).digest("hex");
+  const requestIdGuard = { scope: partnerId, day, requestId: externalId, bodyHash };
+  const verified = { partnerId, externalId, channelId: header(SnapHeader.channelId), timestamp: sentAt, requestIdGuard, doubt };
   return { ok: true, request: verified };
 }
