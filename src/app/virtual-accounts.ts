@@ -72,6 +72,7 @@ export class VirtualAccounts {
         provider: provider.name,
         providerAccount: issued.providerAccount,
         providerReference: issued.providerReference,
+        providerVaId: issued.providerVaId,
         bankCode: draft.bankCode,
         vaNumber: issued.vaNumber,
         usage: draft.usage,
