@@ -9,7 +9,7 @@ import { formatSnapTimestamp } from "../../src/providers/snap/timestamp.js";
 import { createWinpayProvider, type WinpayProvider } from "../../src/providers/winpay/adapter.js";
 import { winpayCapabilities } from "../../src/providers/winpay/capabilities.js";
 import { startWinpaySimulator, type WinpaySimulator } from "../../src/providers/winpay/simulator.js";
-import { toCreateVaRequest } from "../../src/providers/winpay/transformers.js";
+import { readPaymentCallback, toCreateVaRequest, toPaymentNotification } from "../../src/providers/winpay/transformers.js";
 import { WINPAY_CALLBACK_VECTOR, WINPAY_SANDBOX_PUBLIC_KEY } from "./snap/fixtures.js";
 import { generateRsaKeyPair } from "./snap/keys.js";
 
@@ -91,7 +91,7 @@ function createRequest(overrides: Partial<ProviderCreateRequest> = {}): Provider
   };
 }
 
-async function createVa(overrides: Partial<ProviderCreateRequest> = {}): Promise<ProviderVaRef> {
+async function createVa(overrides: Partial<ProviderCreateRequest> = {}): Promise<ProviderVaRef & { providerVaId?: string }> {
   const request = createRequest(overrides);
   const created = await provider.createVirtualAccount(request, signal);
   return { ...created, bankCode: request.bankCode };
@@ -177,14 +177,15 @@ describe("create-va", () => {
     }
   });
 
-  it("reports a duplicate trxId as ALREADY_EXISTS with Winpay's code", async () => {
+  it("reports a duplicate trxId it cannot adopt as FAILED_PRECONDITION with Winpay's code", async () => {
     const request = createRequest();
     await provider.createVirtualAccount(request, signal);
     const error = await failure(provider.createVirtualAccount(request, signal));
     expect(error).toMatchObject({
-      kind: "ALREADY_EXISTS",
+      kind: "FAILED_PRECONDITION",
       facts: { provider: "winpay", providerCode: "4092701", providerMessage: "Duplicate trxId" },
     });
+    expect(error.message).toContain("cannot look it up by trxId");
   });
 
   it("maps Winpay's field in a refusal back to ours", async () => {
@@ -336,11 +337,15 @@ describe("payments and callbacks", () => {
       amount: 25_000n,
       fee: 2_500n,
     });
-    expect(webhook.notification.providerPaymentRef).toBe(`${contractIdOf(va)}:${payment?.paymentRequestId}`);
+    expect(webhook.notification.providerPaymentRef).toBe(`${contractIdOf(va)}:${payment?.referenceNo}`);
+    expect(webhook.notification.providerVaId).toBe(contractIdOf(va));
+    expect(webhook.belief).toEqual({ verified: true });
     expect(JSON.parse(webhook.notification.rawPayload).paidAmount).toEqual({ value: "25000", currency: "IDR" });
     expect(webhook.answer("RECORDED")).toEqual({ status: 200, contentType: "application/json", body: ACK });
     expect(webhook.answer("DUPLICATE").body).toBe(ACK);
-    expect(webhook.answer("UNKNOWN_VIRTUAL_ACCOUNT")).toMatchObject({ status: 404, body: expect.stringContaining("4042512") });
+    expect(webhook.answer("HELD")).toEqual({ status: 200, contentType: "application/json", body: ACK });
+    expect(webhook.answer("REFUTED")).toMatchObject({ status: 404, body: expect.stringContaining("4042512") });
+    expect(webhook.answer("ID_REUSED")).toMatchObject({ status: 409, body: expect.stringContaining("4092500") });
   });
 
   it("reports status and details after payment", async () => {
@@ -434,7 +439,8 @@ describe("receiveWebhook rejects what Winpay did not send", () => {
     expect(result).toMatchObject({
       kind: "payment",
       notification: {
-        providerPaymentRef: "ci71a51730-2373-455f-b538-3f9912fefb73:88889123",
+        providerPaymentRef: "ci71a51730-2373-455f-b538-3f9912fefb73:36238",
+        providerVaId: "ci71a51730-2373-455f-b538-3f9912fefb73",
         vaNumber: "2269141693903614",
         amount: 10_000n,
         fee: 1_000n,
@@ -457,29 +463,29 @@ describe("receiveWebhook rejects what Winpay did not send", () => {
     expect((await rejection(elsewhere)).body.responseCode).toBe("4012500");
   });
 
-  it("rejects a stale timestamp", async () => {
-    const stale = callback({ at: new Date(Date.now() - 10 * 60_000) });
-    expect(await rejection(stale)).toEqual({
-      status: 401,
-      body: { responseCode: "4012500", responseMessage: "Unauthorized. Stale Timestamp" },
-    });
+  it("takes a correctly signed but stale callback as a payment to confirm, not a refusal", async () => {
+    const stale = await provider.receiveWebhook(callback({ at: new Date(Date.now() - 31 * 60_000) }));
+    expect(stale).toMatchObject({ kind: "payment", belief: { verified: false, doubt: expect.stringContaining("X-TIMESTAMP") } });
   });
 
-  it("rejects a reused X-EXTERNAL-ID", async () => {
-    const externalId = newExternalId();
-    expect((await provider.receiveWebhook(callback({ externalId }))).kind).toBe("payment");
-    expect(await rejection(callback({ externalId }))).toEqual({
-      status: 409,
-      body: { responseCode: "4092500", responseMessage: "Cannot use same X-EXTERNAL-ID in same day" },
-    });
+  it("still rejects a stale callback whose signature fails", async () => {
+    const forged = callback({ at: new Date(Date.now() - 31 * 60_000), signedBody: BODY.replace("10000", "1") });
+    expect((await rejection(forged)).body.responseCode).toBe("4012500");
   });
 
-  it("gives the X-EXTERNAL-ID back when the payment could not be recorded, so Winpay's retry is accepted", async () => {
+  it("hands the X-EXTERNAL-ID and body hash to the database guard: the same for a retry, not for another body", async () => {
     const externalId = newExternalId();
-    const first = await provider.receiveWebhook(callback({ externalId }));
-    if (first.kind !== "payment") throw new Error("expected a payment");
-    await first.abandon?.();
-    expect((await provider.receiveWebhook(callback({ externalId }))).kind).toBe("payment");
+    const guardOf = async (request: InboundHttpRequest) => {
+      const result = await provider.receiveWebhook(request);
+      if (result.kind !== "payment") throw new Error("expected a payment");
+      return result.requestIdGuard;
+    };
+    const first = await guardOf(callback({ externalId }));
+    expect(first).toMatchObject({ scope: PARTNER_ID, requestId: externalId, bodyHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(await guardOf(callback({ externalId }))).toEqual(first);
+    const other = await guardOf(callback({ externalId, body: BODY.replace('"88889123"', '"88889124"') }));
+    expect(other).toMatchObject({ requestId: externalId });
+    expect(other?.bodyHash).not.toBe(first?.bodyHash);
   });
 
   it.each([
@@ -522,11 +528,142 @@ describe("Winpay's published callback (§5.6)", () => {
       kind: "payment",
       notification: {
         providerAccount: "170041",
-        providerPaymentRef: "si1cd5671d-2ffe-4cca-aff0-b8ee9bc1c041:45539",
+        // This sample has no referenceNo, so its key falls back to the paymentRequestId.
+        providerPaymentRef: "si1cd5671d-2ffe-4cca-aff0-b8ee9bc1c041:req-45539",
+        providerVaId: "si1cd5671d-2ffe-4cca-aff0-b8ee9bc1c041",
         vaNumber: "904200000009",
         amount: 10_000n,
         fee: undefined,
       },
     });
+  });
+});
+
+describe("the status API: reconciliation and confirmation", () => {
+  const paymentsOf = () => webhooks.flatMap((webhook) => (webhook.kind === "payment" ? [webhook] : []));
+
+  /** A callback body for `va` as Winpay would send it, without sending it. */
+  function claimFor(va: ProviderVaRef, overrides: { amount?: bigint; referenceNo?: number; trxId?: string } = {}) {
+    const [contractId = "", trxId = ""] = va.providerReference.split(":");
+    const amount = overrides.amount ?? 25_000n;
+    const body = JSON.stringify({
+      partnerServiceId: "   22691",
+      customerNo: va.vaNumber.slice(5),
+      virtualAccountNo: `   ${va.vaNumber}`,
+      virtualAccountName: "Chus Pandi",
+      ...(overrides.trxId === "" ? {} : { trxId: overrides.trxId ?? trxId }),
+      paymentRequestId: "88889999",
+      paidAmount: { value: String(amount), currency: "IDR" },
+      trxDateTime: formatSnapTimestamp(new Date()),
+      referenceNo: overrides.referenceNo ?? 99_999,
+      additionalInfo: { channel: "CIMB", contractId, feeAmount: "0.00", nettAmount: `${amount}.00` },
+    });
+    const reading = readPaymentCallback(Buffer.from(body));
+    if (!reading.ok) throw new Error("bad claim");
+    return toPaymentNotification(reading.payment, PARTNER_ID, body, new Date());
+  }
+
+  it("fetchPayments names a payment exactly as its callback and simulate-payment do", async () => {
+    const va = await createVa();
+    expect(await provider.fetchPayments?.(va, signal)).toEqual([]);
+    const { providerPaymentRef } = await provider.simulatePayment(va, 25_000n, signal);
+    await simulator.idle();
+    const [callback] = paymentsOf();
+    const fetched = await provider.fetchPayments?.(va, signal);
+    expect(fetched).toHaveLength(1);
+    expect(fetched?.[0]).toMatchObject({
+      providerAccount: PARTNER_ID,
+      providerPaymentRef,
+      providerVaId: contractIdOf(va),
+      vaNumber: va.vaNumber,
+      amount: 25_000n,
+      paidAt: callback?.notification.paidAt,
+    });
+    expect(callback?.notification.providerPaymentRef).toBe(providerPaymentRef);
+    expect(JSON.parse(fetched?.[0]?.rawPayload ?? "{}").virtualAccountData.paymentFlagStatus).toBe("00");
+  });
+
+  it("confirms a callback's claim with Winpay's own record, keeping the callback's reference", async () => {
+    const va = await createVa();
+    simulator.pay(contractIdOf(va));
+    await simulator.idle();
+    const claim = paymentsOf()[0]?.notification;
+    if (!claim) throw new Error("no callback");
+    const confirmation = await provider.confirmPayment?.({ ...claim, amount: 1n }, signal);
+    expect(confirmation).toEqual({ paid: true, notification: { ...claim, amount: 25_000n, fee: undefined } });
+  });
+
+  it("refutes a claim about an unpaid VA, and one about a VA Winpay does not know", async () => {
+    const va = await createVa();
+    expect(await provider.confirmPayment?.(claimFor(va), signal)).toMatchObject({ paid: false, reason: expect.stringContaining("unpaid") });
+    const unknown = { ...va, providerReference: `ci${randomUUID()}:INV-nobody` };
+    expect(await provider.confirmPayment?.(claimFor(unknown), signal)).toMatchObject({ paid: false });
+  });
+
+  it("cannot tell when the VA's latest payment is another one, or when the callback names no trxId", async () => {
+    const va = await createVa({ bankCode: "BCA", usage: "MULTI", amount: { type: "OPEN" }, numberSuffix: "5550002" });
+    await provider.simulatePayment(va, 10_000n, signal);
+    await provider.simulatePayment(va, 20_000n, signal);
+    await simulator.idle();
+    const first = paymentsOf()[0]?.notification;
+    if (!first) throw new Error("no callback");
+    expect(await failure(provider.confirmPayment?.(first, signal) ?? Promise.resolve())).toMatchObject({ kind: "UNAVAILABLE" });
+    const nameless = claimFor(va, { trxId: "" });
+    expect(await failure(provider.confirmPayment?.(nameless, signal) ?? Promise.resolve())).toMatchObject({ kind: "UNAVAILABLE" });
+  });
+});
+
+describe("misbehaviour switches", () => {
+  const paymentsOf = () => webhooks.flatMap((webhook) => (webhook.kind === "payment" ? [webhook] : []));
+
+  it("holds callbacks and delivers them late with their first timestamp: a signed doubt, answered 2002500", async () => {
+    const va = await createVa();
+    simulatorClockOffsetMs = -31 * 60_000;
+    simulator.misbehaviour.holdCallbacks(true);
+    const payment = simulator.pay(contractIdOf(va));
+    simulator.misbehaviour.holdCallbacks(false);
+    await simulator.idle();
+    expect(webhooks).toHaveLength(0);
+    simulatorClockOffsetMs = 0;
+    expect(await simulator.misbehaviour.deliverHeldCallbacks()).toEqual([{ status: 200, body: ACK }]);
+    expect(paymentsOf()).toHaveLength(1);
+    expect(paymentsOf()[0]).toMatchObject({
+      belief: { verified: false },
+      notification: { providerPaymentRef: `${contractIdOf(va)}:${payment.referenceNo}` },
+    });
+  });
+
+  it("loses a create answer: the VA exists at Winpay, and the retry meets 4092701 it cannot adopt", async () => {
+    const request = createRequest();
+    simulator.misbehaviour.loseNextCreateAnswer();
+    expect(await failure(provider.createVirtualAccount(request, signal))).toMatchObject({ kind: "UNAVAILABLE" });
+    const retry = await failure(provider.createVirtualAccount(request, signal));
+    expect(retry).toMatchObject({ kind: "FAILED_PRECONDITION", facts: { providerCode: "4092701" } });
+    expect((await provider.createVirtualAccount(createRequest(), signal)).vaNumber).toMatch(/^22691/); // only once
+  });
+
+  it("pays a VA and delivers its callback before answering the create", async () => {
+    simulator.misbehaviour.payBeforeNextCreateAnswer(25_000n);
+    const va = await createVa();
+    expect(paymentsOf()).toHaveLength(1);
+    expect(paymentsOf()[0]?.notification).toMatchObject({ providerVaId: contractIdOf(va), vaNumber: va.vaNumber, amount: 25_000n });
+  });
+
+  it("reissues a number to a new contract", async () => {
+    const old = await createVa();
+    simulator.pay(contractIdOf(old));
+    await simulator.idle();
+    simulator.misbehaviour.reissueNumberOnNextCreate(old.vaNumber);
+    const reissued = await createVa();
+    expect(reissued.vaNumber).toBe(old.vaNumber);
+    expect(reissued.providerVaId).not.toBe(old.providerVaId);
+  });
+
+  it("pays other than the bill when asked to", async () => {
+    const va = await createVa();
+    const payment = simulator.misbehaviour.payOtherThanBill(contractIdOf(va), 12_500n);
+    await simulator.idle();
+    expect(payment.amount).toBe(12_500n);
+    expect(paymentsOf()[0]?.notification).toMatchObject({ amount: 12_500n, providerVaId: contractIdOf(va) });
   });
 });

@@ -1,7 +1,10 @@
+import { DomainError } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
 import type {
+  Confirmation,
   HttpAnswer,
   InboundHttpRequest,
+  PaymentNotification,
   ProviderCreateRequest,
   ProviderVaRef,
   ProviderVirtualAccount,
@@ -11,19 +14,19 @@ import type {
 } from "../provider.js";
 import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../snap/answer.js";
 import { createSnapClient } from "../snap/client.js";
-import { type ExternalIdStore, InMemoryExternalIdStore } from "../snap/external-id-store.js";
-import { verifyInboundSnapRequest } from "../snap/inbound-request.js";
+import { externalIdReusedAnswer, verifyInboundSnapRequest } from "../snap/inbound-request.js";
 import { toSnapMoney } from "../snap/money.js";
 import { SnapOutcomes, SnapService } from "../snap/response-code.js";
 import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../snap/signature.js";
-import { jakartaDay } from "../snap/timestamp.js";
 import {
   type CallbackReading,
+  confirmationFromStatus,
   decodeReference,
   fromCreateVaResponse,
   fromInquiryVaResponse,
   fromPaymentStatusResponse,
   fromSimulatePaymentResponse,
+  paymentsFromStatus,
   readPaymentCallback,
   requestFieldOf,
   toCreateVaRequest,
@@ -34,6 +37,7 @@ import {
   WINPAY,
   type WinpayPaymentStatus,
   type WinpayVaDetails,
+  type WinpayVaReference,
 } from "./transformers.js";
 import { WinpayPath, type WinpaySimulatePaymentRequest } from "./wire.js";
 
@@ -53,8 +57,6 @@ export interface WinpayConfig {
    * signs the full path of the URL it calls; by default the path of the request we received.
    */
   callbackPath?: string;
-  /** Replay guard for callback X-EXTERNAL-IDs; in-memory unless a shared store is given. */
-  externalIds?: ExternalIdStore;
   timeoutMs?: number;
   maxClockSkewMs?: number;
   now?: () => Date;
@@ -70,12 +72,11 @@ export interface WinpayProvider extends VaProvider {
 }
 
 const CALLBACK_ACKNOWLEDGED = snapAnswer(SnapOutcomes.successful, SnapService.vaPayment);
-const CALLBACK_FOR_UNKNOWN_VA = snapAnswer(SnapOutcomes.invalidBill, SnapService.vaPayment);
+const CALLBACK_REFUTED = snapAnswer(SnapOutcomes.invalidBill, SnapService.vaPayment);
 
 export function createWinpayProvider(config: WinpayConfig): WinpayProvider {
   const now = config.now ?? (() => new Date());
   const winpayPublicKey = publicKeyFrom(config.winpayPublicKey);
-  const externalIds = config.externalIds ?? new InMemoryExternalIdStore();
   const client = createSnapClient({
     provider: WINPAY,
     baseUrl: config.baseUrl,
@@ -86,9 +87,17 @@ export function createWinpayProvider(config: WinpayConfig): WinpayProvider {
     now,
   });
 
-  async function inquire(va: ProviderVaRef, signal: AbortSignal): Promise<WinpayVaDetails> {
-    const body = toInquiryVaRequest(decodeReference(va.providerReference));
+  async function inquire(reference: WinpayVaReference, signal: AbortSignal): Promise<WinpayVaDetails> {
+    const body = toInquiryVaRequest(reference);
     return fromInquiryVaResponse(await client.call({ method: "POST", path: WinpayPath.inquiryVa, body, signal }));
+  }
+
+  /** status needs the number exactly as Winpay padded it and the channel: inquiry-va first. */
+  async function statusOf(reference: WinpayVaReference, signal: AbortSignal) {
+    const details = await inquire(reference, signal);
+    const body = toPaymentStatusRequest(reference, details);
+    const answer = await client.call({ method: "POST", path: WinpayPath.paymentStatus, body, signal });
+    return { status: fromPaymentStatusResponse(answer), answer, details };
   }
 
   return {
@@ -96,25 +105,54 @@ export function createWinpayProvider(config: WinpayConfig): WinpayProvider {
 
     async createVirtualAccount(request: ProviderCreateRequest, signal: AbortSignal): Promise<ProviderVirtualAccount> {
       const body = toCreateVaRequest(request, now());
-      const answer = await client.call({ method: "POST", path: WinpayPath.createVa, body, signal, requestFieldOf });
+      const answer = await client
+        .call({ method: "POST", path: WinpayPath.createVa, body, signal, requestFieldOf })
+        .catch((error: unknown) => {
+          throw isDuplicateTrxId(error) ? unadoptable(request.externalId, error) : error;
+        });
       return fromCreateVaResponse(answer, config.partnerId);
     },
 
     /** delete-va needs the VA number exactly as Winpay padded it, so inquiry-va comes first. */
     async cancelVirtualAccount(va: ProviderVaRef, signal: AbortSignal): Promise<void> {
-      const details = await inquire(va, signal);
-      const body = toDeleteVaRequest(decodeReference(va.providerReference), details);
+      const reference = decodeReference(va.providerReference);
+      const body = toDeleteVaRequest(reference, await inquire(reference, signal));
       await client.call({ method: "DELETE", path: WinpayPath.deleteVa, body, signal });
     },
 
-    inquireVirtualAccount: inquire,
+    inquireVirtualAccount: (va, signal) => inquire(decodeReference(va.providerReference), signal),
 
     async getPaymentStatus(va: ProviderVaRef, signal: AbortSignal): Promise<WinpayPaymentStatus> {
-      const details = await inquire(va, signal);
-      const body = toPaymentStatusRequest(decodeReference(va.providerReference), details);
-      return fromPaymentStatusResponse(
-        await client.call({ method: "POST", path: WinpayPath.paymentStatus, body, signal }),
-      );
+      return (await statusOf(decodeReference(va.providerReference), signal)).status;
+    },
+
+    async fetchPayments(va: ProviderVaRef, signal: AbortSignal): Promise<PaymentNotification[]> {
+      const reference = decodeReference(va.providerReference);
+      const { status, answer } = await statusOf(reference, signal);
+      const identity = { providerAccount: config.partnerId, contractId: reference.contractId, vaNumber: va.vaNumber };
+      return paymentsFromStatus(status, identity, JSON.stringify(answer), now());
+    },
+
+    /**
+     * Asks the status API about the VA the callback names (its contractId and our trxId, both in
+     * the callback). A VA Winpay does not know (`404xx01`) is a denial.
+     */
+    async confirmPayment(claim: PaymentNotification, signal: AbortSignal): Promise<Confirmation> {
+      const reading = readPaymentCallback(Buffer.from(claim.rawPayload, "utf8"));
+      const trxId = reading.ok ? reading.payment.trxId : undefined;
+      if (!reading.ok || trxId === undefined) {
+        throw new DomainError("UNAVAILABLE", `${WINPAY} cannot be asked: the callback names no trxId`, { provider: WINPAY });
+      }
+      const { contractId } = reading.payment;
+      try {
+        const { status } = await statusOf({ contractId, trxId }, signal);
+        return confirmationFromStatus(claim, reading.payment, status);
+      } catch (error) {
+        if (error instanceof DomainError && error.kind === "NOT_FOUND") {
+          return { paid: false, reason: `${WINPAY} knows no VA ${contractId} with trxId ${trxId}` };
+        }
+        throw error;
+      }
     },
 
     async simulatePayment(va: ProviderVaRef, amount: Rupiah, signal: AbortSignal) {
@@ -130,24 +168,42 @@ export function createWinpayProvider(config: WinpayConfig): WinpayProvider {
         serviceCode: SnapService.vaPayment,
         signedPath: config.callbackPath ?? request.path,
         credentialsOf: () => ({ kind: "asymmetric", publicKey: winpayPublicKey }),
-        externalIds,
         now: receivedAt,
         maxClockSkewMs: config.maxClockSkewMs,
+        staleIsDoubt: true,
       });
       if (!verdict.ok) return { kind: "rejected", answer: verdict.answer, reason: verdict.reason };
 
       const reading = readPaymentCallback(request.rawBody);
       if (!reading.ok) return { kind: "rejected", ...callbackRefusal(reading) };
       const rawPayload = request.rawBody.toString("utf8");
-      const { partnerId, externalId, timestamp } = verdict.request;
+      const { doubt, requestIdGuard } = verdict.request;
       return {
         kind: "payment",
         notification: toPaymentNotification(reading.payment, config.partnerId, rawPayload, receivedAt),
+        belief: doubt ? { verified: false, doubt } : { verified: true },
+        requestIdGuard,
         answer: callbackAnswer,
-        abandon: () => externalIds.release(partnerId, jakartaDay(timestamp), externalId),
       };
     },
   };
+}
+
+const isDuplicateTrxId = (error: unknown): error is DomainError =>
+  error instanceof DomainError && typeof error.facts.providerCode === "string" && /^409\d\d01$/.test(error.facts.providerCode);
+
+/**
+ * `4092701 Duplicate trxId`: Winpay holds a VA for this trxId, made by an attempt whose answer never
+ * reached us. It cannot be adopted: inquiry-va, status and delete-va all need the `contractId` that
+ * only the lost answer carried (seed 003: "trxId and contractId not found"), and Winpay offers no
+ * lookup by trxId alone. A new trxId would make a second VA, so the caller must decide.
+ */
+function unadoptable(trxId: string, cause: DomainError): DomainError {
+  return new DomainError(
+    "FAILED_PRECONDITION",
+    `${WINPAY} already holds a VA for trxId ${trxId} from an attempt whose answer was lost, and cannot look it up by trxId`,
+    { ...cause.facts, provider: WINPAY },
+  );
 }
 
 /** `400 25 00` for a body that is not a JSON object, `400 25 02`/`01` for a missing/malformed field. */
@@ -160,7 +216,13 @@ function callbackRefusal(reading: Exclude<CallbackReading, { ok: true }>): { ans
   return { answer, reason: `${reading.problem} ${reading.field}` };
 }
 
-/** `{"responseCode":"2002500","responseMessage":"Successful"}` for a payment we hold. */
+/**
+ * `{"responseCode":"2002500","responseMessage":"Successful"}` for a payment we recorded or hold; a
+ * retry with the same X-EXTERNAL-ID and body gets it again. `4042519` only when Winpay's own API
+ * denies the payment, `4092500` for a used X-EXTERNAL-ID with a different body.
+ */
 function callbackAnswer(result: RecordingResult): HttpAnswer {
-  return result === "UNKNOWN_VIRTUAL_ACCOUNT" ? CALLBACK_FOR_UNKNOWN_VA : CALLBACK_ACKNOWLEDGED;
+  if (result === "REFUTED") return CALLBACK_REFUTED;
+  if (result === "ID_REUSED") return externalIdReusedAnswer(SnapService.vaPayment);
+  return CALLBACK_ACKNOWLEDGED;
 }

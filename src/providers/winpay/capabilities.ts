@@ -15,6 +15,9 @@ import type { WinpayVaType } from "./wire.js";
  * - Expiry: more than 1 minute (`expiredDate` has whole seconds, hence +1 s) and at most 3 calendar
  *   months, of which 89 days is the shortest.
  * - Cancel is delete-va, unpaid VAs only; there is no update-va.
+ * - A create retried after a lost answer cannot adopt the first VA: inquiry-va needs Winpay's
+ *   `contractId`, which only the lost answer carried, and Winpay has no lookup by our `trxId` alone.
+ *   The retry fails FAILED_PRECONDITION (Winpay's `4092701`) instead of making a second VA.
  */
 const COMBINATION_OF: Record<WinpayVaType, { usage: VaUsage; amountType: AmountRule["type"] }> = {
   c: { usage: "SINGLE", amountType: "FIXED" },
@@ -24,6 +27,7 @@ const COMBINATION_OF: Record<WinpayVaType, { usage: VaUsage; amountType: AmountR
 
 export const winpayCapabilities: ProviderCapabilities = {
   provider: WINPAY,
+  createRetryAdoptsFirst: false,
   banks: Object.entries(WINPAY_CHANNEL_TYPES).map(
     ([bankCode, types]): BankCapability => ({
       bankCode,

@@ -58,11 +58,17 @@ export class WinpayBook {
     return this.trxIds.has(trxId);
   }
 
-  /** Issues the VA; one-off VAs without a requested number get a generated one. */
-  open(order: VaOrder): SimulatedVa {
+  /**
+   * Issues the VA; one-off VAs without a requested number get a generated one. `reissue` is a
+   * number issued before: Winpay's numbers are BIN + customerNo, so it comes back whenever that
+   * customerNo is issued again after the old VA was paid, deleted or expired.
+   */
+  open(order: VaOrder, reissue?: string): SimulatedVa {
     this.issuedNumbers++;
-    const customerNo = order.customerNo ?? `4169${String(this.issuedNumbers).padStart(7, "0")}`;
-    const partnerServiceId = padPartnerServiceId(binOf(order.channel));
+    const bin = binOf(order.channel);
+    if (reissue !== undefined && !reissue.startsWith(bin)) throw new Error(`${reissue} is not a ${order.channel} number`);
+    const customerNo = reissue?.slice(bin.length) ?? order.customerNo ?? `4169${String(this.issuedNumbers).padStart(7, "0")}`;
+    const partnerServiceId = padPartnerServiceId(bin);
     const va: SimulatedVa = {
       ...order,
       contractId: `${order.channel.slice(0, 1).toLowerCase()}i${randomUUID()}`,
@@ -87,13 +93,13 @@ export class WinpayBook {
    * A bank transfer to the VA. Closed VAs (`c`, `r`) take exactly their bill, `c` only once;
    * open ones (`o`) any positive amount. The fee is flat, capped at the amount.
    */
-  pay(va: SimulatedVa, requested: Rupiah | undefined, at: Date, flatFee: Rupiah): PaymentAttempt {
+  pay(va: SimulatedVa, requested: Rupiah | undefined, at: Date, flatFee: Rupiah, billEnforced = true): PaymentAttempt {
     if (va.deleted) return { ok: false, outcome: SnapOutcomes.invalidBill };
     if (va.expiresAt && at > va.expiresAt) return { ok: false, outcome: SnapOutcomes.expiredBill };
     if (va.type === "c" && va.payments.length > 0) return { ok: false, outcome: SnapOutcomes.paidBill };
     const amount = requested ?? va.totalAmount;
     if (amount === undefined || amount <= 0n) return { ok: false, outcome: SnapOutcomes.invalidAmount };
-    if (va.totalAmount !== undefined && amount !== va.totalAmount) {
+    if (billEnforced && va.totalAmount !== undefined && amount !== va.totalAmount) {
       return { ok: false, outcome: SnapOutcomes.invalidAmount };
     }
     const fee = flatFee < amount ? flatFee : amount;

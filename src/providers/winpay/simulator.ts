@@ -50,9 +50,25 @@ export interface WinpaySimulatorOptions {
   port?: number;
 }
 
+/** What the real Winpay does that a happy path never shows; see the kit for the sources. */
+export interface WinpaySimulatorMisbehaviour {
+  /** Callbacks are built (timestamped, signed) but kept; `deliverHeldCallbacks` sends each once as built. */
+  holdCallbacks(held: boolean): void;
+  deliverHeldCallbacks(): Promise<{ status: number; body: string }[]>;
+  /** The next create-va opens the VA, but its answer never reaches the merchant. */
+  loseNextCreateAnswer(): void;
+  /** The next create-va opens the VA, pays it and delivers the callback before answering. */
+  payBeforeNextCreateAnswer(amount: Rupiah): void;
+  /** The next create-va is given this number (payer digits) again: BIN + the same customerNo. */
+  reissueNumberOnNextCreate(vaNumber: string): void;
+  /** Pays the VA `amount` even when it differs from its `totalAmount`. */
+  payOtherThanBill(contractId: string, amount: Rupiah): SimulatedPayment;
+}
+
 export interface WinpaySimulator {
   /** Configure the adapter with this: the server root plus Winpay's `/snap` prefix. */
   baseUrl: string;
+  readonly misbehaviour: WinpaySimulatorMisbehaviour;
   /** Every payment made, oldest first. */
   readonly ledger: readonly SimulatedPayment[];
   /** Every callback sent, with its attempts. */
@@ -71,8 +87,14 @@ interface Route {
   method: string;
   serviceCode: string;
   /** `svc` is the route's own `serviceCode`, for the response codes it answers with. */
-  handle: (body: Record<string, unknown>, svc: string) => HttpAnswer;
+  handle: (body: Record<string, unknown>, svc: string) => HttpAnswer | Promise<HttpAnswer>;
 }
+
+/**
+ * A lost create answer. The simulator server cannot drop a connection mid-answer, so a proxy's
+ * timeout page stands in: either way the merchant never sees the VA Winpay opened.
+ */
+const LOST_ANSWER: HttpAnswer = { status: 504, contentType: "text/html", body: "<html><body>504 Gateway Time-out</body></html>" };
 
 /**
  * A local Winpay: same paths (under `/snap`), same validations and codes (seed 003), signs its
@@ -113,22 +135,41 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
     });
   }
 
-  function pay(contractId: string, amount: Rupiah | undefined): PaymentAttempt {
+  function pay(contractId: string, amount: Rupiah | undefined, billEnforced = true): PaymentAttempt {
     const va = book.find(contractId, undefined);
     if (!va) return { ok: false, outcome: SnapOutcomes.invalidBill };
-    const attempt = book.pay(va, amount, now(), options.feePerPayment ?? 2_500n);
+    const attempt = book.pay(va, amount, now(), options.feePerPayment ?? 2_500n, billEnforced);
     if (attempt.ok) attempt.payment.callback = sendCallback(va, attempt.payment);
     return attempt;
   }
+
+  const paid = (attempt: PaymentAttempt): SimulatedPayment => {
+    if (!attempt.ok) throw new Error(`Winpay refused the payment: ${attempt.outcome.message}`);
+    return attempt.payment;
+  };
+
+  /** Switches armed for the next create-va. */
+  const nextCreate: { loseAnswer: boolean; payFirst: Rupiah | undefined; reissue: string | undefined } = {
+    loseAnswer: false,
+    payFirst: undefined,
+    reissue: undefined,
+  };
 
   const routes: Record<string, Route> = {
     [WinpayPath.createVa]: {
       method: "POST",
       serviceCode: SnapService.createVa,
-      handle(body, svc) {
+      async handle(body, svc) {
         const order = readCreateVa(body, svc, now());
         if (book.hasTrxId(order.trxId)) return snapAnswer(SnapOutcomes.duplicateReference, svc, "Duplicate trxId");
-        const va = book.open(order);
+        const { loseAnswer, payFirst, reissue } = nextCreate;
+        Object.assign(nextCreate, { loseAnswer: false, payFirst: undefined, reissue: undefined });
+        const va = book.open(order, reissue);
+        if (payFirst !== undefined) {
+          paid(pay(va.contractId, payFirst));
+          await callbacks.idle();
+        }
+        if (loseAnswer) return LOST_ANSWER;
         return snapAnswer(SnapOutcomes.successful, svc, "Success", { virtualAccountData: virtualAccountData(va) });
       },
     },
@@ -139,7 +180,7 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
         const { contractId, trxId } = readInquiryVa(body, svc);
         const va = book.find(contractId, trxId);
         if (!va) return snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction not found");
-        return snapAnswer(SnapOutcomes.successful, svc, "Success", { virtualAccountData: virtualAccountData(va) });
+        return snapAnswer(SnapOutcomes.successful, svc, "Success", { virtualAccountData: inquiryData(va) });
       },
     },
     [WinpayPath.paymentStatus]: {
@@ -176,6 +217,7 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
         if (!attempt.ok) return snapAnswer(attempt.outcome, svc);
         return snapAnswer(SnapOutcomes.successful, svc, "Successful", {
           paymentRequestId: attempt.payment.paymentRequestId,
+          referenceNo: String(attempt.payment.referenceNo),
           additionalInfo: { contractId: attempt.payment.contractId },
         });
       },
@@ -197,7 +239,7 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
     });
     if (!verdict.ok) return simulatorResponse(verdict.answer);
     try {
-      return simulatorResponse(route.handle(readJsonBody(request.rawBody, route.serviceCode), route.serviceCode));
+      return simulatorResponse(await route.handle(readJsonBody(request.rawBody, route.serviceCode), route.serviceCode));
     } catch (error) {
       if (error instanceof RequestRefused) return simulatorResponse(error.answer);
       throw error;
@@ -209,10 +251,20 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
     baseUrl: `${server.url}${SNAP_PREFIX}`,
     ledger: book.ledger,
     virtualAccount: (contractId) => book.find(contractId, undefined),
-    pay(contractId, amount) {
-      const attempt = pay(contractId, amount);
-      if (!attempt.ok) throw new Error(`Winpay refused the payment: ${attempt.outcome.message}`);
-      return attempt.payment;
+    pay: (contractId, amount) => paid(pay(contractId, amount)),
+    misbehaviour: {
+      holdCallbacks: (held) => callbacks.hold(held),
+      deliverHeldCallbacks: () => callbacks.deliverHeld(),
+      loseNextCreateAnswer: () => {
+        nextCreate.loseAnswer = true;
+      },
+      payBeforeNextCreateAnswer: (amount) => {
+        nextCreate.payFirst = amount;
+      },
+      reissueNumberOnNextCreate: (vaNumber) => {
+        nextCreate.reissue = vaNumber;
+      },
+      payOtherThanBill: (contractId, amount) => paid(pay(contractId, amount, false)),
     },
     ...callbackLifecycle(server, callbacks),
   };
@@ -228,6 +280,19 @@ function virtualAccountData(va: SimulatedVa): WinpayVirtualAccountData {
     ...(va.totalAmount === undefined ? {} : { totalAmount: toSnapMoney(va.totalAmount) }),
     virtualAccountTrxType: va.type,
     ...(va.expiredDate === undefined ? {} : { expiredDate: va.expiredDate }),
+    additionalInfo: { channel: va.channel, contractId: va.contractId },
+  };
+}
+
+/** inquiry-va's `virtualAccountData` carries fewer fields than create-va's (seed 003 sample). */
+function inquiryData(va: SimulatedVa): Record<string, unknown> {
+  const { virtualAccountNo, virtualAccountName, trxId, totalAmount, expiredDate } = virtualAccountData(va);
+  return {
+    virtualAccountNo,
+    virtualAccountName,
+    trxId,
+    ...(totalAmount === undefined ? {} : { totalAmount }),
+    ...(expiredDate === undefined ? {} : { expiredDate }),
     additionalInfo: { channel: va.channel, contractId: va.contractId },
   };
 }

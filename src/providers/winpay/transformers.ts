@@ -1,7 +1,7 @@
 import { DomainError, invalidArgument } from "../../domain/errors.js";
 import { parseRupiah, type Rupiah } from "../../domain/money.js";
 import { type AmountRule, checkVaNumber, type VaUsage } from "../../domain/virtual-account.js";
-import type { PaymentNotification, ProviderCreateRequest, ProviderVirtualAccount } from "../provider.js";
+import type { Confirmation, PaymentNotification, ProviderCreateRequest, ProviderVirtualAccount } from "../provider.js";
 import { isRecord } from "../snap/json.js";
 import { parseSnapMoney, toSnapMoney } from "../snap/money.js";
 import { formatSnapTimestamp, parseSnapTimestamp } from "../snap/timestamp.js";
@@ -154,6 +154,7 @@ export function fromCreateVaResponse(body: Record<string, unknown>, providerAcco
     providerAccount,
     providerReference: encodeReference({ contractId: info.contractId, trxId: data.trxId }),
     vaNumber,
+    providerVaId: info.contractId,
   };
 }
 
@@ -198,6 +199,7 @@ export interface WinpayPaymentStatus {
   state: "PAID" | "UNPAID" | "CHECK";
   paidAmount: Rupiah | undefined;
   paidAt: Date | undefined;
+  /** The payment's `referenceNo`, as the callback names it too; the latest payment on a recurring VA. */
   referenceNo: string | undefined;
 }
 
@@ -212,12 +214,11 @@ export function fromPaymentStatusResponse(body: Record<string, unknown>): Winpay
   const flag = data.paymentFlagStatus;
   const state = typeof flag === "string" && Object.hasOwn(PAYMENT_STATES, flag) ? PAYMENT_STATES[flag] : undefined;
   if (!state) throw malformed("status", "paymentFlagStatus");
-  const referenceNo = data.referenceNo;
   return {
     state,
     paidAmount: state === "PAID" ? parseSnapMoney(data.totalAmount) : undefined,
     paidAt: typeof data.transactionDate === "string" ? parseSnapTimestamp(data.transactionDate) : undefined,
-    referenceNo: typeof referenceNo === "string" || typeof referenceNo === "number" ? String(referenceNo) : undefined,
+    referenceNo: referenceNoOf(data.referenceNo),
   };
 }
 
@@ -230,7 +231,11 @@ export const toDeleteVaRequest = (reference: WinpayVaReference, details: WinpayV
 /** A payment callback, read exactly; amounts in whole rupiah. */
 export interface WinpayCallbackPayment {
   contractId: string;
+  /** Our trxId; with the contractId it is what inquiry-va and status need to confirm the payment. */
+  trxId: string | undefined;
   paymentRequestId: string;
+  /** Seed 003's sample carries it (a number); the "Signature Callback Validation" sample does not. */
+  referenceNo: string | undefined;
   virtualAccountNo: string;
   amount: Rupiah;
   fee: Rupiah | undefined;
@@ -259,7 +264,7 @@ export function readPaymentCallback(rawBody: Buffer): CallbackReading {
   const missing = (field: string): CallbackReading => ({ ok: false, problem: "missing", field });
   const format = (field: string): CallbackReading => ({ ok: false, problem: "format", field });
 
-  const { virtualAccountNo, paymentRequestId, paidAmount, trxDateTime } = body;
+  const { virtualAccountNo, paymentRequestId, paidAmount, trxDateTime, trxId } = body;
   if (virtualAccountNo === undefined) return missing("virtualAccountNo");
   if (typeof virtualAccountNo !== "string" || !/^\d{1,28}$/.test(payerDigits(virtualAccountNo))) {
     return format("virtualAccountNo");
@@ -282,11 +287,16 @@ export function readPaymentCallback(rawBody: Buffer): CallbackReading {
   if (fee === null || (fee !== undefined && fee > amount)) return format("additionalInfo.feeAmount");
   const nett = optionalRupiah(info.nettAmount);
   if (nett === null || (nett !== undefined && nett > amount)) return format("additionalInfo.nettAmount");
+  if (trxId !== undefined && (typeof trxId !== "string" || !TRX_ID.test(trxId))) return format("trxId");
+  const referenceNo = referenceNoOf(body.referenceNo);
+  if (body.referenceNo !== undefined && referenceNo === undefined) return format("referenceNo");
   return {
     ok: true,
     payment: {
       contractId: info.contractId,
+      trxId,
       paymentRequestId: paymentId,
+      referenceNo,
       virtualAccountNo,
       amount,
       fee: fee ?? (nett === undefined ? undefined : amount - nett),
@@ -301,13 +311,81 @@ function optionalRupiah(value: unknown): Rupiah | undefined | null {
   return (typeof value === "string" ? parseRupiah(value) : undefined) ?? null;
 }
 
-/** Payment dedupe key: `<contractId>:<paymentRequestId>`, unique even if Winpay numbered per VA. */
-export const paymentReference = (contractId: string, paymentRequestId: string) => `${contractId}:${paymentRequestId}`;
+/** `referenceNo` as text: Winpay's callback sample sends a number, its status sample a string. */
+function referenceNoOf(value: unknown): string | undefined {
+  const text = typeof value === "number" && Number.isSafeInteger(value) ? String(value) : value;
+  return typeof text === "string" && REFERENCE_PART.test(text) && text.length <= 64 ? text : undefined;
+}
+
+/**
+ * Payment dedupe key: `<contractId>:<referenceNo>`. The status API names a payment only by its
+ * `referenceNo` (never by the callback's `paymentRequestId`), so this is the one key a callback, a
+ * confirmation and the reconciler can all give the same payment.
+ */
+export const paymentReference = (contractId: string, referenceNo: string) => `${contractId}:${referenceNo}`;
+
+/**
+ * A callback's key: by `referenceNo`; a callback without one (the older published sample) falls
+ * back to `<contractId>:req-<paymentRequestId>`, which the status API cannot reproduce.
+ */
+export const callbackPaymentReference = (payment: WinpayCallbackPayment) =>
+  payment.referenceNo === undefined
+    ? `${payment.contractId}:req-${payment.paymentRequestId}`
+    : paymentReference(payment.contractId, payment.referenceNo);
 
 /** The simulator's answer to simulate-payment, as the reference its callback will carry. */
 export function fromSimulatePaymentResponse(body: Record<string, unknown>, contractId: string): string {
-  if (typeof body.paymentRequestId !== "string") throw malformed("simulate-payment", "paymentRequestId");
-  return paymentReference(contractId, body.paymentRequestId);
+  const referenceNo = referenceNoOf(body.referenceNo);
+  if (referenceNo === undefined) throw malformed("simulate-payment", "referenceNo");
+  return paymentReference(contractId, referenceNo);
+}
+
+/**
+ * The payment a status answer shows, as the callback would report it. One at most: the answer
+ * describes the VA's latest payment, and a paid answer without `referenceNo` cannot be named.
+ */
+export function paymentsFromStatus(
+  status: WinpayPaymentStatus,
+  va: { providerAccount: string; contractId: string; vaNumber: string },
+  rawPayload: string,
+  polledAt: Date,
+): PaymentNotification[] {
+  const { referenceNo, paidAmount } = status;
+  if (status.state !== "PAID" || referenceNo === undefined || paidAmount === undefined) return [];
+  return [
+    {
+      providerAccount: va.providerAccount,
+      providerPaymentRef: paymentReference(va.contractId, referenceNo),
+      vaNumber: va.vaNumber,
+      amount: paidAmount,
+      fee: undefined,
+      paidAt: status.paidAt ?? polledAt,
+      rawPayload,
+      providerVaId: va.contractId,
+    },
+  ];
+}
+
+const cannotTell = (why: string) => new DomainError("UNAVAILABLE", `${WINPAY} cannot confirm the payment now: ${why}`, { provider: WINPAY });
+
+/**
+ * What the status answer says about the payment a callback claims. The same transfer is the same
+ * `referenceNo`; a callback without one is matched by amount (a one-off VA is paid once). Winpay's
+ * amount wins. "Check", or a later payment on a recurring VA hiding this one, is no answer yet.
+ */
+export function confirmationFromStatus(
+  claim: PaymentNotification,
+  callback: WinpayCallbackPayment,
+  status: WinpayPaymentStatus,
+): Confirmation {
+  if (status.state === "UNPAID") return { paid: false, reason: `${WINPAY}'s status API says the VA is unpaid` };
+  if (status.state === "CHECK") throw cannotTell("its status API answers 02 (check)");
+  if (status.paidAmount === undefined) throw malformed("status", "totalAmount");
+  const same =
+    callback.referenceNo === undefined ? status.paidAmount === claim.amount : status.referenceNo === callback.referenceNo;
+  if (!same) throw cannotTell("its status API shows another payment of this VA");
+  const fee = status.paidAmount === claim.amount ? claim.fee : undefined;
+  return { paid: true, notification: { ...claim, amount: status.paidAmount, fee, paidAt: status.paidAt ?? claim.paidAt } };
 }
 
 export function toPaymentNotification(
@@ -318,11 +396,12 @@ export function toPaymentNotification(
 ): PaymentNotification {
   return {
     providerAccount,
-    providerPaymentRef: paymentReference(payment.contractId, payment.paymentRequestId),
+    providerPaymentRef: callbackPaymentReference(payment),
     vaNumber: payerDigits(payment.virtualAccountNo),
     amount: payment.amount,
     fee: payment.fee,
     paidAt: payment.paidAt ?? receivedAt,
     rawPayload,
+    providerVaId: payment.contractId,
   };
 }
