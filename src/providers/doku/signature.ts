@@ -8,7 +8,8 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
  *   component = "Client-Id:…\nRequest-Id:…\nRequest-Timestamp:…\nRequest-Target:…\nDigest:…"
  *   Signature = "HMACSHA256=" + base64(HMAC-SHA256(secret key, component))
  *
- * Every call we make carries a body, so the GET variant without the Digest line is not needed.
+ * A GET (check status) has no body and no Digest line, and no trailing newline either (DOKU's
+ * "Signature Generation for GET Method"; the official WooCommerce plugin's generateSignatureCheckStatus).
  */
 
 export interface SignedRequestParts {
@@ -17,13 +18,16 @@ export interface SignedRequestParts {
   requestTimestamp: string;
   /** The path only: DOKU's endpoint path, or for a notification the path of our notification URL. */
   requestTarget: string;
-  /** The exact bytes sent or received. */
-  body: string | Buffer;
+  /** The exact bytes sent or received; undefined for a GET, which signs no Digest. */
+  body: string | Buffer | undefined;
 }
 
 const SCHEME = "HMACSHA256=";
 
-/** DOKU accepts and sends notifications within this clock difference (our choice; DOKU publishes none). */
+/**
+ * Our choice, DOKU publishes none: a notification this close to our clock is believed on its face;
+ * an older one (DOKU retries 30 min, 6 h and 12 h later) is confirmed through check status first.
+ */
 const MAX_CLOCK_SKEW_MS = 300_000;
 
 export function bodyDigest(body: string | Buffer): string {
@@ -31,13 +35,14 @@ export function bodyDigest(body: string | Buffer): string {
 }
 
 export function signatureComponent(parts: SignedRequestParts): string {
-  return [
+  const lines = [
     `Client-Id:${parts.clientId}`,
     `Request-Id:${parts.requestId}`,
     `Request-Timestamp:${parts.requestTimestamp}`,
     `Request-Target:${parts.requestTarget}`,
-    `Digest:${bodyDigest(parts.body)}`,
-  ].join("\n");
+  ];
+  if (parts.body !== undefined) lines.push(`Digest:${bodyDigest(parts.body)}`);
+  return lines.join("\n");
 }
 
 /** The `Signature` header value. */
@@ -74,3 +79,5 @@ export function parseDokuTimestamp(text: string): Date | undefined {
 export function isWithinClockSkew(timestamp: Date, now: Date): boolean {
   return Math.abs(now.getTime() - timestamp.getTime()) <= MAX_CLOCK_SKEW_MS;
 }
+
+export const MAX_CLOCK_SKEW_SECONDS = MAX_CLOCK_SKEW_MS / 1000;

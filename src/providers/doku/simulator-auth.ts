@@ -14,7 +14,8 @@ const MAX_REQUEST_ID_LENGTH = 128;
 /**
  * DOKU's checks of a merchant's request headers (reference §4.3): all four present, a known
  * Client-Id, Request-Id of at most 128 characters, a UTC timestamp near DOKU's clock, a Digest
- * header (when sent) matching the body, and the signature over the body bytes and the path.
+ * header (when sent) matching the body, and the signature over the body bytes and the path (a GET
+ * signs no Digest).
  * Returns the Request-Id.
  */
 export function authenticate(request: SimulatorRequest, merchant: RegisteredMerchant): string {
@@ -48,7 +49,8 @@ export function authenticate(request: SimulatorRequest, merchant: RegisteredMerc
   if (digest !== undefined && digest !== bodyDigest(request.rawBody)) {
     throw new DokuRefusal(400, "invalid_digest", "Digest does not match the body");
   }
-  const parts = { clientId, requestId, requestTimestamp, requestTarget: request.path, body: request.rawBody };
+  const body = request.method === "GET" ? undefined : request.rawBody;
+  const parts = { clientId, requestId, requestTimestamp, requestTarget: request.path, body };
   if (!hasValidSignature(signature, parts, merchant.secretKey)) {
     throw new DokuRefusal(401, "invalid_signature", "Signature does not match the request");
   }

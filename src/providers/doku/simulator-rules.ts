@@ -28,6 +28,8 @@ export interface DokuLedgerPayment {
   amount: Rupiah;
   paidAt: Date;
   notificationRequestId: string;
+  /** What the adapter reads from this payment's notification and check status. */
+  providerPaymentRef: string;
 }
 
 export interface DokuLedgerEntry {
@@ -146,6 +148,7 @@ export function checkPayment(
   entry: DokuLedgerEntry | undefined,
   amountValue: unknown,
   now: Date,
+  holdToBill = true,
 ): { entry: DokuLedgerEntry; amount: Rupiah } {
   if (entry === undefined || entry.status === "DELETED") {
     throw new DokuRefusal(404, "not_found", "virtual account number is not registered");
@@ -155,6 +158,7 @@ export function checkPayment(
     throw new DokuRefusal(409, "already_paid", "payment code has been paid and is not reusable");
   const amount = readAmount(amountValue, "amount");
   const rule = entry.amount;
+  if (!holdToBill) return { entry, amount };
   if (rule.type === "FIXED" && amount !== rule.amount) {
     throw invalidParameter(`amount must equal the bill of ${rule.amount}`);
   }
@@ -180,8 +184,12 @@ function isText(value: unknown, maxLength: number): value is string {
   return typeof value === "string" && value.length >= 1 && value.length <= maxLength && !CONTROL_CHARACTER.test(value);
 }
 
-/** The HTTP notification DOKU sends for one payment (reference §4.4). */
-export function notificationOf(entry: DokuLedgerEntry, payment: DokuLedgerPayment): DokuNotificationBody {
+/**
+ * The HTTP notification DOKU sends for one payment, shaped like DOKU's published BCA sample ("HTTP
+ * Notification Sample - Non SNAP"): the bank's ids of the payment as `identifier` name/value pairs.
+ * Every bank gets BCA's pair names here; real banks name theirs differently (see test/fixtures/doku).
+ */
+export function notificationOf(entry: DokuLedgerEntry, payment: Omit<DokuLedgerPayment, "providerPaymentRef">): DokuNotificationBody {
   return {
     service: { id: "VIRTUAL_ACCOUNT" },
     acquirer: { id: entry.channel.acquirerId },
@@ -190,16 +198,40 @@ export function notificationOf(entry: DokuLedgerEntry, payment: DokuLedgerPaymen
     order: { invoice_number: entry.invoiceNumber, amount: Number(payment.amount) },
     virtual_account_info: { virtual_account_number: entry.vaNumber },
     virtual_account_payment: {
-      date: wibCompact(payment.paidAt),
-      systrace_number: payment.referenceNumber.slice(-6),
-      reference_number: payment.referenceNumber,
-      channel_code: ATM_CHANNEL_CODE,
+      identifier: [
+        { name: "REQUEST_ID", value: payment.referenceNumber.slice(-7) },
+        { name: "REFERENCE", value: payment.referenceNumber },
+        { name: "CHANNEL_TYPE", value: ATM_CHANNEL_TYPE },
+      ],
     },
   };
 }
 
-/** The bank channel a simulated payer uses. */
-const ATM_CHANNEL_CODE = "6011";
+/**
+ * DOKU's check status answer for a payment code: "similar to HTTP notification" (DOKU's Check
+ * Status API page), i.e. the latest payment's notification once paid. Before that, the same
+ * envelope with PENDING, EXPIRED, or FAILED for a deleted code, and no payment [uncertain: DOKU
+ * publishes no unpaid VA sample; FAILED for a deleted code is our choice].
+ */
+export function checkStatusOf(entry: DokuLedgerEntry, now: Date): unknown {
+  const latest = entry.payments.at(-1);
+  if (latest !== undefined) return notificationOf(entry, latest);
+  const status = entry.status === "DELETED" ? "FAILED" : now.getTime() >= entry.expiresAt.getTime() ? "EXPIRED" : "PENDING";
+  return {
+    service: { id: "VIRTUAL_ACCOUNT" },
+    acquirer: { id: entry.channel.acquirerId },
+    channel: { id: entry.channel.channelId },
+    transaction: { status, date: dokuTimestamp(entry.createdAt), original_request_id: entry.createRequestId },
+    order: {
+      invoice_number: entry.invoiceNumber,
+      ...(entry.amount.type === "FIXED" ? { amount: Number(entry.amount.amount) } : {}),
+    },
+    virtual_account_info: { virtual_account_number: entry.vaNumber },
+  };
+}
+
+/** The bank channel type a simulated payer uses (DOKU's sample has 6010). */
+const ATM_CHANNEL_TYPE = "6010";
 /** WIB (UTC+7), the zone of DOKU's compact dates such as `virtual_account_payment.date`. */
 const WIB_OFFSET_MS = 7 * 3_600_000;
 

@@ -15,6 +15,7 @@ import { authenticate } from "./simulator-auth.js";
 import {
   checkMerchantNumber,
   checkPayment,
+  checkStatusOf,
   type DokuLedgerEntry,
   DokuRefusal,
   invalidParameter,
@@ -22,14 +23,16 @@ import {
   readPaymentCodeRequest,
   wibCompact,
 } from "./simulator-rules.js";
-import { dokuErrorBody, paymentReference, SIMULATED_PAYMENT_PATH, valueAt } from "./transformers.js";
+import { dokuErrorBody, readNotification, SIMULATED_PAYMENT_PATH, valueAt } from "./transformers.js";
 
 export type { DokuLedgerEntry, DokuLedgerPayment } from "./simulator-rules.js";
 
 /**
  * DOKU's non-SNAP v2 payment-code API on 127.0.0.1: the same paths, headers, signature checks,
  * field rules and Request-Id idempotency (a repeat with the same body replays the first answer with
- * HTTP 409), and signed HTTP notifications retried on DOKU's schedule until acknowledged with 2xx.
+ * HTTP 409), check status, and signed HTTP notifications retried on DOKU's schedule until
+ * acknowledged with 2xx. A retry is the first attempt again, byte for byte, with its original
+ * Request-Timestamp: DOKU's "Retry Notification" page never says a retry is signed anew.
  */
 export interface DokuSimulatorOptions {
   clientId: string;
@@ -58,8 +61,21 @@ export interface DokuSimulator {
   /** Payment codes by invoice number. */
   ledger: ReadonlyMap<string, DokuLedgerEntry>;
   deliveries: readonly DeliveryRecord[];
-  /** A payer pays the VA at the bank; throws a `DokuRefusal` when the bank would refuse. */
-  simulatePayment(payment: { vaNumber: string; amount: Rupiah }): SimulatedPayment;
+  /**
+   * A payer pays the VA at the bank; throws a `DokuRefusal` when the bank would refuse. `holdToBill`
+   * false: the acquirer does not enforce the bill (seed 001: "each acquirer has its own rules").
+   */
+  simulatePayment(payment: { vaNumber: string; amount: Rupiah; holdToBill?: boolean }): SimulatedPayment;
+  /** Notifications are built and signed at payment time but kept, to be delivered late. */
+  holdNotifications(held: boolean): void;
+  /** Sends each kept notification once, as first signed (a retry of DOKU's, hours later). */
+  deliverHeldNotifications(): Promise<{ status: number; body: string }[]>;
+  /** The next create makes its payment code, then its answer is lost on the way back. */
+  loseNextCreateAnswer(): void;
+  /** The next create's code is paid, and its notification answered, before the create is answered. */
+  payBeforeNextCreateAnswer(amount: Rupiah): void;
+  /** The next DOKU-generated code is this number again (a paid, expired or deleted code's). */
+  reissueNumberOnNextCreate(vaNumber: string): void;
   /** Resolves when every notification is acknowledged or out of retries. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -79,7 +95,13 @@ interface Route {
   numberings: readonly DokuNumbering[];
 }
 
-type Endpoint = { kind: "create"; route: Route } | { kind: "update"; route: Route } | { kind: "pay" };
+type Endpoint =
+  | { kind: "create"; route: Route }
+  | { kind: "update"; route: Route }
+  | { kind: "pay" }
+  | { kind: "status"; invoiceNumber: string };
+
+const CHECK_STATUS_PREFIX = "/orders/v1/status/";
 
 interface Replay {
   bodyDigest: string;
@@ -100,8 +122,13 @@ export async function startDokuSimulator(options: DokuSimulatorOptions): Promise
   let notificationUrl: string | undefined;
   let generatedCodes = 0;
   let paymentCount = 0;
+  const armed: { loseCreateAnswer: boolean; payBeforeAnswer: Rupiah | undefined; reissue: string | undefined } = {
+    loseCreateAnswer: false,
+    payBeforeAnswer: undefined,
+    reissue: undefined,
+  };
 
-  function createPaymentCode(route: Route, body: unknown, requestId: string): unknown {
+  async function createPaymentCode(route: Route, body: unknown, requestId: string): Promise<unknown> {
     const spec = readPaymentCodeRequest(body, route.channel);
     const requestedNumber = valueAt(body, "virtual_account_info", "virtual_account_number");
     const numbering: DokuNumbering = requestedNumber === undefined ? "DGPC" : "MGPC";
@@ -126,7 +153,7 @@ export async function startDokuSimulator(options: DokuSimulatorOptions): Promise
     const entry: DokuLedgerEntry = {
       invoiceNumber: spec.invoiceNumber,
       channel: route.channel,
-      vaNumber: vaNumber ?? nextGeneratedNumber(),
+      vaNumber: vaNumber ?? reissuedNumber() ?? nextGeneratedNumber(),
       numbering,
       billingType: spec.billingType,
       amount: spec.amount,
@@ -139,6 +166,12 @@ export async function startDokuSimulator(options: DokuSimulatorOptions): Promise
       payments: [],
     };
     ledger.set(entry.invoiceNumber, entry);
+    const payBeforeAnswer = armed.payBeforeAnswer;
+    armed.payBeforeAnswer = undefined;
+    if (payBeforeAnswer !== undefined) {
+      pay(entry.vaNumber, Number(payBeforeAnswer), true);
+      await sender.idle();
+    }
     return {
       order: valueAt(body, "order"),
       virtual_account_info: {
@@ -150,6 +183,16 @@ export async function startDokuSimulator(options: DokuSimulatorOptions): Promise
       },
       customer: valueAt(body, "customer"),
     };
+  }
+
+  /** DOKU never says its generated codes come back; the switch assumes a used-up code's number may. */
+  function reissuedNumber(): string | undefined {
+    const number = armed.reissue;
+    armed.reissue = undefined;
+    if (number !== undefined && payableEntry(number) !== undefined) {
+      throw new Error("doku simulator: a payable code still has the number to reissue");
+    }
+    return number;
   }
 
   function nextGeneratedNumber(): string {
@@ -179,77 +222,83 @@ export async function startDokuSimulator(options: DokuSimulatorOptions): Promise
     };
   }
 
+  /** The code a payer reaches by this number: active (unpaid or reusable) and not expired. */
   function payableEntry(vaNumber: string): DokuLedgerEntry | undefined {
     const at = now().getTime();
     return [...ledger.values()].find(
-      (entry) => entry.vaNumber === vaNumber && entry.status !== "DELETED" && entry.expiresAt.getTime() > at,
+      (entry) => entry.vaNumber === vaNumber && entry.status === "ACTIVE" && entry.expiresAt.getTime() > at,
     );
   }
 
-  function pay(vaNumber: string, amountValue: unknown): SimulatedPayment {
+  function pay(vaNumber: string, amountValue: unknown, holdToBill: boolean): SimulatedPayment {
     const url = notificationUrl;
     if (url === undefined) throw new Error("doku simulator: set the notification URL before paying");
     const known =
       payableEntry(vaNumber) ?? [...ledger.values()].findLast((candidate) => candidate.vaNumber === vaNumber);
-    const { entry, amount } = checkPayment(known, amountValue, now());
+    const { entry, amount } = checkPayment(known, amountValue, now(), holdToBill);
     paymentCount += 1;
     const paidAt = now();
     const referenceNumber = String(paymentCount).padStart(12, "0");
     const notificationRequestId = randomUUID();
-    const payment = { referenceNumber, amount, paidAt, notificationRequestId };
-    entry.payments.push(payment);
+    const notification = notificationOf(entry, { referenceNumber, amount, paidAt, notificationRequestId });
+    const body = JSON.stringify(notification);
+    const reading = readNotification(body);
+    if (reading.kind !== "payment") throw new Error(`doku simulator: unreadable notification: ${JSON.stringify(reading)}`);
+    const { providerPaymentRef } = reading.payment;
+    entry.payments.push({ referenceNumber, amount, paidAt, notificationRequestId, providerPaymentRef });
     if (!entry.reusable) entry.status = "PAID";
-    const body = JSON.stringify(notificationOf(entry, payment));
-    const delivery = sender.send(() => {
-      const requestTimestamp = dokuTimestamp(now());
-      const parts = {
-        clientId: options.clientId,
-        requestId: notificationRequestId,
-        requestTimestamp,
-        requestTarget: new URL(url).pathname,
-        body,
-      };
-      return {
-        url,
-        headers: {
-          "content-type": "application/json",
-          "Client-Id": options.clientId,
-          "Request-Id": notificationRequestId,
-          "Request-Timestamp": requestTimestamp,
-          Signature: signRequest(parts, options.secretKey),
-        },
-        body,
-      };
-    });
-    return {
-      invoiceNumber: entry.invoiceNumber,
-      referenceNumber,
-      providerPaymentRef: paymentReference(entry.invoiceNumber, referenceNumber),
-      delivery,
+    const requestTimestamp = dokuTimestamp(now());
+    const parts = {
+      clientId: options.clientId,
+      requestId: notificationRequestId,
+      requestTimestamp,
+      requestTarget: new URL(url).pathname,
+      body,
     };
+    const signed = {
+      url,
+      headers: {
+        "content-type": "application/json",
+        "Client-Id": options.clientId,
+        "Request-Id": notificationRequestId,
+        "Request-Timestamp": requestTimestamp,
+        Signature: signRequest(parts, options.secretKey),
+      },
+      body,
+    };
+    const delivery = sender.send(() => signed);
+    return { invoiceNumber: entry.invoiceNumber, referenceNumber, providerPaymentRef, delivery };
   }
 
+  /** Simulator only: answers with the payment's notification body, from which the adapter reads its ref. */
   function simulatedPaymentAnswer(body: unknown): unknown {
     const vaNumber = valueAt(body, "virtual_account_number");
     if (typeof vaNumber !== "string") throw invalidParameter("virtual_account_number is required");
-    const paid = pay(vaNumber, valueAt(body, "amount"));
-    return {
-      order: { invoice_number: paid.invoiceNumber, amount: valueAt(body, "amount") },
-      virtual_account_info: { virtual_account_number: vaNumber },
-      virtual_account_payment: { reference_number: paid.referenceNumber },
-    };
+    const paid = pay(vaNumber, valueAt(body, "amount"), true);
+    return JSON.parse(paid.delivery.delivery.body);
+  }
+
+  function checkStatus(invoiceNumber: string): unknown {
+    const entry = ledger.get(invoiceNumber);
+    if (entry === undefined) throw new DokuRefusal(404, "not_found", "no transaction with this invoice number");
+    return checkStatusOf(entry, now());
   }
 
   function endpointOf(request: SimulatorRequest): Endpoint {
     if (request.path === SIMULATED_PAYMENT_PATH && request.method === "POST") return { kind: "pay" };
+    if (request.path.startsWith(CHECK_STATUS_PREFIX) && request.method === "GET") {
+      return { kind: "status", invoiceNumber: decodeURIComponent(request.path.slice(CHECK_STATUS_PREFIX.length)) };
+    }
     const route = routes.get(request.path);
     if (route !== undefined && request.method === "POST") return { kind: "create", route };
     if (route !== undefined && request.method === "PATCH") return { kind: "update", route };
     throw new DokuRefusal(404, "not_found", "no such endpoint");
   }
 
-  function dispatch(endpoint: Endpoint, body: unknown, requestId: string): unknown {
+  async function dispatch(endpoint: Endpoint, body: unknown, requestId: string): Promise<unknown> {
     switch (endpoint.kind) {
+      case "status":
+        return checkStatus(endpoint.invoiceNumber);
       case "create":
         return createPaymentCode(endpoint.route, body, requestId);
       case "update":
@@ -263,6 +312,7 @@ export async function startDokuSimulator(options: DokuSimulatorOptions): Promise
     try {
       const endpoint = endpointOf(request);
       const requestId = authenticate(request, { clientId: options.clientId, secretKey: options.secretKey, now: now() });
+      if (endpoint.kind === "status") return { status: 200, body: await dispatch(endpoint, undefined, requestId) };
       const digest = bodyDigest(request.rawBody);
       const replay = replays.get(requestId);
       if (replay !== undefined) {
@@ -271,8 +321,13 @@ export async function startDokuSimulator(options: DokuSimulatorOptions): Promise
         }
         return { status: 409, body: replay.answer };
       }
-      const answer = dispatch(endpoint, parseJsonBody(request.rawBody), requestId);
+      const answer = await dispatch(endpoint, parseJsonBody(request.rawBody), requestId);
       replays.set(requestId, { bodyDigest: digest, answer });
+      if (endpoint.kind === "create" && armed.loseCreateAnswer) {
+        armed.loseCreateAnswer = false;
+        // DOKU made the code; what comes back is a gateway timeout from between us, not DOKU's answer.
+        return { status: 504, body: "<html><body>504 Gateway Time-out</body></html>", headers: { "content-type": "text/html" } };
+      }
       return { status: 200, body: answer };
     } catch (error) {
       if (error instanceof DokuRefusal) return { status: error.status, body: dokuErrorBody(error.code, error.message) };
@@ -288,7 +343,18 @@ export async function startDokuSimulator(options: DokuSimulatorOptions): Promise
       notificationUrl = url;
     },
     ledger,
-    simulatePayment: ({ vaNumber, amount }) => pay(vaNumber, Number(amount)),
+    simulatePayment: ({ vaNumber, amount, holdToBill }) => pay(vaNumber, Number(amount), holdToBill ?? true),
+    holdNotifications: (held) => sender.hold(held),
+    deliverHeldNotifications: () => sender.deliverHeld(),
+    loseNextCreateAnswer: () => {
+      armed.loseCreateAnswer = true;
+    },
+    payBeforeNextCreateAnswer: (amount) => {
+      armed.payBeforeAnswer = amount;
+    },
+    reissueNumberOnNextCreate: (vaNumber) => {
+      armed.reissue = vaNumber;
+    },
     ...callbackLifecycle(server, sender),
   };
 }

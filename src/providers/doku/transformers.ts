@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import { DomainError } from "../../domain/errors.js";
 import { MAX_RUPIAH, type Rupiah } from "../../domain/money.js";
 import type { AmountRule } from "../../domain/virtual-account.js";
 import type { ProviderCreateRequest, ProviderVaRef } from "../provider.js";
 import type { DokuChannel } from "./channels.js";
+import { dokuTimestamp } from "./signature.js";
 
 /** Pure mapping between our model and DOKU's non-SNAP v2 wire types (reference §4.2, §4.4). */
 
@@ -26,7 +28,11 @@ export interface DeletePaymentCodeRequest {
   virtual_account_info: { virtual_account_number: string; status: "DELETE" };
 }
 
-/** DOKU's HTTP notification for a VA payment; amounts are JSON numbers of whole rupiah. */
+/**
+ * DOKU's HTTP notification for a VA payment, as its published samples have it; amounts are JSON
+ * numbers of whole rupiah. `virtual_account_payment.identifier` names the bank's own ids of the
+ * payment, which differ per bank (BCA REQUEST_ID/REFERENCE/CHANNEL_TYPE, BRI TRANSAKSI_ID/TERMINAL_ID…).
+ */
 export interface DokuNotificationBody {
   service: { id: "VIRTUAL_ACCOUNT" };
   acquirer: { id: string };
@@ -34,8 +40,11 @@ export interface DokuNotificationBody {
   transaction: { status: string; date: string; original_request_id: string };
   order: { invoice_number: string; amount: number };
   virtual_account_info: { virtual_account_number: string };
-  virtual_account_payment: { date: string; systrace_number: string; reference_number: string; channel_code: string };
+  virtual_account_payment: { identifier: { name: string; value: string }[] };
 }
+
+/** DOKU's check status path for an invoice (reference §4.2): a GET, signed without Digest. */
+export const checkStatusPath = (invoiceNumber: string) => `/orders/v1/status/${encodeURIComponent(invoiceNumber)}`;
 
 /** Simulator only, no DOKU API: pays a VA number the way a payer at the bank would. */
 export const SIMULATED_PAYMENT_PATH = "/simulator/v1/virtual-account-payments";
@@ -127,12 +136,16 @@ export function readIssuedNumber(json: unknown): string | undefined {
   return typeof number === "string" ? number : undefined;
 }
 
-/** The invoice and payment reference the simulator answers a simulated payment with. */
-export function readSimulatedPayment(json: unknown): { invoiceNumber: string; referenceNumber: string } | undefined {
-  const invoiceNumber = valueAt(json, "order", "invoice_number");
-  const referenceNumber = valueAt(json, "virtual_account_payment", "reference_number");
-  if (typeof invoiceNumber !== "string" || typeof referenceNumber !== "string") return undefined;
-  return { invoiceNumber, referenceNumber };
+/** The payment the simulator answers a simulated payment with: shaped like its notification. */
+export function readSimulatedPayment(text: string): DokuPayment | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const reading = readTransaction(json, text);
+  return reading.kind === "payment" ? reading.payment : undefined;
 }
 
 export function readDokuError(json: unknown): { code: string; message: string } | undefined {
@@ -165,18 +178,50 @@ export function requestFieldNamedIn(message: string): string | undefined {
 /** Unique per payment (one reusable VA takes several), equal on every retry of its notification. */
 export const paymentReference = (invoiceNumber: string, paymentId: string) => `${invoiceNumber}#${paymentId}`;
 
+/** Our payment references must fit the ledger's 128 characters; longer ids are hashed. */
+const MAX_REFERENCE_LENGTH = 128;
+
+/**
+ * The payment's id within its invoice, from what DOKU's notification and check status both carry
+ * (check status answers "similar to HTTP notification"): `reference_number` where DOKU's own
+ * libraries read one, else the bank's `identifier` pairs (DOKU's page prints the key `identifer`;
+ * both are read), else `transaction.date`. Never a header: check status could not name it again.
+ */
+function paymentIdOf(json: unknown, invoiceNumber: string, paidAt: Date): string {
+  const referenceNumber = valueAt(json, "virtual_account_payment", "reference_number");
+  if (typeof referenceNumber === "string" && referenceNumber !== "") return fitted(invoiceNumber, referenceNumber);
+  const pairs = identifierPairs(json);
+  if (pairs.length > 0) return fitted(invoiceNumber, pairs.join(";"));
+  return dokuTimestamp(paidAt);
+}
+
+function identifierPairs(json: unknown): string[] {
+  const list = valueAt(json, "virtual_account_payment", "identifier") ?? valueAt(json, "virtual_account_payment", "identifer");
+  if (!Array.isArray(list)) return [];
+  return list
+    .map((item) => [valueAt(item, "name"), valueAt(item, "value")])
+    .filter((pair): pair is [string, string | number] => typeof pair[0] === "string" && ["string", "number"].includes(typeof pair[1]))
+    .map(([name, value]) => `${name}=${value}`)
+    .sort();
+}
+
+function fitted(invoiceNumber: string, paymentId: string): string {
+  if (paymentReference(invoiceNumber, paymentId).length <= MAX_REFERENCE_LENGTH) return paymentId;
+  return createHash("sha256").update(paymentId).digest("hex").slice(0, 40);
+}
+
 export interface DokuPayment {
   invoiceNumber: string;
   vaNumber: string;
   amount: Rupiah;
   paidAt: Date;
-  /** `virtual_account_payment.reference_number`, when DOKU sent one. */
-  referenceNumber: string | undefined;
+  /** Our reference of this payment: invoice number and the payment's id within it. */
+  providerPaymentRef: string;
 }
 
 export type NotificationReading =
   | { kind: "payment"; payment: DokuPayment }
-  | { kind: "not-a-payment"; status: string }
+  | { kind: "not-a-payment"; status: string; invoiceNumber: string | undefined }
   | { kind: "invalid"; problem: string };
 
 /** Reads a notification body non-strictly (DOKU adds fields), but its money and ids exactly. */
@@ -187,14 +232,23 @@ export function readNotification(rawBody: string): NotificationReading {
   } catch {
     return { kind: "invalid", problem: "body is not JSON" };
   }
+  return readTransaction(json, rawBody);
+}
+
+/**
+ * Reads a transaction as DOKU's notification and its check status answer both carry it. `rawBody`
+ * is the text `json` was parsed from, checked for amounts JSON.parse would round.
+ */
+export function readTransaction(json: unknown, rawBody: string): NotificationReading {
   const status = valueAt(json, "transaction", "status");
   if (typeof status !== "string") return { kind: "invalid", problem: "transaction.status is missing" };
-  if (status !== "SUCCESS") return { kind: "not-a-payment", status };
   const invoiceNumber = valueAt(json, "order", "invoice_number");
+  if (status !== "SUCCESS") {
+    return { kind: "not-a-payment", status, invoiceNumber: typeof invoiceNumber === "string" ? invoiceNumber : undefined };
+  }
   const vaNumber = readIssuedNumber(json);
   const amount = hasFractionalAmount(rawBody) ? undefined : wholeRupiah(valueAt(json, "order", "amount"));
   const paidAt = isoInstant(valueAt(json, "transaction", "date"));
-  const referenceNumber = valueAt(json, "virtual_account_payment", "reference_number");
   if (typeof invoiceNumber !== "string" || invoiceNumber === "") {
     return { kind: "invalid", problem: "order.invoice_number is missing" };
   }
@@ -210,7 +264,7 @@ export function readNotification(rawBody: string): NotificationReading {
       vaNumber,
       amount,
       paidAt,
-      referenceNumber: typeof referenceNumber === "string" && referenceNumber !== "" ? referenceNumber : undefined,
+      providerPaymentRef: paymentReference(invoiceNumber, paymentIdOf(json, invoiceNumber, paidAt)),
     },
   };
 }
