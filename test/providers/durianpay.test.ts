@@ -289,10 +289,18 @@ describe("webhooks", () => {
       paidAt: entry?.paidAt,
     });
     expect(typeof result.notification.amount).toBe("bigint");
-    expect(JSON.parse(result.notification.rawPayload).event).toBe("payment.completed");
+    expect(result.notification.providerVaId).toBe(va.providerReference);
+    // The published flat shape: no event envelope, the VA named in metadata.
+    expect(JSON.parse(result.notification.rawPayload)).toMatchObject({ id: providerPaymentRef, status: "completed" });
     expect(simulator.deliveries[0]).toMatchObject({ attempts: 1, acknowledged: true, lastStatus: 200 });
+    // Unsigned as far as we can tell: believed only once Durianpay's API confirms it.
+    expect(result.belief.verified).toBe(false);
+    const confirmed = await provider.confirmPayment?.(result.notification, signal());
+    expect(confirmed).toEqual({ paid: true, notification: { ...result.notification, providerVaId: va.providerReference } });
     expect(result.answer("DUPLICATE").status).toBe(200);
-    expect(result.answer("UNKNOWN_VIRTUAL_ACCOUNT").status).not.toBe(200);
+    // Held (stored for confirmation or for a VA we do not know yet): Durianpay may stop retrying.
+    expect(result.answer("HELD").status).toBe(200);
+    expect(result.answer("REFUTED").status).toBe(404);
   });
 
   it("keeps the same providerPaymentRef when the webhook is retried", async () => {
@@ -321,40 +329,61 @@ describe("webhooks", () => {
       event: "payment.completed",
       data: { id: oldest?.paymentId, virtual_account_id: va.providerReference, amount_str: "1000.00" },
     });
-    expect(result.kind).toBe("payment");
+    if (result.kind !== "payment") throw new Error("expected a payment claim");
+    expect(await provider.confirmPayment?.(result.notification, signal())).toMatchObject({
+      paid: true,
+      notification: { providerPaymentRef: oldest?.paymentId, amount: 1_000n, vaNumber: va.vaNumber },
+    });
     const state = await provider.fetchVirtualAccount(va, signal());
     expect(state.payments.map((p) => p.amount)).toEqual([5_000n, 4_000n, 3_000n, 2_000n, 1_000n]);
     expect(state.status).toBe("PAID");
   });
 
-  it("rejects a forged webhook for a payment the simulator never made, and reports nothing", async () => {
+  /** The claim a webhook makes and what Durianpay's API says of it. */
+  async function confirmed(body: unknown) {
+    const result = await webhook(body);
+    if (result.kind !== "payment") throw new Error(`expected a payment claim, got ${JSON.stringify(result)}`);
+    expect(result.belief.verified).toBe(false);
+    return provider.confirmPayment?.(result.notification, signal());
+  }
+
+  it("is denied by the API for a forged webhook for a payment the simulator never made", async () => {
     const va = await create();
-    const result = await webhook({
-      event: "payment.completed",
-      data: { id: "pay_forgedPaymnt0001", virtual_account_id: va.providerReference, amount_str: "150000.00" },
+    const answer = await confirmed({
+      id: "pay_forgedPaymnt0001",
+      amount: 15_000_000,
+      status: "completed",
+      metadata: { static_va_id: va.providerReference, static_va_account_number: va.vaNumber },
+      amount_str: "150000.00",
     });
-    expect(result.kind).toBe("rejected");
-    if (result.kind !== "rejected") return;
-    expect(result.answer.status).toBe(400);
+    expect(answer).toMatchObject({ paid: false });
     expect(simulator.ledger).toHaveLength(0);
   });
 
-  it("rejects a genuine payment id replayed with another amount", async () => {
+  it("takes Durianpay's amount, not the claim's, for a genuine payment id replayed with another amount", async () => {
     const va = await create({ usage: "MULTI", amount: { type: "OPEN" } });
     const paid = simulator.simulatePayment(va.vaNumber, 10_000n);
-    const result = await webhook({
+    const answer = await confirmed({
       event: "payment.completed",
       data: { id: paid.paymentId, virtual_account_id: va.providerReference, amount_str: "10000000.00" },
     });
-    expect(result.kind).toBe("rejected");
+    expect(answer).toMatchObject({ paid: true, notification: { providerPaymentRef: paid.paymentId, amount: 10_000n } });
   });
 
-  it("rejects a webhook naming a VA Durianpay does not know", async () => {
-    const result = await webhook({
+  it("is denied by the API for a webhook naming a VA Durianpay does not know", async () => {
+    const answer = await confirmed({
       event: "payment.completed",
       data: { id: "pay_forgedPaymnt0002", virtual_account_id: "va_unknownVa0000001", amount_str: "1.00" },
     });
-    expect(result).toMatchObject({ kind: "rejected", answer: { status: 400 } });
+    expect(answer).toMatchObject({ paid: false });
+  });
+
+  it("reads the event from the path Durianpay appends to the base URL", async () => {
+    const body = { id: "pay_x", status: "completed", amount_str: "1.00", metadata: { static_va_id: "va_y" } };
+    const at = (path: string) =>
+      provider.receiveWebhook({ method: "POST", path, headers: {}, rawBody: Buffer.from(JSON.stringify(body)) });
+    expect(await at("/webhooks/durianpay/payment.completed")).toMatchObject({ kind: "payment" });
+    expect(await at("/webhooks/durianpay/payment.failed")).toMatchObject({ kind: "rejected", answer: { status: 200 } });
   });
 
   it.each([
@@ -363,27 +392,83 @@ describe("webhooks", () => {
       "a fractional amount",
       { event: "payment.completed", data: { id: "pay_x", virtual_account_id: "va_y", amount_str: "1.50" } },
     ],
-    ["no VA id", { event: "payment.completed", data: { id: "pay_x", amount_str: "1.00" } }],
+    ["an amount in hundredths that is not whole rupiah", { id: "pay_x", status: "completed", amount: 150, metadata: { static_va_id: "va_y" } }],
   ])("rejects a webhook with %s as a 400 without throwing", async (_, body) => {
     expect(await webhook(body)).toMatchObject({ kind: "rejected", answer: { status: 400 } });
   });
 
-  it("acknowledges events that carry no VA payment without reporting one", async () => {
-    expect(await webhook({ event: "order.created", data: { id: "ord_1" } })).toMatchObject({
-      kind: "rejected",
-      answer: { status: 200 },
-    });
+  it.each([
+    ["an order event", { event: "order.created", data: { id: "ord_1" } }],
+    ["the published order object (status started)", { id: "ord_1", amount: 100, status: "started", amount_str: "1.00" }],
+    ["a completed payment naming no VA (a checkout payment)", { event: "payment.completed", data: { id: "pay_x", amount_str: "1.00" } }],
+  ])("acknowledges %s with 200 without reporting a payment", async (_, body) => {
+    expect(await webhook(body)).toMatchObject({ kind: "rejected", answer: { status: 200 } });
   });
 
-  it("asks for a retry (503) when the API cannot be reached to confirm", async () => {
+  it("cannot confirm while the API is unreachable (the core then holds the payment)", async () => {
     const va = await create();
     const paid = simulator.simulatePayment(va.vaNumber, 150_000n);
     await simulator.close();
-    const result = await webhook({
-      event: "payment.completed",
-      data: { id: paid.paymentId, virtual_account_id: va.providerReference, amount_str: "150000.00" },
+    const error = await refusal(
+      confirmed({
+        event: "payment.completed",
+        data: { id: paid.paymentId, virtual_account_id: va.providerReference, amount_str: "150000.00" },
+      }) as Promise<unknown>,
+    );
+    expect(error.kind).toBe("UNAVAILABLE");
+  });
+});
+
+describe("reconciliation and retried creates", () => {
+  it("lists every payment of a VA with the webhook's payment id and the VA's identity", async () => {
+    const va = await create({ usage: "MULTI", amount: { type: "OPEN" } });
+    const first = simulator.simulatePayment(va.vaNumber, 1_000n);
+    const second = simulator.simulatePayment(va.vaNumber, 2_000n);
+    const polled = await provider.fetchPayments?.(va, signal());
+    expect(polled?.map((p) => [p.providerPaymentRef, p.amount, p.providerVaId, p.paidAt])).toEqual([
+      [second.paymentId, 2_000n, va.providerReference, second.paidAt],
+      [first.paymentId, 1_000n, va.providerReference, first.paidAt],
+    ]);
+  });
+
+  it("adopts the VA an attempt with the same externalId made, even when its answer was lost", async () => {
+    const request = draft();
+    simulator.misbehave.loseNextCreateAnswer();
+    expect((await refusal(provider.createVirtualAccount(request, signal()))).kind).toBe("UNAVAILABLE");
+    const adopted = await provider.createVirtualAccount(request, signal());
+    const again = await provider.createVirtualAccount(request, signal());
+    expect(again).toEqual(adopted);
+    const creates = simulator.requests.filter((r) => r.method === "POST" && r.path === "/v1/payments/va");
+    expect(creates).toHaveLength(1);
+    expect(JSON.parse(creates[0]?.body ?? "{}").va_ref_id).toBe(request.externalId);
+    // Another key makes another VA.
+    expect((await provider.createVirtualAccount(draft(), signal())).providerReference).not.toBe(adopted.providerReference);
+  });
+
+  it("looks back only as far as configured: a later retry makes a second VA", async () => {
+    let clock = new Date();
+    const forgetful = createDurianpayProvider({
+      baseUrl: simulator.url,
+      serverKey: SERVER_KEY,
+      providerAccount: "merchant-a",
+      adoptLookbackMs: 60_000,
+      now: () => clock,
     });
-    expect(result).toMatchObject({ kind: "rejected", answer: { status: 503 } });
+    const request = draft({ expiresAt: new Date(clock.getTime() + 48 * 3_600_000) });
+    const first = await forgetful.createVirtualAccount(request, signal());
+    clock = new Date(clock.getTime() + 10 * 60_000);
+    expect((await forgetful.createVirtualAccount(request, signal())).providerReference).not.toBe(first.providerReference);
+  });
+
+  it("gives a suffix-based number again once the VA holding it has expired, and keeps the two apart", async () => {
+    const old = await create({ numberSuffix: "24680" });
+    await provider.cancelVirtualAccount(old, signal());
+    const reissued = await create({ numberSuffix: "24680" });
+    expect(reissued.vaNumber).toBe(old.vaNumber);
+    expect(reissued.providerReference).not.toBe(old.providerReference);
+    const paid = simulator.simulatePayment(reissued.vaNumber, 150_000n);
+    expect(paid.virtualAccountId).toBe(reissued.providerReference);
+    expect((await provider.fetchPayments?.(old, signal()))?.length).toBe(0);
   });
 });
 

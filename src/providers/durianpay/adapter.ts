@@ -3,8 +3,10 @@ import type { Rupiah } from "../../domain/money.js";
 import { checkVaNumber } from "../../domain/virtual-account.js";
 import { callProvider, parseProviderJson, type ProviderHttpRequest } from "../http.js";
 import type {
+  Confirmation,
   HttpAnswer,
   InboundHttpRequest,
+  PaymentNotification,
   ProviderCreateRequest,
   ProviderVaRef,
   ProviderVirtualAccount,
@@ -12,21 +14,23 @@ import type {
   VaProvider,
   WebhookResult,
 } from "../provider.js";
+import { jsonAnswer, parseJsonObject } from "../wire-helpers.js";
 import { durianpayError } from "./errors.js";
 import {
   CANCEL_BODY,
   DURIANPAY,
+  type DurianpayListedVa,
   type DurianpayPatchBody,
   type DurianpayPayment,
   type DurianpayVaState,
   readCreatedVirtualAccount,
   readFetchPage,
+  readListPage,
   readWebhook,
   toCreateBody,
   toPatchBody,
   type VirtualAccountChanges,
 } from "./transformers.js";
-import { jsonAnswer, parseJsonObject } from "../wire-helpers.js";
 
 export interface DurianpayConfig {
   /** `https://api.durianpay.id` (paths start with `/v1`). */
@@ -37,6 +41,11 @@ export interface DurianpayConfig {
   providerAccount: string;
   timeoutMs?: number;
   now?: () => Date;
+  /**
+   * How far back a create looks for the VA an earlier attempt with the same idempotency key made
+   * (default 24 h). A retry later than that makes a second VA: Durianpay has no lookup by `va_ref_id`.
+   */
+  adoptLookbackMs?: number;
 }
 
 export interface DurianpayProvider extends VaProvider {
@@ -50,9 +59,16 @@ export interface DurianpayProvider extends VaProvider {
 
 /** Safety stop for a VA whose payment list never ends. */
 const MAX_PAYMENT_PAGES = 200;
+/** `GET /v1/payments/va` pages searched for an earlier attempt's VA (the documented default limit is 25). */
+const LIST_PAGE_SIZE = 100;
+const MAX_LIST_PAGES = 50;
+
+const UNSIGNED =
+  "Durianpay does not document how its webhook signature is computed; confirmed through GET /v1/payments/va/:id";
 
 export function createDurianpayProvider(config: DurianpayConfig): DurianpayProvider {
   const now = config.now ?? (() => new Date());
+  const adoptLookbackMs = config.adoptLookbackMs ?? 24 * 3_600_000;
   const authorization = `Basic ${Buffer.from(`${config.serverKey}:`).toString("base64")}`;
   const vaPath = (id: string) => `/v1/payments/va/${encodeURIComponent(id)}`;
 
@@ -98,11 +114,38 @@ export function createDurianpayProvider(config: DurianpayConfig): DurianpayProvi
 
   const fetchById = (id: string, signal: AbortSignal) => readVirtualAccount(id, signal, () => false);
 
-  async function findPayment(virtualAccountId: string, paymentId: string) {
-    const isIt = (payment: DurianpayPayment) => payment.providerPaymentRef === paymentId;
-    const state = await readVirtualAccount(virtualAccountId, new AbortController().signal, (page) => page.some(isIt));
-    const payment = state.payments.find(isIt);
-    return payment && { vaNumber: state.vaNumber, payment };
+  /** A payment as the callback for it is recorded: same id, Durianpay's amount, the VA's own id. */
+  const toNotification = (
+    state: DurianpayVaState,
+    payment: DurianpayPayment,
+    fallbackPaidAt: Date,
+    rawPayload: string,
+  ): PaymentNotification => ({
+    providerAccount: config.providerAccount,
+    providerPaymentRef: payment.providerPaymentRef,
+    vaNumber: state.vaNumber,
+    amount: payment.amount,
+    fee: undefined,
+    paidAt: payment.paidAt ?? fallbackPaidAt,
+    rawPayload,
+    providerVaId: state.providerReference,
+  });
+
+  /**
+   * The VA an earlier attempt with the same `va_ref_id` made, if any. Durianpay does not treat
+   * `va_ref_id` as unique and has no lookup by it, so the list API (newest first) is searched over
+   * the look-back window.
+   */
+  async function findByRefId(vaRefId: string, signal: AbortSignal): Promise<DurianpayListedVa | undefined> {
+    const to = Math.ceil(now().getTime() / 1000) + 60;
+    const from = to - 60 - Math.ceil(adoptLookbackMs / 1000);
+    for (let page = 0; page < MAX_LIST_PAGES; page++) {
+      const query = `from=${from}&to=${to}&skip=${page * LIST_PAGE_SIZE}&limit=${LIST_PAGE_SIZE}`;
+      const items = readListPage(await call("GET", `/v1/payments/va?${query}`, 200, signal));
+      const found = items.find((item) => item.vaRefId === vaRefId);
+      if (found || items.length < LIST_PAGE_SIZE) return found;
+    }
+    return undefined;
   }
 
   const patch = async (va: ProviderVaRef, body: DurianpayPatchBody, signal: AbortSignal) => {
@@ -113,14 +156,16 @@ export function createDurianpayProvider(config: DurianpayConfig): DurianpayProvi
     name: DURIANPAY,
 
     async createVirtualAccount(request: ProviderCreateRequest, signal: AbortSignal): Promise<ProviderVirtualAccount> {
-      const created = readCreatedVirtualAccount(
-        await call("POST", "/v1/payments/va", 201, signal, toCreateBody(request, now())),
-      );
+      const earlier = await findByRefId(request.externalId, signal);
+      const created =
+        earlier ??
+        readCreatedVirtualAccount(await call("POST", "/v1/payments/va", 201, signal, toCreateBody(request, now())));
       checkVaNumber(created.accountNumber);
       return {
         providerAccount: config.providerAccount,
         providerReference: created.id,
         vaNumber: created.accountNumber,
+        providerVaId: created.id,
       };
     },
 
@@ -134,15 +179,42 @@ export function createDurianpayProvider(config: DurianpayConfig): DurianpayProvi
 
     async fetchPayments(va, signal) {
       const state = await fetchById(va.providerReference, signal);
-      return state.payments.map((payment) => ({
-        providerAccount: config.providerAccount,
-        providerPaymentRef: payment.providerPaymentRef,
-        vaNumber: state.vaNumber,
-        amount: payment.amount,
-        fee: undefined,
-        paidAt: payment.paidAt,
-        rawPayload: JSON.stringify({ source: "GET /v1/payments/va/:id", payment_id: payment.providerPaymentRef, amount: payment.amount.toString(), paid_at: payment.paidAt.toISOString() }),
-      }));
+      const polledAt = now();
+      return state.payments.map((payment) =>
+        toNotification(
+          state,
+          payment,
+          polledAt,
+          JSON.stringify({ source: "GET /v1/payments/va/:id", payment_id: payment.providerPaymentRef }),
+        ),
+      );
+    },
+
+    async confirmPayment(claim: PaymentNotification, signal: AbortSignal): Promise<Confirmation> {
+      if (claim.providerVaId === undefined) {
+        // Every claim this adapter makes names its VA; one without cannot be looked up, so it stays held.
+        throw new DomainError("UNAVAILABLE", `${DURIANPAY} payments are confirmed through their VA id`, {
+          provider: DURIANPAY,
+        });
+      }
+      const isIt = (payment: DurianpayPayment) => payment.providerPaymentRef === claim.providerPaymentRef;
+      let state: DurianpayVaState;
+      try {
+        state = await readVirtualAccount(claim.providerVaId, signal, (page) => page.some(isIt));
+      } catch (error) {
+        if (error instanceof DomainError && error.kind === "NOT_FOUND") {
+          return { paid: false, reason: `${DURIANPAY} does not know virtual account ${claim.providerVaId}` };
+        }
+        throw error;
+      }
+      const payment = state.payments.find(isIt);
+      if (!payment) {
+        return {
+          paid: false,
+          reason: `${DURIANPAY} lists no payment ${claim.providerPaymentRef} on ${claim.providerVaId}`,
+        };
+      }
+      return { paid: true, notification: toNotification(state, payment, claim.paidAt, claim.rawPayload) };
     },
 
     async simulatePayment(va, amount, signal) {
@@ -162,52 +234,49 @@ export function createDurianpayProvider(config: DurianpayConfig): DurianpayProvi
 
     async receiveWebhook(request: InboundHttpRequest): Promise<WebhookResult> {
       const rawPayload = request.rawBody.toString("utf8");
-      let hint: ReturnType<typeof readWebhook>;
+      const body = parseJsonObject(rawPayload);
+      if (!body) return rejected(400, "unreadable webhook: not a JSON object");
+      let claim: ReturnType<typeof readWebhook>;
       try {
-        hint = readWebhook(parseJsonObject(rawPayload));
+        claim = readWebhook(body, request.path);
       } catch (error) {
         return rejected(400, `unreadable webhook: ${(error as Error).message}`);
       }
-      if (hint.kind === "other") return rejected(200, `event ${hint.event} carries no VA payment; acknowledged`);
-      // The signature formula is undocumented, so the webhook is only believed once the API confirms it.
-      let confirmed: Awaited<ReturnType<typeof findPayment>>;
-      try {
-        confirmed = await findPayment(hint.virtualAccountId, hint.paymentId);
-      } catch (error) {
-        if (error instanceof DomainError && error.kind === "NOT_FOUND") {
-          return rejected(
-            400,
-            `webhook names virtual account ${hint.virtualAccountId}, which ${DURIANPAY} does not know`,
-          );
-        }
-        return rejected(503, `could not confirm the payment with ${DURIANPAY}: ${(error as Error).message}`);
-      }
-      if (!confirmed || confirmed.payment.amount !== hint.amount) {
-        return rejected(400, `${DURIANPAY} does not confirm payment ${hint.paymentId} of ${hint.amount}`);
-      }
-      const { payment, vaNumber } = confirmed;
+      if (claim.kind === "other") return rejected(200, `${claim.event} carries no VA payment; acknowledged`);
       return {
         kind: "payment",
         notification: {
           providerAccount: config.providerAccount,
-          providerPaymentRef: payment.providerPaymentRef,
-          vaNumber,
-          amount: payment.amount,
+          providerPaymentRef: claim.paymentId,
+          vaNumber: claim.vaNumber ?? "",
+          amount: claim.amount,
           fee: undefined,
-          paidAt: payment.paidAt,
+          paidAt: claim.paidAt ?? now(),
           rawPayload,
+          providerVaId: claim.virtualAccountId,
         },
+        belief: { verified: false, doubt: UNSIGNED },
         answer: acknowledge,
       };
     },
   };
 }
 
-/** Durianpay retries anything but 200 (2, 5, 10, 90, 210 min), so a VA we do not know yet is retried. */
+/**
+ * Durianpay retries anything but 200 after 2, 5, 10, 90 and 210 minutes (docs.durianpay.id "Handling
+ * Webhooks"). HELD is answered 200: the claim is stored and we confirm it ourselves, so retries add
+ * nothing. REFUTED (Durianpay's own API denies the payment) gets a 404; Durianpay retries it, and each
+ * retry is confirmed and refuted again without writing anything.
+ */
 function acknowledge(result: RecordingResult): HttpAnswer {
-  return result === "UNKNOWN_VIRTUAL_ACCOUNT"
-    ? jsonAnswer(404, { error: "virtual account unknown to this merchant" })
-    : jsonAnswer(200, { status: "ok" });
+  switch (result) {
+    case "REFUTED":
+      return jsonAnswer(404, { error: "Durianpay does not confirm this payment" });
+    case "ID_REUSED":
+      return jsonAnswer(409, { error: "request id reused with another body" });
+    default:
+      return jsonAnswer(200, { status: "ok" });
+  }
 }
 
 function rejected(status: number, reason: string): WebhookResult {

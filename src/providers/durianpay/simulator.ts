@@ -23,16 +23,26 @@ import {
 import { parseJsonObject } from "../wire-helpers.js";
 
 /**
- * A Durianpay look-alike for tests and the embedded sandbox: `POST/GET/PATCH /v1/payments/va…` and
- * `POST /v1/payments/va/simulate` with Durianpay's fields, checks, DPAY_* codes and Basic auth, and a
- * `payment.completed` webhook retried after 2, 5, 10, 90 and 210 minutes until answered 200.
+ * A Durianpay look-alike for tests and the embedded sandbox: `POST/GET/PATCH /v1/payments/va…`, the
+ * list `GET /v1/payments/va?from=&to=&skip=&limit=` and `POST /v1/payments/va/simulate` with
+ * Durianpay's fields, checks, DPAY_* codes and Basic auth, and a `payment.completed` webhook retried
+ * after 2, 5, 10, 90 and 210 minutes until answered 200.
+ *
+ * The webhook is flat, as Durianpay's published samples are (docs.durianpay.id "Webhooks Events":
+ * `{id, amount (hundredths), status, is_live, currency, metadata, signature, amount_str, created_at, …}`),
+ * with the VA named in `metadata` as the static-VA overview publishes it (`static_va_id`,
+ * `static_va_account_number`). See test/fixtures/durianpay/SOURCES.md.
  *
  * Choices where the reference is silent [uncertain, reference §6/§10]:
  * - `virtual_account_status` is `VirtualAccountActive` until paid (`VirtualAccountSuccess`) or expired.
- * - Fetch-one lists `payments` newest first, `paymentsPageSize` per `?page=N` (from 1); each payment is
- *   `{id, order_id, payment_ref_id, status:"completed", amount:"12333.00", currency, paid_at}`.
- * - The webhook body is `{event:"payment.completed", data:{id, virtual_account_id, account_number,
- *   amount_str, …, signature}}` with signature = hex HMAC-SHA256(server key, `id|amount_str`).
+ * - Fetch-one lists `payments` newest first, `paymentsPageSize` per `?page=N` (from 1); the published
+ *   item is cut off after `{id, order_id, payment_ref_id, …`, so each item carries the fields of the
+ *   published Payment object (`status:"completed"`, `amount:"12333"`, `created_at`, `updated_at`, …).
+ * - The webhook signature is hex HMAC-SHA256(server key, `id|amount_str`): Durianpay does not publish
+ *   its formula, so the adapter never relies on it.
+ * - The event name is not in the published body; the webhook goes to the configured URL as is.
+ * - A number is free again once the VA holding it has expired (cancel = expire), so an account suffix
+ *   can be reissued; a disabled VA keeps its number ("while still reserving it", patch reference).
  * - Which bank refuses which combination is not documented: none does unless `bankRestrictions` says so.
  * - Amounts must be whole rupiah (Durianpay itself shows `"12000.12"` in a sample).
  */
@@ -86,6 +96,19 @@ export interface DurianpaySimulator {
   requests: ReadonlyArray<{ method: string; path: string; body: string }>;
   /** Pays a VA as a bank would; throws `Error(reason)` with Durianpay's refusal reason. */
   simulatePayment(accountNumber: string, amount: Rupiah): DurianpayLedgerEntry;
+  /** What the misbehaviour matrix drives; see `ProviderMisbehaviour` in ../sandbox-kit.ts. */
+  misbehave: {
+    holdWebhooks(held: boolean): void;
+    deliverHeldWebhooks(): Promise<{ status: number; body: string }[]>;
+    /** The next create makes the VA, then answers 502 with an HTML page: the answer never reaches us. */
+    loseNextCreateAnswer(): void;
+    /** The next create makes the VA and pays it, waiting for the webhook's answer before answering. */
+    payBeforeNextCreateAnswer(amount: Rupiah): void;
+    /** The next create gets this number; the VA holding it is expired first, as a reissue needs. */
+    reissueNumberOnNextCreate(accountNumber: string): void;
+    /** Pays past the closed-amount check (Durianpay documents no such payment; see the kit). */
+    payIgnoringAmountRule(accountNumber: string, amount: Rupiah): DurianpayLedgerEntry;
+  };
   idle(): Promise<void>;
   close(): Promise<void>;
 }
@@ -100,6 +123,7 @@ const ACCOUNT_PREFIX: Readonly<Record<string, string>> = {
 };
 
 const MINUTE = 60_000;
+const MERCHANT_ID = "mer_simulator00001";
 
 interface SimulatedPayment {
   id: string;
@@ -143,8 +167,14 @@ export async function startDurianpaySimulator(options: DurianpaySimulatorOptions
   const restricted = (bankCode: string, restriction: DurianpayBankRestriction) =>
     options.bankRestrictions?.[bankCode]?.includes(restriction) ?? false;
   const isExpired = (va: SimulatedVa) => va.expiryAt.getTime() <= now().getTime();
+  // Newest first, so a reissued number finds its current holder.
   const byAccountNumber = (accountNumber: string) =>
-    [...accounts.values()].find((va) => va.accountNumber === accountNumber);
+    [...accounts.values()].reverse().find((va) => va.accountNumber === accountNumber);
+  const liveHolder = (accountNumber: string) =>
+    [...accounts.values()].find((va) => va.accountNumber === accountNumber && !isExpired(va));
+  let loseNextCreate = false;
+  let payBeforeAnswer: Rupiah | undefined;
+  let reissueNext: string | undefined;
 
   function view(va: SimulatedVa, page: number) {
     const newestFirst = [...va.payments].reverse().slice((page - 1) * pageSize, page * pageSize);
@@ -181,16 +211,20 @@ export async function startDurianpaySimulator(options: DurianpaySimulatorOptions
           id: p.id,
           order_id: p.orderId,
           payment_ref_id: va.vaRefId,
-          status: "completed",
-          amount: `${p.amount}.00`,
+          amount: p.amount.toString(),
           currency: "IDR",
-          paid_at: p.paidAt.toISOString(),
+          status: "completed",
+          is_live: false,
+          payment_details_type: "va_details",
+          created_at: p.paidAt.toISOString(),
+          updated_at: p.paidAt.toISOString(),
+          metadata: {},
         })),
       },
     };
   }
 
-  function create(body: Body): SimulatorResponse {
+  async function create(body: Body): Promise<SimulatorResponse> {
     const errors: FormError[] = [];
     const bankCode = typeof body.bank_code === "string" ? body.bank_code : "";
     const suffixLimit = durianpayCapabilities.banks.find((b) => b.bankCode === bankCode)?.maxSuffixDigits;
@@ -233,8 +267,13 @@ export async function startDurianpaySimulator(options: DurianpaySimulatorOptions
     if (refusal) return dpayError(400, `DPAY_${refusal[0]}_NOT_SUPPORTED`, RESTRICTION_MESSAGES[refusal[0]]);
 
     const prefix = ACCOUNT_PREFIX[bankCode] ?? "";
-    const accountNumber = typeof suffix === "string" ? prefix + suffix : unusedNumber(prefix, suffixLimit);
-    if (byAccountNumber(accountNumber)) return dpayError(400, "DPAY_INTERNAL_ERROR", "pq: VA Already Created");
+    const reissued = reissueNext;
+    reissueNext = undefined;
+    const holder = reissued === undefined ? undefined : liveHolder(reissued);
+    if (holder) holder.expiryAt = now();
+    const accountNumber =
+      reissued ?? (typeof suffix === "string" ? prefix + suffix : unusedNumber(prefix, suffixLimit));
+    if (liveHolder(accountNumber)) return dpayError(400, "DPAY_INTERNAL_ERROR", "pq: VA Already Created");
     const createdAt = now();
     const minutes = expiryMinutes ?? (isReusable ? 1440 : DURIANPAY_MAX_EXPIRY_MINUTES);
     const va: SimulatedVa = {
@@ -258,7 +297,34 @@ export async function startDurianpaySimulator(options: DurianpaySimulatorOptions
     };
     accounts.set(va.id, va);
     const { virtual_account } = view(va, 1).data;
+    if (payBeforeAnswer !== undefined) {
+      const amount = payBeforeAnswer;
+      payBeforeAnswer = undefined;
+      pay(va, amount);
+      await sender.idle();
+    }
+    if (loseNextCreate) {
+      loseNextCreate = false;
+      return { status: 502, body: "<html><body>502 Bad Gateway</body></html>", headers: { "content-type": "text/html" } };
+    }
     return { status: 201, body: { data: { customer_id: va.customer.id, virtual_account } } };
+  }
+
+  /** `GET /v1/payments/va`: newest first, `from`/`to` unix seconds on `created_at`, `skip`/`limit`. */
+  function list(query: URLSearchParams): SimulatorResponse {
+    const number = (name: string, fallback: number) => {
+      const value = query.get(name);
+      return value === null ? fallback : Number(value);
+    };
+    const [from, to, skip, limit] = [number("from", 0), number("to", Number.MAX_SAFE_INTEGER), number("skip", 0), number("limit", 25)];
+    if (![from, to, skip, limit].every((n) => Number.isSafeInteger(n) && n >= 0)) {
+      return formErrors([{ field: "query", message: "from, to, skip and limit must be whole numbers" }]);
+    }
+    const inWindow = [...accounts.values()]
+      .filter((va) => va.createdAt.getTime() >= from * 1000 && va.createdAt.getTime() <= to * 1000)
+      .reverse()
+      .slice(skip, skip + limit);
+    return { status: 200, body: { data: { virtual_accounts: inWindow.map((va) => view(va, 1).data.virtual_account) } } };
   }
 
   function unusedNumber(prefix: string, digits: number): string {
@@ -300,15 +366,25 @@ export async function startDurianpaySimulator(options: DurianpaySimulatorOptions
     return { status: 200, body: view(va, 1) };
   }
 
-  function simulatePayment(accountNumber: string, amount: Rupiah): DurianpayLedgerEntry {
+  function payable(accountNumber: string): SimulatedVa {
     const va = byAccountNumber(accountNumber);
     if (!va) throw new Error("VA Not found");
     if (isExpired(va)) throw new Error("VA Expired");
     if (va.isDisabled) throw new Error("VA Disabled");
     if (va.isPaid && !va.isReusable) throw new Error("VA Already Paid");
+    return va;
+  }
+
+  function simulatePayment(accountNumber: string, amount: Rupiah): DurianpayLedgerEntry {
+    const va = payable(accountNumber);
     if (amount <= 0n || (va.isClosed && amount !== va.amount)) throw new Error("Invalid Amount");
     if (va.minAmount !== undefined && amount < va.minAmount) throw new Error("Amount Below Minimum");
     if (va.maxAmount !== undefined && amount > va.maxAmount) throw new Error("Amount Above Maximum");
+    return pay(va, amount);
+  }
+
+  function pay(va: SimulatedVa, amount: Rupiah): DurianpayLedgerEntry {
+    const { accountNumber } = va;
     const payment: SimulatedPayment = { id: randomId("pay_"), orderId: randomId("ord_"), amount, paidAt: now() };
     va.payments.push(payment);
     va.isPaid = true;
@@ -322,22 +398,25 @@ export async function startDurianpaySimulator(options: DurianpaySimulatorOptions
   function sendWebhook(url: string, va: SimulatedVa, payment: SimulatedPayment): void {
     const amountText = `${payment.amount}.00`;
     const body = JSON.stringify({
-      event: "payment.completed",
-      data: {
-        id: payment.id,
-        order_id: payment.orderId,
-        virtual_account_id: va.id,
-        bank_code: va.bankCode,
-        account_number: va.accountNumber,
-        va_ref_id: va.vaRefId,
-        amount_str: amountText,
-        currency: "IDR",
-        status: "completed",
-        is_live: false,
-        payment_details_type: "va_details",
-        paid_at: payment.paidAt.toISOString(),
-        signature: createHmac("sha256", serverKey).update(`${payment.id}|${amountText}`).digest("hex"),
+      id: payment.id,
+      amount: Number(payment.amount * 100n),
+      status: "completed",
+      is_live: false,
+      currency: "IDR",
+      metadata: {
+        order_ref_id: payment.orderId,
+        payment_ref_id: va.vaRefId,
+        static_va_account_number: va.accountNumber,
+        static_va_id: va.id,
       },
+      signature: createHmac("sha256", serverKey).update(`${payment.id}|${amountText}`).digest("hex"),
+      amount_str: amountText,
+      created_at: payment.paidAt.toISOString(),
+      customer_id: va.customer.id,
+      description: "",
+      expiry_date: va.expiryAt.toISOString(),
+      merchant_id: MERCHANT_ID,
+      payment_link_url: "",
     });
     sender.send(() => ({ url, headers: { "content-type": "application/json" }, body }));
   }
@@ -362,7 +441,7 @@ export async function startDurianpaySimulator(options: DurianpaySimulatorOptions
     return { status: 200, body: { data: { status: "Payment Successful" } } };
   }
 
-  function route(request: SimulatorRequest): SimulatorResponse {
+  function route(request: SimulatorRequest): SimulatorResponse | Promise<SimulatorResponse> {
     requests.push({ method: request.method, path: request.path, body: request.rawBody.toString("utf8") });
     if (request.headers.authorization !== expectedAuthorization) {
       return {
@@ -378,6 +457,7 @@ export async function startDurianpaySimulator(options: DurianpaySimulatorOptions
     }
     if (request.path === "/v1/payments/va/simulate" && request.method === "POST") return simulateOverHttp(body);
     if (request.path === "/v1/payments/va" && request.method === "POST") return create(body);
+    if (request.path === "/v1/payments/va" && request.method === "GET") return list(request.query);
     const match = /^\/v1\/payments\/va\/([^/]+)$/.exec(request.path);
     const va = match?.[1] ? accounts.get(decodeURIComponent(match[1])) : undefined;
     if (match && !va) return dpayError(404, "DPAY_INTERNAL_ERROR", "record not found");
@@ -399,6 +479,20 @@ export async function startDurianpaySimulator(options: DurianpaySimulatorOptions
     ledger,
     requests,
     simulatePayment,
+    misbehave: {
+      holdWebhooks: (held) => sender.hold(held),
+      deliverHeldWebhooks: () => sender.deliverHeld(),
+      loseNextCreateAnswer: () => {
+        loseNextCreate = true;
+      },
+      payBeforeNextCreateAnswer: (amount) => {
+        payBeforeAnswer = amount;
+      },
+      reissueNumberOnNextCreate: (accountNumber) => {
+        reissueNext = accountNumber;
+      },
+      payIgnoringAmountRule: (accountNumber, amount) => pay(payable(accountNumber), amount),
+    },
     ...callbackLifecycle(server, sender),
   };
 }

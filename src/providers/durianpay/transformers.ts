@@ -2,7 +2,7 @@ import { DomainError } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
 import type { AmountRule, VaStatus, VaUsage } from "../../domain/virtual-account.js";
 import type { ProviderCreateRequest } from "../provider.js";
-import { minutesUntil, wireReader } from "../wire-helpers.js";
+import { jsonObject, minutesUntil, wireReader } from "../wire-helpers.js";
 
 /**
  * Our model ⇄ Durianpay's wire format (reference §6). Pure: no I/O, no clock of its own.
@@ -49,7 +49,8 @@ export interface DurianpayPayment {
   /** Durianpay's payment id (`pay_…`): the dedupe key of §9. */
   providerPaymentRef: string;
   amount: Rupiah;
-  paidAt: Date;
+  /** Undefined when the item carries no time we can read (the published item is cut off before its times). */
+  paidAt: Date | undefined;
 }
 
 export interface DurianpayVaState {
@@ -66,8 +67,22 @@ export interface DurianpayVaState {
 }
 
 export type DurianpayWebhook =
-  | { kind: "payment"; paymentId: string; virtualAccountId: string; amount: Rupiah }
+  | {
+      kind: "payment";
+      paymentId: string;
+      virtualAccountId: string;
+      vaNumber: string | undefined;
+      amount: Rupiah;
+      paidAt: Date | undefined;
+    }
   | { kind: "other"; event: string };
+
+/** One item of `GET /v1/payments/va` (list), enough to adopt a VA by our `va_ref_id`. */
+export interface DurianpayListedVa {
+  id: string;
+  accountNumber: string;
+  vaRefId: string;
+}
 
 export function toCreateBody(request: ProviderCreateRequest, now: Date): DurianpayCreateBody {
   const { amount, customer } = request;
@@ -140,32 +155,93 @@ export function readFetchPage(json: unknown): {
     },
     payments: entries
       .map((entry, index) => record(entry, `data.payments[${index}]`))
-      .filter((entry) => entry.status === "completed")
+      .filter(isCompleted)
       .map((entry) => ({
-        providerPaymentRef: text(entry.id, "payment.id"),
-        amount: decimalRupiah(entry.amount, "payment.amount"),
-        paidAt: timestamp(entry.paid_at, "payment.paid_at"),
+        providerPaymentRef: identifier(entry.id, "payment.id"),
+        amount: decimalRupiah(entry.amount_str ?? entry.amount, "payment.amount"),
+        paidAt: firstTime(entry, ["paid_at", "updated_at", "created_at"]),
       })),
     lastPage: entries.length === 0,
   };
 }
 
+/** One page of `GET /v1/payments/va?from=&to=&skip=&limit=`: `{data:{virtual_accounts:[…]}}`. */
+export function readListPage(json: unknown): DurianpayListedVa[] {
+  const data = record(record(json, "body").data, "data");
+  const items = data.virtual_accounts === undefined || data.virtual_accounts === null ? [] : list(data.virtual_accounts, "data.virtual_accounts");
+  return items.map((item, index) => {
+    const va = record(item, `data.virtual_accounts[${index}]`);
+    return {
+      id: text(va.id, "virtual_account.id"),
+      accountNumber: text(va.account_number, "virtual_account.account_number"),
+      vaRefId: typeof va.va_ref_id === "string" ? va.va_ref_id : "",
+    };
+  });
+}
+
 /**
- * A webhook is only a hint (its signature formula is undocumented): this reads the ids to look up and
- * the amount claimed. The numeric `amount` is ignored: in Durianpay's samples it is in hundredths
- * (`256393200` next to `"amount_str":"2563932.00"`); `amount_str` is read exactly instead.
+ * A webhook is only a claim (its signature formula is undocumented): this reads what to confirm.
+ *
+ * Two shapes are read. Durianpay's published samples are flat objects (`{id, amount, status,
+ * metadata, signature, amount_str, created_at, …}`), with no event name in the body: the event is
+ * the path Durianpay appends to the configured base URL, or, when the path names none, a payment is
+ * recognised by a `pay_` id with status `completed`. The VA is named in `metadata` as the published
+ * static-VA sample shows (`static_va_id`, `static_va_account_number`). The older `{event, data:{id,
+ * virtual_account_id, amount_str}}` envelope is read too. The numeric `amount` is in hundredths
+ * (`256393200` next to `"amount_str":"2563932.00"`), so `amount_str` is preferred and read exactly.
  */
-export function readWebhook(json: unknown): DurianpayWebhook {
+export function readWebhook(json: unknown, path: string): DurianpayWebhook {
   const body = record(json, "body");
-  const event = text(body.event, "event");
-  if (event !== "payment.completed") return { kind: "other", event };
-  const data = record(body.data, "data");
+  const enveloped = typeof body.event === "string" && jsonObject(body.data) !== undefined;
+  const payload = enveloped ? record(body.data, "data") : body;
+  const event = enveloped ? (body.event as string) : eventFromPath(path);
+  const id = typeof payload.id === "string" ? payload.id : "";
+  if (event !== undefined && event !== "payment.completed") return { kind: "other", event };
+  if (event === undefined && !(id.startsWith("pay_") && payload.status === "completed")) {
+    return { kind: "other", event: `${id.split("_")[0] || "unnamed"} object with status ${String(payload.status)}` };
+  }
+  const metadata = jsonObject(payload.metadata) ?? {};
+  const virtualAccountId = payload.virtual_account_id ?? metadata.static_va_id ?? metadata.va_id;
+  // A completed payment naming no VA is a checkout payment, not one of ours.
+  if (virtualAccountId === undefined) return { kind: "other", event: "payment.completed without a virtual account" };
+  const vaNumber = payload.account_number ?? metadata.static_va_account_number ?? metadata.va_account_number;
   return {
     kind: "payment",
-    paymentId: identifier(data.id, "data.id"),
-    virtualAccountId: identifier(data.virtual_account_id, "data.virtual_account_id"),
-    amount: decimalRupiah(data.amount_str, "data.amount_str"),
+    paymentId: identifier(payload.id, "id"),
+    virtualAccountId: identifier(virtualAccountId, "virtual account id"),
+    vaNumber: typeof vaNumber === "string" && /^[0-9]{1,32}$/.test(vaNumber) ? vaNumber : undefined,
+    amount: payload.amount_str !== undefined ? decimalRupiah(payload.amount_str, "amount_str") : hundredths(payload.amount),
+    paidAt: firstTime(payload, ["paid_at", "updated_at", "created_at"]),
   };
+}
+
+/** `/webhooks/durianpay/payment.completed` → `payment.completed`; undefined when the path names no event. */
+function eventFromPath(path: string): string | undefined {
+  const last = path.split("/").filter(Boolean).at(-1) ?? "";
+  return /^[a-z_]+(\.[a-z_]+)+$/.test(last) ? last : undefined;
+}
+
+/** An item of a VA's `payments` with no status is taken as paid: a VA lists the transfers it received. */
+function isCompleted(entry: Record<string, unknown>): boolean {
+  return entry.status === undefined || entry.status === null || entry.status === "completed";
+}
+
+function hundredths(value: unknown): Rupiah {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0 || value % 100 !== 0) {
+    throw unexpected("amount", "a whole rupiah amount in hundredths");
+  }
+  return BigInt(value) / 100n;
+}
+
+/** The first of `keys` holding a readable time: an ISO string or unix seconds. */
+function firstTime(entry: Record<string, unknown>, keys: string[]): Date | undefined {
+  for (const key of keys) {
+    const value = entry[key];
+    const date =
+      typeof value === "string" ? new Date(value) : typeof value === "number" ? new Date(value * 1000) : undefined;
+    if (date && !Number.isNaN(date.getTime())) return date;
+  }
+  return undefined;
 }
 
 function readAmountRule(va: Record<string, unknown>): AmountRule {
