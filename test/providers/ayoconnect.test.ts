@@ -224,14 +224,30 @@ describe("refusals mapped to our fields", () => {
     },
   );
 
-  it("refuses a retried create (same externalId) as ALREADY_EXISTS instead of issuing a second VA", async () => {
+  it("never issues a second VA for a retried create (same externalId), and says why it cannot adopt the first", async () => {
     const request = draft();
     await provider.createVirtualAccount(request, signal());
     const error = await refusal(provider.createVirtualAccount(request, signal()));
     expect(error).toMatchObject({
-      kind: "ALREADY_EXISTS",
+      kind: "FAILED_PRECONDITION",
       facts: { field: "idempotency_key", providerCode: "4092400" },
     });
+    expect(error.message).toContain("cannot look that account up");
+    expect(simulator.requests.filter((r) => r.method === "POST" && r.path === "/api/v1/virtualAccount")).toHaveLength(2);
+  });
+
+  it("a create whose answer was lost leaves one VA at Ayoconnect; the retry gets no second one", async () => {
+    const request = draft();
+    simulator.loseNextCreateAnswer();
+    expect(await refusal(provider.createVirtualAccount(request, signal()))).toMatchObject({ kind: "UNAVAILABLE" });
+    expect(await refusal(provider.createVirtualAccount(request, signal()))).toMatchObject({
+      kind: "FAILED_PRECONDITION",
+      facts: { field: "idempotency_key" },
+    });
+    const made = simulator.requests.filter((r) => r.method === "POST" && r.path === "/api/v1/virtualAccount");
+    expect(made).toHaveLength(2);
+    const transactionIds = new Set(made.map((r) => JSON.parse(r.body).transactionId));
+    expect(transactionIds.size).toBe(1);
   });
 
   it("refuses a number another active VA holds as ALREADY_EXISTS", async () => {
@@ -309,28 +325,64 @@ describe("cancel and update", () => {
   });
 });
 
+/** The claim a callback makes, as the core would hand it to `confirmPayment`. */
+function claimOf(result: WebhookResult | undefined) {
+  if (result?.kind !== "payment") throw new Error(`expected a payment claim, got ${JSON.stringify(result)}`);
+  return result;
+}
+
+const confirm = (result: WebhookResult | undefined) => provider.confirmPayment(claimOf(result).notification, signal());
+
 describe("callbacks", () => {
-  it("reports a genuine payment with the exact amount and a stable virtualAccountId:trxRefID", async () => {
+  it("reads a genuine payment as an unsigned claim with the exact amount and a stable virtualAccountId:trxRefID", async () => {
     const results = await startReceiver();
     const va = await create({ usage: "MULTI", amount: { type: "OPEN" } });
     const { providerPaymentRef } = await provider.simulatePayment(va, 987_654_321_012n, signal());
     await simulator.idle();
     const [entry] = simulator.ledger;
     expect(providerPaymentRef).toBe(`${entry?.virtualAccountId}:${entry?.trxRefID}`);
-    const [result] = results;
-    if (result?.kind !== "payment") throw new Error(`expected a payment, got ${JSON.stringify(result)}`);
+    const result = claimOf(results[0]);
+    expect(result.belief).toEqual({ verified: false, doubt: "unsigned" });
     expect(result.notification).toMatchObject({
       providerAccount: MERCHANT_CODE,
       providerPaymentRef,
       vaNumber: va.vaNumber,
       amount: 987_654_321_012n,
       fee: 4_000n,
+      providerVaId: entry?.virtualAccountId,
     });
     expect(typeof result.notification.amount).toBe("bigint");
     expect(simulator.deliveries[0]).toMatchObject({ attempts: 1, acknowledged: true, lastStatus: 201 });
-    expect(result.answer("DUPLICATE").status).toBe(201);
-    expect(result.answer("UNKNOWN_VIRTUAL_ACCOUNT").status).toBe(503);
+    for (const answered of ["RECORDED", "DUPLICATE", "HELD"] as const) expect(result.answer(answered).status).toBe(201);
+    expect(result.answer("REFUTED").status).toBe(400);
+    expect(await confirm(result)).toEqual({ paid: true, notification: result.notification });
     expect((await provider.fetchVirtualAccount(va, signal())).status).toBe("PAID");
+  });
+
+  it("names the VA by the virtualAccountId the create returned, on the callback and on create", async () => {
+    const results = await startReceiver();
+    const request = draft();
+    const issued = await provider.createVirtualAccount(request, signal());
+    await provider.simulatePayment({ ...issued, bankCode: request.bankCode }, 2_650_000n, signal());
+    await simulator.idle();
+    expect(issued.providerVaId).toMatch(/^[0-9A-Z]{27}$/);
+    expect(claimOf(results[0]).notification.providerVaId).toBe(issued.providerVaId);
+  });
+
+  it("confirms a payment other than the bill, with the amount paid (Ayoconnect's published 12500.00 of 25000.00)", async () => {
+    const results = await startReceiver();
+    const va = await create({ amount: { type: "FIXED", amount: 25_000n } });
+    simulator.payOtherThanBill(va.vaNumber, 12_500n);
+    await simulator.idle();
+    const body = JSON.parse(claimOf(results[0]).notification.rawPayload);
+    expect(body.virtualAccountData).toMatchObject({
+      totalAmount: { value: "25000.00", currency: "IDR" },
+      billAmount: { value: "12500.00", currency: "IDR" },
+      paymentDetails: { amount: "12500.00" },
+    });
+    const confirmation = await confirm(results[0]);
+    expect(confirmation).toMatchObject({ paid: true, notification: { amount: 12_500n } });
+    expect(simulator.deliveries[0]).toMatchObject({ attempts: 1, acknowledged: true, lastStatus: 201 });
   });
 
   it("keeps the same providerPaymentRef when the callback is retried", async () => {
@@ -350,36 +402,63 @@ describe("callbacks", () => {
     const va = await create();
     await provider.simulatePayment(va, 2_650_000n, signal());
     await simulator.idle();
-    const genuine = results[0];
-    if (genuine?.kind !== "payment") throw new Error("expected the genuine payment");
-    const replayed = await callback(claimedPayment(va, "another-trx", "2650000.00"));
-    expect(replayed.kind === "payment" && replayed.notification.providerPaymentRef).toBe(genuine.notification.providerPaymentRef);
-    const otherAmount = await callback(claimedPayment(va, "third-trx", "1.00"));
-    expect(otherAmount.kind).toBe("rejected");
+    const genuine = claimOf(results[0]);
+    for (const [trxRefID, amount] of [["another-trx", "2650000.00"], ["third-trx", "1.00"]]) {
+      const replayed = claimOf(await callback(claimedPayment(va, trxRefID as string, amount as string)));
+      expect(replayed.notification.providerPaymentRef).toBe(genuine.notification.providerPaymentRef);
+    }
   });
 
-  it("rejects a forged callback for a VA that was never paid, and reports nothing", async () => {
+  it("is denied by Ayoconnect: a forged callback for a VA that was never paid", async () => {
     const va = await create();
-    const result = await callback(claimedPayment(va, "9999", "2650000.00"));
-    expect(result).toMatchObject({ kind: "rejected", answer: { status: 400 } });
+    const confirmation = await confirm(await callback(claimedPayment(va, "9999", "2650000.00")));
+    expect(confirmation).toMatchObject({ paid: false, reason: expect.stringContaining("UNUSED") });
     expect(simulator.ledger).toHaveLength(0);
   });
 
-  it("rejects a callback whose VA number does not match the VA it names", async () => {
+  it("is denied by Ayoconnect: a callback for a VA that expired unpaid", async () => {
+    const va = await create();
+    await provider.cancelVirtualAccount(va, signal());
+    expect(await confirm(await callback(claimedPayment(va, "1", "2650000.00")))).toMatchObject({
+      paid: false,
+      reason: expect.stringContaining("EXPIRED"),
+    });
+  });
+
+  it("is denied by Ayoconnect: a callback whose VA number does not match the VA it names", async () => {
     const va = await create();
     simulator.simulatePayment(va.vaNumber, 2_650_000n);
     const forged = claimedPayment({ ...va, vaNumber: "1287100000000001" }, "2362", "2650000.00");
-    expect(await callback(forged)).toMatchObject({ kind: "rejected", answer: { status: 400 } });
+    expect(await confirm(await callback(forged))).toMatchObject({ paid: false });
   });
 
-  it("rejects a callback for a VA Ayoconnect does not know", async () => {
+  it("is denied by Ayoconnect: a callback for a VA it does not know", async () => {
     const va = await create();
     const [, customerId, correlationId] = va.providerReference.split(":");
     const unknown = { ...va, providerReference: `240101000000123456789ABCDEF:${customerId}:${correlationId}` };
-    expect(await callback(claimedPayment(unknown, "1", "1.00"))).toMatchObject({
-      kind: "rejected",
-      answer: { status: 400 },
-    });
+    expect(await confirm(await callback(claimedPayment(unknown, "1", "1.00")))).toMatchObject({ paid: false });
+  });
+
+  it("asks every bank about a flow this gateway did not start, and confirms what Ayoconnect shows paid", async () => {
+    const foreign = {
+      virtualAccountId: "2405121557574135743HROOUVXY",
+      customerId: "AYOPOP-GCINRJ2946",
+      correlationId: "1237000000001000123456789024475k",
+      virtualAccountNumber: "1896520138004558",
+    };
+    const claim = {
+      code: 200,
+      message: "ok",
+      virtualAccountData: { ...foreign, paymentDetails: { trxRefID: "2362", amount: "12500.00" } },
+    };
+    expect(await confirm(await callback(claim))).toMatchObject({ paid: false });
+    const statusQueries = simulator.requests.filter((r) => r.method === "GET");
+    expect(statusQueries.length).toBeGreaterThanOrEqual(4);
+
+    simulator.addVirtualAccount({ ...foreign, bankCode: "008", totalAmount: 25_000n, paid: 12_500n });
+    const result = await callback(claim);
+    expect(claimOf(result).notification.providerPaymentRef).toBe("2405121557574135743HROOUVXY:2362");
+    expect(await confirm(result)).toMatchObject({ paid: true, notification: { amount: 12_500n } });
   });
 
   it.each([
@@ -397,40 +476,102 @@ describe("callbacks", () => {
         },
       },
     ],
-    [
-      "a flow this gateway did not start",
-      {
-        virtualAccountData: {
-          virtualAccountId: "a",
-          customerId: "b",
-          correlationId: "qole43pi7iuylp083ddr5c6xgsuwog64",
-          virtualAccountNumber: "1",
-          paymentDetails: { trxRefID: "1", amount: "1.00" },
-        },
-      },
-    ],
   ])("rejects a callback with %s as a 400 without throwing", async (_, body) => {
     expect(await callback(body)).toMatchObject({ kind: "rejected", answer: { status: 400 } });
   });
 
-  it("asks for a retry (503), not a final 400, when our own credentials fail the status query", async () => {
+  it("cannot tell (UNAVAILABLE, so the core holds it and answers 201) when our own credentials fail the status query", async () => {
     const va = await create();
     simulator.simulatePayment(va.vaNumber, 2_650_000n);
     provider = adapterFor("ayo-rotated-secret-without-update");
-    expect(await callback(claimedPayment(va, "2362", "2650000.00"))).toMatchObject({
-      kind: "rejected",
-      answer: { status: 503 },
-    });
+    const result = await callback(claimedPayment(va, "2362", "2650000.00"));
+    expect(await refusal(confirm(result))).toMatchObject({ kind: "UNAVAILABLE" });
+    expect(claimOf(result).answer("HELD").status).toBe(201);
   });
 
-  it("asks for a retry (503) when the status query cannot be made", async () => {
+  it("cannot tell (UNAVAILABLE) when the status query cannot be made", async () => {
     const va = await create();
     simulator.simulatePayment(va.vaNumber, 2_650_000n);
     await simulator.close();
-    expect(await callback(claimedPayment(va, "2362", "2650000.00"))).toMatchObject({
-      kind: "rejected",
-      answer: { status: 503 },
+    expect(await refusal(confirm(await callback(claimedPayment(va, "2362", "2650000.00"))))).toMatchObject({
+      kind: "UNAVAILABLE",
     });
+  });
+});
+
+const fetchPayments = (va: ProviderVaRef) => provider.fetchPayments(va, signal());
+
+describe("status polling (fetchPayments)", () => {
+  it("reports a paid single-payment VA's one payment under the callback's providerPaymentRef", async () => {
+    const results = await startReceiver();
+    const va = await create({ amount: { type: "FIXED", amount: 25_000n } });
+    expect(await fetchPayments(va)).toEqual([]);
+    simulator.payOtherThanBill(va.vaNumber, 12_500n);
+    await simulator.idle();
+    const [polled] = await fetchPayments(va);
+    expect(polled).toMatchObject({
+      providerAccount: MERCHANT_CODE,
+      providerPaymentRef: claimOf(results[0]).notification.providerPaymentRef,
+      vaNumber: va.vaNumber,
+      amount: 12_500n,
+      fee: 4_000n,
+      providerVaId: claimOf(results[0]).notification.providerVaId,
+    });
+  });
+
+  it("dates a payment it finds after expiry at the expiry (a single-payment VA closes then)", async () => {
+    const va = await create();
+    simulator.simulatePayment(va.vaNumber, 2_650_000n);
+    const { expiresAt } = await provider.fetchVirtualAccount(va, signal());
+    adapterTime = simulatorTime += 7 * 3_600_000;
+    const [polled] = await fetchPayments(va);
+    expect(polled?.paidAt).toEqual(expiresAt);
+  });
+
+  it("reports nothing for a multi-payment VA: its status shows none of its payments", async () => {
+    const va = await create({ usage: "MULTI", amount: { type: "OPEN" } });
+    simulator.simulatePayment(va.vaNumber, 10_000n);
+    expect(await fetchPayments(va)).toEqual([]);
+  });
+});
+
+describe("simulator misbehaviours", () => {
+  it("holds callbacks and delivers each once later, byte for byte", async () => {
+    const results = await startReceiver();
+    const va = await create();
+    simulator.holdCallbacks(true);
+    simulator.simulatePayment(va.vaNumber, 2_650_000n);
+    simulator.holdCallbacks(false);
+    await simulator.idle();
+    expect(results).toHaveLength(0);
+    const answers = await simulator.deliverHeldCallbacks();
+    expect(answers.map((a) => a.status)).toEqual([201]);
+    expect(results).toHaveLength(1);
+    expect(await simulator.deliverHeldCallbacks()).toEqual([]);
+  });
+
+  it("pays before it answers the create, after its callback was answered", async () => {
+    const results = await startReceiver();
+    simulator.payBeforeNextCreateAnswer(2_650_000n);
+    const va = await create();
+    expect(results).toHaveLength(1);
+    expect(claimOf(results[0]).notification.vaNumber).toBe(va.vaNumber);
+    expect(simulator.ledger).toHaveLength(1);
+  });
+
+  it("reissues a paid VA's number to the next VA, which gets its own virtualAccountId", async () => {
+    const old = await create();
+    simulator.simulatePayment(old.vaNumber, 2_650_000n);
+    simulator.reissueNumberOnNextCreate(old.vaNumber);
+    const reissued = await create();
+    expect(reissued.vaNumber).toBe(old.vaNumber);
+    expect(reissued.providerReference.split(":")[0]).not.toBe(old.providerReference.split(":")[0]);
+  });
+
+  it("refuses to reissue a number an active VA still holds (4092400)", async () => {
+    const old = await create();
+    simulator.reissueNumberOnNextCreate(old.vaNumber);
+    expect(await refusal(create())).toMatchObject({ kind: "ALREADY_EXISTS", facts: { field: "number_suffix" } });
   });
 });
 

@@ -59,6 +59,9 @@ export const AYOCONNECT_BANKS: readonly AyoconnectBank[] = [
 
 export const ayoconnectCapabilities: ProviderCapabilities = {
   provider: "ayoconnect",
+  // The legacy status query needs virtualAccountId and customerId, which only the create's answer
+  // carries; there is no lookup by our transactionId. A retry after a lost answer is refused (see adapter).
+  createRetryAdoptsFirst: false,
   banks: AYOCONNECT_BANKS.map(
     (bank): BankCapability => ({
       bankCode: bank.bankCode,

@@ -34,6 +34,22 @@ import type { AyoconnectVaStatus } from "./transformers.js";
  * - Payments are made through `simulatePayment()` or our own `POST /simulator/v1/virtualAccount/payment`
  *   (Ayoconnect has no such API). `trxRefID` counts up from 2362 (the value in Ayoconnect's sample).
  * - Bank prefixes are invented (lengths per capabilities.ts).
+ * - Callbacks have exactly the keys of Ayoconnect's callback sample (no `expiredAt`); `billAmount` is
+ *   the amount paid, as in that sample (12500.00 paid, `totalAmount` 25000.00). The status answer
+ *   carries `billAmount` only once the VA is paid, as its samples do (the PAID status sample has it,
+ *   the create and update samples do not) [uncertain: the field is not described].
+ * - The update answer has the keys of Ayoconnect's update sample (no phone, no bill details).
+ *
+ * Misbehaviours (switches the misbehaviour matrix drives):
+ * - A closed-amount VA normally takes only its bill (4042413 "Invalid Amount" otherwise), but
+ *   `payOtherThanBill` pays another amount, as Ayoconnect's own callback sample shows happening.
+ * - `loseNextCreateAnswer`: the VA is made, then the answer is lost; we answer 502 as a proxy does
+ *   when the upstream connection drops (the simulator server cannot cut a socket).
+ * - `payBeforeNextCreateAnswer`: the VA is made and paid, its callback is answered, then the create.
+ * - `reissueNumberOnNextCreate`: the next VA gets a number an expired or paid VA had. Ayoconnect
+ *   reissues numbers when asked for the same custom number once the older VA is inactive ("Once the VA
+ *   becomes Inactive-Paid or Inactive-Expired, you may recreate a new one using the same configuration
+ *   or number", API Flows page of the newer docs); a number an active VA holds is refused (4092400).
  */
 
 export interface AyoconnectSimulatorOptions {
@@ -69,8 +85,30 @@ export interface AyoconnectSimulator {
   requests: ReadonlyArray<{ method: string; path: string; body: string }>;
   /** Pays a VA as a bank would; throws `Error("<code> <details>")` when Ayoconnect would refuse. */
   simulatePayment(virtualAccountNumber: string, amount: Rupiah): AyoconnectLedgerEntry;
+  /** Pays a closed-amount VA an amount other than its bill (see the misbehaviours above). */
+  payOtherThanBill(virtualAccountNumber: string, amount: Rupiah): AyoconnectLedgerEntry;
+  holdCallbacks(held: boolean): void;
+  deliverHeldCallbacks(): Promise<{ status: number; body: string }[]>;
+  loseNextCreateAnswer(): void;
+  payBeforeNextCreateAnswer(amount: Rupiah): void;
+  reissueNumberOnNextCreate(virtualAccountNumber: string): void;
+  /**
+   * A VA made outside our flows (e.g. the one in a published sample), as Ayoconnect would hold it;
+   * `paid` makes it paid without a callback.
+   */
+  addVirtualAccount(va: ForeignVirtualAccount): void;
   idle(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface ForeignVirtualAccount {
+  virtualAccountId: string;
+  customerId: string;
+  correlationId: string;
+  virtualAccountNumber: string;
+  bankCode: string;
+  totalAmount: Rupiah;
+  paid?: Rupiah;
 }
 
 const PREFIX: Readonly<Record<string, string>> = { "009": "9881", "002": "12871", "008": "89508", "014": "11711" };
@@ -90,6 +128,8 @@ interface SimulatedVa {
   /** Before expiry; EXPIRED is read off the clock. */
   status: Exclude<AyoconnectVaStatus, "EXPIRED">;
   expiredAt: Date;
+  /** The last payment's amount, shown as `billAmount` once paid. */
+  paidAmount: Rupiah | undefined;
 }
 
 type Body = Record<string, unknown>;
@@ -113,6 +153,9 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
   const ledger: AyoconnectLedgerEntry[] = [];
   const requests: Array<{ method: string; path: string; body: string }> = [];
   let nextTrxRef = 2362;
+  let loseNextAnswer = false;
+  let payBeforeAnswer: Rupiah | undefined;
+  let reissueNumber: string | undefined;
 
   const statusOf = (va: SimulatedVa): AyoconnectVaStatus =>
     va.status !== "INACTIVE" && va.expiredAt.getTime() <= now().getTime() ? "EXPIRED" : va.status;
@@ -127,10 +170,17 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
       correlationId: va.correlationId,
       customerId: va.customerId,
       totalAmount: money(va.totalAmount),
+      ...(va.paidAmount === undefined ? {} : { billAmount: money(va.paidAmount) }),
       adminFee: money(adminFee),
       ...(va.billDetails === undefined ? {} : { billDetails: va.billDetails }),
       expiredAt: jakartaTime(va.expiredAt),
     };
+  }
+
+  /** Ayoconnect's update sample: the VA without phone and bill details. */
+  function updatedData(va: SimulatedVa) {
+    const { virtualAccountPhone: _, billDetails: __, ...data } = vaData(va);
+    return data;
   }
 
   function answer(status: number, responseCode: number, message: string, extra: Body = {}): SimulatorResponse {
@@ -199,7 +249,7 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
     usedTransactionIds.add(id);
   }
 
-  function create(body: Body, correlationId: string): SimulatorResponse {
+  async function create(body: Body, correlationId: string): Promise<SimulatorResponse> {
     const name = checkedName(body.virtualAccountName);
     const phone = checkedPhone(body.virtualAccountPhone);
     const bank = bankOf(body.bankCode);
@@ -232,7 +282,10 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
     }
     claimTransactionId(body.transactionId);
     const prefix = PREFIX[bank.ayoconnectCode] ?? "";
-    const virtualAccountNumber = typeof custom === "string" ? prefix + custom : unusedNumber(prefix, min);
+    const reissued = reissueNumber;
+    reissueNumber = undefined;
+    const virtualAccountNumber =
+      reissued ?? (typeof custom === "string" ? prefix + custom : unusedNumber(prefix, min));
     const active = [...accounts.values()].find(
       (va) => va.virtualAccountNumber === virtualAccountNumber && !["EXPIRED", "INACTIVE"].includes(statusOf(va)),
     );
@@ -252,8 +305,18 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
       // Ayoconnect's create sample for BNI (009) answers INQUIRED; UNUSED is "not used for BNI".
       status: bank.ayoconnectCode === "009" ? "INQUIRED" : "UNUSED",
       expiredAt: new Date(now().getTime() + expiresIn * 60_000),
+      paidAmount: undefined,
     };
     accounts.set(va.virtualAccountId, va);
+    if (loseNextAnswer) {
+      loseNextAnswer = false;
+      return { status: 502, body: "" };
+    }
+    const early = payBeforeAnswer;
+    payBeforeAnswer = undefined;
+    if (early !== undefined) {
+      await pay(va, early).firstAnswer;
+    }
     return answer(201, 201, "created", {
       referenceNumber: randomBytes(16).toString("hex"),
       transactionId: body.transactionId,
@@ -311,44 +374,90 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
     return answer(200, 201, "updated", {
       referenceNumber: randomBytes(16).toString("hex"),
       transactionId: body.transactionId,
-      virtualAccountData: vaData(va),
+      virtualAccountData: updatedData(va),
     });
   }
 
-  function simulatePayment(virtualAccountNumber: string, amount: Rupiah): AyoconnectLedgerEntry {
+  function payableVa(virtualAccountNumber: string): SimulatedVa {
     const va = [...accounts.values()].reverse().find((v) => v.virtualAccountNumber === virtualAccountNumber);
     if (!va) throw refusal("4042412", "virtualAccountNumber: no such virtual account");
     const current = statusOf(va);
     if (current === "EXPIRED") throw refusal("4042519", "virtualAccountNumber: the virtual account has expired");
     if (current === "INACTIVE") throw refusal("4042414", "virtualAccountNumber: the bill has already been paid");
+    return va;
+  }
+
+  function simulatePayment(virtualAccountNumber: string, amount: Rupiah): AyoconnectLedgerEntry {
+    const va = payableVa(virtualAccountNumber);
     if (amount <= 0n || (va.amountType === "closed" && amount !== va.totalAmount)) {
       throw refusal("4042413", "amount: does not match the bill");
     }
+    return pay(va, amount).entry;
+  }
+
+  function payOtherThanBill(virtualAccountNumber: string, amount: Rupiah): AyoconnectLedgerEntry {
+    const va = payableVa(virtualAccountNumber);
+    if (amount <= 0n || amount === va.totalAmount) throw new Error("payOtherThanBill needs an amount other than the bill");
+    return pay(va, amount).entry;
+  }
+
+  function pay(va: SimulatedVa, amount: Rupiah): { entry: AyoconnectLedgerEntry; firstAnswer: Promise<void> } {
     va.status = va.type === "static" ? "PAID" : "INACTIVE";
+    va.paidAmount = amount;
     const entry = {
       trxRefID: String(nextTrxRef++),
       virtualAccountId: va.virtualAccountId,
       correlationId: va.correlationId,
-      virtualAccountNumber,
+      virtualAccountNumber: va.virtualAccountNumber,
       amount,
       paidAt: now(),
     };
     ledger.push(entry);
-    if (callbackUrl) sendCallback(callbackUrl, va, entry);
-    return entry;
+    const firstAnswer = callbackUrl ? sendCallback(callbackUrl, va, entry) : Promise.resolve();
+    return { entry, firstAnswer };
   }
 
-  function sendCallback(url: string, va: SimulatedVa, entry: AyoconnectLedgerEntry): void {
+  /** The body of Ayoconnect's callback sample, key for key. */
+  function sendCallback(url: string, va: SimulatedVa, entry: AyoconnectLedgerEntry): Promise<void> {
     const body = JSON.stringify({
       code: 200,
       message: "ok",
       virtualAccountData: {
-        ...vaData(va),
+        virtualAccountId: va.virtualAccountId,
+        virtualAccountNumber: va.virtualAccountNumber,
+        virtualAccountStatus: statusOf(va),
+        virtualAccountName: va.name,
+        virtualAccountPhone: va.phone,
+        correlationId: va.correlationId,
+        customerId: va.customerId,
+        totalAmount: money(va.totalAmount),
         billAmount: money(entry.amount),
+        adminFee: money(adminFee),
+        ...(va.billDetails === undefined ? {} : { billDetails: va.billDetails }),
         paymentDetails: { trxRefID: entry.trxRefID, amount: formatRupiah2(entry.amount) },
       },
     });
-    callbacks.send({ url, headers: { accept: "application/json", "content-type": "application/json" }, body });
+    const headers = { accept: "application/json", "content-type": "application/json" };
+    return callbacks.send({ url, headers, body }).firstAnswer;
+  }
+
+  function addVirtualAccount(foreign: ForeignVirtualAccount): void {
+    accounts.set(foreign.virtualAccountId, {
+      virtualAccountId: foreign.virtualAccountId,
+      bank: bankOf(foreign.bankCode),
+      virtualAccountNumber: foreign.virtualAccountNumber,
+      name: "Ayoconnect",
+      phone: "62796335646",
+      customerId: foreign.customerId,
+      correlationId: foreign.correlationId,
+      type: "dynamic",
+      amountType: "closed",
+      totalAmount: foreign.totalAmount,
+      billDetails: undefined,
+      status: foreign.paid === undefined ? "UNUSED" : "INACTIVE",
+      expiredAt: new Date(now().getTime() + 3_600_000),
+      paidAmount: foreign.paid,
+    });
   }
 
   function payOverHttp(body: Body): SimulatorResponse {
@@ -362,7 +471,7 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
     });
   }
 
-  function route(request: SimulatorRequest): SimulatorResponse {
+  async function route(request: SimulatorRequest): Promise<SimulatorResponse> {
     const rawBody = request.rawBody.toString("utf8");
     requests.push({ method: request.method, path: request.path, body: rawBody });
     try {
@@ -373,7 +482,7 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
       const body = request.method === "GET" ? {} : parseJsonObject(rawBody);
       if (!body) throw refusal("4002400", "body: must be a JSON object");
       if (request.path === "/api/v1/virtualAccount") {
-        if (request.method === "POST") return create(body, correlationId);
+        if (request.method === "POST") return await create(body, correlationId);
         if (request.method === "GET") return status(request, correlationId);
         if (request.method === "PATCH") return update(body, correlationId);
       }
@@ -395,6 +504,19 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
     ledger,
     requests,
     simulatePayment,
+    payOtherThanBill,
+    holdCallbacks: (held) => callbacks.hold(held),
+    deliverHeldCallbacks: () => callbacks.deliverHeld(),
+    loseNextCreateAnswer: () => {
+      loseNextAnswer = true;
+    },
+    payBeforeNextCreateAnswer: (amount) => {
+      payBeforeAnswer = amount;
+    },
+    reissueNumberOnNextCreate: (virtualAccountNumber) => {
+      reissueNumber = virtualAccountNumber;
+    },
+    addVirtualAccount,
     ...callbackLifecycle(server, callbacks),
   };
 }

@@ -80,6 +80,13 @@ export interface AyoconnectVaState {
   providerStatus: AyoconnectVaStatus;
   status: VaStatus;
   totalAmount: Rupiah;
+  /**
+   * `billAmount`, which the status answer carries only once the VA is paid (Ayoconnect's status sample
+   * shows it on a PAID VA, its create and update samples never do). Its callback sample has it equal to
+   * the amount paid (12500.00 with `paymentDetails.amount` 12500.00 against `totalAmount` 25000.00),
+   * so we read it as the amount paid [uncertain: its meaning is not documented].
+   */
+  billAmount: Rupiah | undefined;
   adminFee: Rupiah | undefined;
   expiresAt: Date;
 }
@@ -88,7 +95,9 @@ export interface AyoconnectCallback {
   key: AyoconnectVaKey;
   vaNumber: string;
   trxRefID: string;
+  /** `paymentDetails.amount`: what was paid, which may differ from the bill (`totalAmount`). */
   amount: Rupiah;
+  adminFee: Rupiah | undefined;
 }
 
 export function bankByOurCode(bankCode: string): AyoconnectBank {
@@ -121,13 +130,22 @@ export function bankCodeOfFlow(correlationId: string): string | undefined {
   return FLOW.exec(correlationId)?.[1];
 }
 
+/** Whether one of our flows made a single-payment VA; undefined for a flow we did not start. */
+export function isSinglePaymentFlow(correlationId: string): boolean | undefined {
+  const usage = FLOW.exec(correlationId)?.[2];
+  return usage === undefined ? undefined : usage === "p";
+}
+
 /**
  * The dedupe key of a callback's payment. A single-payment VA has exactly one payment, so its key is
  * the VA's: unsigned callbacks naming other trxRefIDs for it can never add a second.
  */
 export function callbackPaymentRef(key: { virtualAccountId: string; correlationId: string }, trxRefID: string): string {
-  return FLOW.exec(key.correlationId)?.[2] === "p" ? `${key.virtualAccountId}:single` : paymentRef(key.virtualAccountId, trxRefID);
+  return isSinglePaymentFlow(key.correlationId) ? singlePaymentRef(key.virtualAccountId) : paymentRef(key.virtualAccountId, trxRefID);
 }
+
+/** The one payment of a single-payment VA, as both its callback and the status query name it. */
+export const singlePaymentRef = (virtualAccountId: string) => `${virtualAccountId}:single`;
 
 /** `providerReference` carries the whole key, joined with `:` (none of its parts contains one). */
 export function encodeVaKey(key: AyoconnectVaKey): string {
@@ -208,8 +226,9 @@ export function toCancelBody(key: AyoconnectVaKey, transactionId: string): Ayoco
   return { ...keyFields(key), transactionId, expiresIn: 0 };
 }
 
-export function statusQuery(key: AyoconnectVaKey, transactionId: string): URLSearchParams {
-  const { bankCode, customerId, virtualAccountId } = keyFields(key);
+/** `bankCode` is the one in the flow id, except for a flow we did not start (a callback's). */
+export function statusQuery(key: AyoconnectVaKey, transactionId: string, bankCode: string): URLSearchParams {
+  const { customerId, virtualAccountId } = key;
   return new URLSearchParams({ virtualAccountId, transactionId, bankCode, customerId });
 }
 
@@ -237,13 +256,17 @@ export function readVirtualAccountData(json: unknown): {
       providerStatus,
       status: AYOCONNECT_STATUS_TO_OURS[providerStatus],
       totalAmount: moneyValue(data.totalAmount, "virtualAccountData.totalAmount"),
-      adminFee: data.adminFee === undefined ? undefined : moneyValue(data.adminFee, "virtualAccountData.adminFee"),
+      billAmount: optionalMoney(data.billAmount, "virtualAccountData.billAmount"),
+      adminFee: optionalMoney(data.adminFee, "virtualAccountData.adminFee"),
       expiresAt: timestamp(data.expiredAt, "virtualAccountData.expiredAt"),
     },
   };
 }
 
-/** The legacy payment callback: unsigned, so only a hint until the status query confirms it. */
+/**
+ * The legacy payment callback: unsigned, so only a claim until the status query confirms it. Only
+ * what names the VA and the payment is required; the rest of Ayoconnect's sample body may vary.
+ */
 export function readCallback(json: unknown): AyoconnectCallback {
   const data = record(record(json, "body").virtualAccountData, "virtualAccountData");
   const payment = record(data.paymentDetails, "virtualAccountData.paymentDetails");
@@ -256,6 +279,14 @@ export function readCallback(json: unknown): AyoconnectCallback {
     vaNumber: identifier(data.virtualAccountNumber, "virtualAccountData.virtualAccountNumber"),
     trxRefID: identifier(payment.trxRefID, "paymentDetails.trxRefID"),
     amount: decimalRupiah(payment.amount, "paymentDetails.amount"),
+    // The fee is only informative: a malformed one must not cost us the payment.
+    adminFee: (() => {
+      try {
+        return optionalMoney(data.adminFee, "virtualAccountData.adminFee");
+      } catch {
+        return undefined;
+      }
+    })(),
   };
 }
 
@@ -267,6 +298,10 @@ export function readSimulatedPayment(json: unknown): string {
 function vaStatus(value: unknown, path: string): AyoconnectVaStatus {
   if (typeof value === "string" && Object.hasOwn(AYOCONNECT_STATUS_TO_OURS, value)) return value as AyoconnectVaStatus;
   throw unexpected(path, `one of ${Object.keys(AYOCONNECT_STATUS_TO_OURS).join(", ")}`);
+}
+
+function optionalMoney(value: unknown, path: string): Rupiah | undefined {
+  return value === undefined ? undefined : moneyValue(value, path);
 }
 
 function moneyValue(value: unknown, path: string): Rupiah {
