@@ -97,7 +97,7 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("SNAP biller flow on %s", (
     expect(await payments(va.id)).toHaveLength(1);
   });
 
-  it.skipIf(skip)("payment without an inquiry, or with another paymentRequestId: 4042501, nothing recorded", async () => {
+  it.skipIf(skip)("payment without an inquiry (no VA registered at the bank), or with another paymentRequestId: 4042501, nothing recorded", async () => {
     const va = await newVa();
     const without = await bank.send("payment", bank.paymentBody(va.vaNumber, "never-inquired", 25_000n));
     expect([without.status, without.responseCode]).toEqual([404, "4042501"]);
@@ -296,7 +296,7 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("SNAP biller flow on %s", (
     expect(events.map((e) => e.type)).toEqual([EventType.VIRTUAL_ACCOUNT_CREATED, EventType.VIRTUAL_ACCOUNT_INQUIRED]);
   });
 
-  it.skipIf(skip)("X-EXTERNAL-ID: a reused id is refused 4092500; a refused attempt does not burn its id", async () => {
+  it.skipIf(skip)("X-EXTERNAL-ID: reused for another request 4092500, retried with the same body the first answer; a refused attempt does not burn its id", async () => {
     const va = await newVa();
     const externalId = `${Date.now()}${dialect === "sqlite" ? 1 : 2}0000000000001`;
     const inquiry = await bank.send("inquiry", bank.inquiryBody(va.vaNumber, "ext-id-inquiry"), { externalId });
@@ -316,10 +316,16 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("SNAP biller flow on %s", (
     expect(wrong.responseCode).toBe("4042513");
     const right = await bank.send("payment", bank.paymentBody(va.vaNumber, "ext-id-inquiry", 25_000n), { externalId: paymentId });
     expect(right.responseCode).toBe("2002500");
-    // Now it is spent.
+    // Now it is spent: the same body again is the bank's retry and gets the first answer …
     const replay = await bank.send("payment", right.sent.body, { externalId: paymentId });
-    expect(replay.responseCode).toBe("4092500");
+    expect([replay.status, replay.body]).toEqual([right.status, right.body]);
+    // … another request under it is refused.
+    const other = await newVa();
+    await inquire(other.vaNumber, "ext-id-other");
+    const foreign = await bank.send("payment", bank.paymentBody(other.vaNumber, "ext-id-other", 25_000n), { externalId: paymentId });
+    expect([foreign.status, foreign.responseCode]).toEqual([409, "4092500"]);
     expect(await payments(va.id)).toHaveLength(1);
+    expect(await payments(other.id)).toHaveLength(0);
   });
 
   it.skipIf(skip)("Inquiry Status (26): a payment the bank took but never told us about is recorded; a reversed one is not", async () => {

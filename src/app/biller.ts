@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { VirtualAccount } from "../domain/virtual-account.js";
-import type { BillerTransaction } from "../persistence/biller-store.js";
+import type { Rupiah } from "../domain/money.js";
+import type { BillerInquiryKey, BillerTransaction } from "../persistence/biller-store.js";
 import { BillerReads } from "../persistence/biller-store.js";
 import type { Store, StoreTransaction } from "../persistence/store.js";
 import type { HttpAnswer, InboundHttpRequest, PaymentNotification } from "../providers/provider.js";
@@ -10,13 +11,16 @@ import {
   type BillerIdentity,
   BillerOutcomes,
   inquiryAnswer,
+  numberDigits,
+  type PaymentRequest,
+  paddedPartnerServiceId,
   paymentAnswer,
   readInquiryRequest,
   readPaymentRequest,
   SNAP_BILLER,
 } from "../providers/snap-biller/wire.js";
-import { snapAnswer } from "../providers/snap/answer.js";
-import type { VerifiedSnapRequest } from "../providers/snap/inbound-request.js";
+import { snapAnswer, unauthorizedAnswer } from "../providers/snap/answer.js";
+import { externalIdReusedAnswer, type VerifiedSnapRequest } from "../providers/snap/inbound-request.js";
 import { type SnapOutcome, SnapService } from "../providers/snap/response-code.js";
 import { jakartaDay } from "../providers/snap/timestamp.js";
 import { payerDigits } from "../providers/snap/va-number.js";
@@ -93,7 +97,7 @@ export class BillerService {
       const replay = async () => {
         const earlier = await biller.lockInquiry(key);
         if (!earlier) return undefined;
-        if (earlier.virtualAccountNo !== inquiry.virtualAccountNo) {
+        if (numberDigits(earlier.virtualAccountNo) !== numberDigits(inquiry.virtualAccountNo)) {
           throw refuse(BillerOutcomes.inconsistentRequest, svc, "inquiryRequestId already used for another VA");
         }
         // The bank asking again: the same answer, the timer not restarted.
@@ -147,27 +151,50 @@ export class BillerService {
 
   /**
    * Service 25: the payment of an inquiry (`paymentRequestId == inquiryRequestId`) within its
-   * timer, for the quoted amount, recorded once. A repeat gets the original answer, byte for byte.
+   * timer, for the quoted amount, recorded once; or, for a VA registered at the bank, a payment
+   * naming it by `trxId` without an inquiry (§2.6). A repeat gets the original answer, byte for byte.
    */
   async payment(request: InboundHttpRequest): Promise<HttpAnswer> {
     const svc = SnapService.vaPayment;
-    const { provider, clock, store } = this.options;
+    const { provider, clock } = this.options;
     const now = clock();
-    const verdict = await provider.verifyInbound(request, svc, now);
+    // A correctly signed but stale request may be the bank's late advice of a payment we answered.
+    const verdict = await provider.verifyInbound(request, svc, now, { staleIsDoubt: true });
     if (!verdict.ok) return this.refused(svc, verdict.answer, verdict.reason);
     const reading = readPaymentRequest(request.rawBody);
     if (!reading.ok) return this.refused(svc, reading.answer, reading.reason);
     const payment = reading.value;
     const key = { partnerId: verdict.request.partnerId, inquiryRequestId: payment.paymentRequestId };
-    const fingerprint = createHash("sha256").update(`${payment.virtualAccountNo}\u0000${payment.paidAmount}`).digest("hex");
+    const fingerprint = createHash("sha256").update(`${numberDigits(payment.virtualAccountNo)}\u0000${payment.paidAmount}`).digest("hex");
+    /** The answer this payment already got, when it is the same payment (number and amount). */
+    const earlierAnswer = async (biller: BillerTransaction) => {
+      const inquiry = await biller.lockInquiry(key);
+      if (inquiry?.paymentAnswer === undefined || inquiry.paymentFingerprint !== fingerprint) return undefined;
+      return jsonAnswer(inquiry.paymentStatus ?? 200, inquiry.paymentAnswer);
+    };
 
     return this.inTransaction(svc, async (tx) => {
       const biller = tx.biller();
-      await this.claim(biller, verdict.request, svc, now);
+      const { doubt, requestIdGuard } = verdict.request;
+      if (doubt !== undefined) {
+        // Nothing new is believed from a stale request; the Inquiry Status poller settles the rest.
+        const answered = await earlierAnswer(biller);
+        if (answered) return answered;
+        throw new Refusal(unauthorizedAnswer(svc, "Stale Timestamp"), doubt);
+      }
+      const claim = await biller.claimExternalId(requestIdGuard.scope, requestIdGuard.day, requestIdGuard.requestId, requestIdGuard.bodyHash, now);
+      if (claim === "CONFLICT") {
+        // The bank's retry of a payment we answered, with only its advice fields changed (flagAdvise
+        // "Y"): refusing it would make the bank reverse a debit we recorded.
+        const answered = await earlierAnswer(biller);
+        if (answered) return answered;
+        throw new Refusal(externalIdReusedAnswer(svc), "X-EXTERNAL-ID reused for another request");
+      }
       const inquiry = await biller.lockInquiry(key);
-      if (!inquiry || inquiry.virtualAccountNo !== payment.virtualAccountNo) {
+      if (!inquiry) return this.payRegistered(tx, request, payment, key, fingerprint, now);
+      if (numberDigits(inquiry.virtualAccountNo) !== numberDigits(payment.virtualAccountNo)) {
         await this.findBill(tx, payment, svc);
-        throw refuse(BillerOutcomes.transactionNotFound, svc, "no inquiry with this paymentRequestId for this VA");
+        throw refuse(BillerOutcomes.transactionNotFound, svc, "paymentRequestId belongs to an inquiry of another VA");
       }
       if (inquiry.paymentAnswer !== undefined) {
         if (inquiry.paymentFingerprint !== fingerprint) {
@@ -182,48 +209,111 @@ export class BillerService {
         // Already recorded from the bank's Inquiry Status; this is the bank's late notification.
         expected = inquiry.paidAmount ?? inquiry.amount;
       } else if (inquiry.state !== "INQUIRED" || now.getTime() > inquiry.payBy.getTime()) {
-        throw refuse(BillerOutcomes.transactionExpired, svc, `inquiry timer elapsed (${inquiry.state})`);
+        // The reconciler may have recorded it from the bank's Inquiry Status already: then this is the
+        // bank's late notification of money we hold, and refusing it could make the bank reverse it.
+        const recordedOn = await tx.virtualAccountIdOfPayment(SNAP_BILLER, {
+          providerAccount: this.options.provider.providerAccount,
+          providerPaymentRef: payment.paymentRequestId,
+        });
+        if (recordedOn !== va.id) throw refuse(BillerOutcomes.transactionExpired, svc, `inquiry timer elapsed (${inquiry.state})`);
       } else {
         const problem = billStateProblem(va, now);
         if (problem) throw refuse(problem.outcome, svc, problem.reason, problem.message);
       }
       const amountProblem = paymentAmountProblem(va, expected, payment.paidAmount);
       if (amountProblem) throw refuse(amountProblem.outcome, svc, amountProblem.reason, amountProblem.message);
-
-      const notification: PaymentNotification = {
-        providerAccount: provider.providerAccount,
-        providerPaymentRef: payment.paymentRequestId,
-        vaNumber: payerDigits(payment.virtualAccountNo),
-        amount: payment.paidAmount,
-        fee: undefined,
-        paidAt: inquiry.paidAt ?? now,
-        rawPayload: request.rawBody.toString("utf8"),
-      };
-      const recorded = await new PaymentRecorder(store, clock).recordIn(tx, SNAP_BILLER, notification, "CALLBACK");
-      if (recorded === "UNKNOWN_VIRTUAL_ACCOUNT") throw new Error("VA disappeared while locked");
-      const shown = quote(va, inquiry.amount);
-      const answer = paymentAnswer(payment, billName(va), shown.ok ? shown.totalAmount : undefined);
+      const answer = await this.record(tx, request, payment, va, inquiry.paidAt ?? now, inquiry.amount);
       await biller.updateInquiry(key, {
         state: "PAID",
         paymentFingerprint: fingerprint,
         paymentStatus: answer.status,
         paymentAnswer: answer.body,
         paidAmount: payment.paidAmount,
-        paidAt: notification.paidAt,
+        paidAt: inquiry.paidAt ?? now,
       });
-      this.options.log.info(
-        { provider: SNAP_BILLER, virtualAccountId: va.id, paymentRequestId: key.inquiryRequestId, result: recorded },
-        "bank payment",
-      );
       return answer;
     });
   }
 
-  /** `409xx00` when the bank already used this X-EXTERNAL-ID today (claimed until commit). */
+  /**
+   * A payment no inquiry preceded. Accepted only for a VA the bank holds because we registered it
+   * (Create VA, 27) and only when it names that VA by our `trxId` (§2.6: "mandatory if Payment comes
+   * from the Create VA request"); anything else has no bill behind it: `404xx01`.
+   */
+  private async payRegistered(
+    tx: StoreTransaction,
+    request: InboundHttpRequest,
+    payment: PaymentRequest,
+    key: BillerInquiryKey,
+    fingerprint: string,
+    now: Date,
+  ): Promise<HttpAnswer> {
+    const svc = SnapService.vaPayment;
+    const va = await this.findBill(tx, payment, svc);
+    if (!this.options.provider.registersAtBank || payment.trxId === undefined || payment.trxId !== va.providerReference) {
+      throw refuse(BillerOutcomes.transactionNotFound, svc, "no inquiry with this paymentRequestId and no registered trxId");
+    }
+    const problem = billStateProblem(va, now);
+    if (problem) throw refuse(problem.outcome, svc, problem.reason, problem.message);
+    const amountProblem = paymentAmountProblem(va, undefined, payment.paidAmount);
+    if (amountProblem) throw refuse(amountProblem.outcome, svc, amountProblem.reason, amountProblem.message);
+    const answer = await this.record(tx, request, payment, va, now, undefined);
+    // Kept like an inquiry's payment, so a repeat gets this answer and the timer never runs.
+    await tx.biller().insertInquiry({
+      ...key,
+      virtualAccountId: va.id,
+      virtualAccountNo: payment.virtualAccountNo,
+      amount: payment.paidAmount,
+      state: "PAID",
+      inquiredAt: now,
+      payBy: now,
+      inquiryAnswer: "",
+      paymentFingerprint: fingerprint,
+      paymentStatus: answer.status,
+      paymentAnswer: answer.body,
+      paidAmount: payment.paidAmount,
+      paidAt: now,
+      statusChecks: 0,
+      statusCheckedAt: undefined,
+    });
+    return answer;
+  }
+
+  /** Records the bank's payment on its VA (exactly once) and builds the `2002500` answer. */
+  private async record(
+    tx: StoreTransaction,
+    request: InboundHttpRequest,
+    payment: PaymentRequest,
+    va: VirtualAccount,
+    paidAt: Date,
+    quoted: Rupiah | undefined,
+  ): Promise<HttpAnswer> {
+    const { provider, store, clock } = this.options;
+    const notification: PaymentNotification = {
+      providerAccount: provider.providerAccount,
+      providerPaymentRef: payment.paymentRequestId,
+      vaNumber: numberDigits(payment.virtualAccountNo),
+      providerVaId: va.providerVaId,
+      amount: payment.paidAmount,
+      fee: undefined,
+      paidAt,
+      rawPayload: request.rawBody.toString("utf8"),
+    };
+    const recorded = await new PaymentRecorder(store, clock).recordIn(tx, SNAP_BILLER, notification, "CALLBACK");
+    if (recorded === "UNKNOWN_VIRTUAL_ACCOUNT") throw new Error("VA disappeared while locked");
+    const shown = quote(va, quoted);
+    this.options.log.info(
+      { provider: SNAP_BILLER, virtualAccountId: va.id, paymentRequestId: payment.paymentRequestId, result: recorded },
+      "bank payment",
+    );
+    return paymentAnswer(payment, billName(va), shown.ok ? shown.totalAmount : undefined);
+  }
+
+  /** `409xx00` when the bank already used this X-EXTERNAL-ID today for another request (claimed until commit). */
   private async claim(biller: BillerTransaction, verified: VerifiedSnapRequest, svc: string, now: Date): Promise<void> {
-    const day = jakartaDay(verified.timestamp);
-    if (!(await biller.claimExternalId(verified.partnerId, day, verified.externalId, now))) {
-      throw refuse(BillerOutcomes.conflict, svc, "X-EXTERNAL-ID reused", "Cannot use same X-EXTERNAL-ID in same day");
+    const { scope, day, requestId, bodyHash } = verified.requestIdGuard;
+    if ((await biller.claimExternalId(scope, day, requestId, bodyHash, now)) === "CONFLICT") {
+      throw new Refusal(externalIdReusedAnswer(svc), "X-EXTERNAL-ID reused for another request");
     }
   }
 
@@ -232,8 +322,8 @@ export class BillerService {
     const { provider } = this.options;
     const notFound = () =>
       refuse(BillerOutcomes.invalidBill, svc, "no such VA", `${BillerOutcomes.invalidBill.message} Not Found`);
-    if (identity.partnerServiceId !== provider.partnerServiceId) throw notFound();
-    const va = await tx.lockVirtualAccountByNumber(SNAP_BILLER, provider.providerAccount, payerDigits(identity.virtualAccountNo));
+    if (paddedPartnerServiceId(identity.partnerServiceId) !== provider.partnerServiceId) throw notFound();
+    const va = await tx.lockVirtualAccountByNumber(SNAP_BILLER, provider.providerAccount, numberDigits(identity.virtualAccountNo));
     if (!va) throw notFound();
     return va;
   }

@@ -593,26 +593,21 @@ describe("sandbox provider against its simulator", () => {
       for (const attempt of attempts) expect((await provider.receiveWebhook(attempt)).kind).toBe("payment");
     });
 
-    it("answers an unknown VA with 404 so the sandbox tries again", async () => {
+    it("answers a payment it holds (unknown VA) with 200, and one the sandbox denies with 404", async () => {
       const va = await create();
       const normal = receiver.record;
-      let calls = 0;
-      receiver.record = (notification) => (++calls === 1 ? "UNKNOWN_VIRTUAL_ACCOUNT" : normal(notification));
+      receiver.record = () => "HELD";
       try {
         await pay(refOf(va), 25_000n);
       } finally {
         receiver.record = normal;
       }
 
-      expect(calls).toBe(2);
-      expect(simulator.deliveries.at(-1)).toMatchObject({ attempts: 2, acknowledged: true });
-      const first = receiver.results.at(-2);
-      if (first?.kind !== "payment") throw new Error("expected a payment");
-      expect(first.answer("UNKNOWN_VIRTUAL_ACCOUNT")).toEqual({
-        status: 404,
-        contentType: "application/json",
-        body: '{"error":"UNKNOWN_VIRTUAL_ACCOUNT"}',
-      });
+      expect(simulator.deliveries.at(-1)).toMatchObject({ attempts: 1, acknowledged: true });
+      const held = receiver.results.at(-1);
+      if (held?.kind !== "payment") throw new Error("expected a payment");
+      expect(held.answer("HELD")).toEqual({ status: 200, contentType: "application/json", body: '{"received":true,"duplicate":false}' });
+      expect(held.answer("REFUTED")).toEqual({ status: 404, contentType: "application/json", body: '{"error":"PAYMENT_NOT_CONFIRMED"}' });
     });
   });
 
@@ -698,18 +693,23 @@ describe("sandbox provider against its simulator", () => {
       }
     });
 
-    it("rejects a timestamp more than the tolerance away, either way", async () => {
+    it("doubts a correctly signed callback whose timestamp is more than the tolerance away, either way", async () => {
       const nowSeconds = Math.floor(Date.now() / 1000);
       for (const timestamp of [nowSeconds - 400, nowSeconds + 400]) {
-        expect(await rejected(signed(callback(), { timestamp }))).toEqual({
-          status: 401,
-          body: { error: "STALE_TIMESTAMP" },
-        });
+        const result = await provider.receiveWebhook(signed(callback(), { timestamp }));
+        if (result.kind !== "payment") throw new Error("expected a payment");
+        expect(result.belief).toMatchObject({ verified: false, doubt: expect.stringContaining("away from our clock") });
       }
-      expect((await provider.receiveWebhook(signed(callback(), { timestamp: nowSeconds - 250 }))).kind).toBe("payment");
+      const fresh = await provider.receiveWebhook(signed(callback(), { timestamp: nowSeconds - 250 }));
+      expect(fresh.kind === "payment" && fresh.belief).toEqual({ verified: true });
+      // A stale forgery is still forged.
+      expect(await rejected(signed(callback(), { timestamp: nowSeconds - 400, secret: "someone-else" }))).toEqual({
+        status: 401,
+        body: { error: "INVALID_SIGNATURE" },
+      });
     });
 
-    it("rejects a genuine callback replayed after the tolerance", async () => {
+    it("confirms a genuine callback replayed after the tolerance with the sandbox, and refutes an invented one", async () => {
       const genuine = receiver.requests.find((request) => request.rawBody.length > 0);
       if (genuine === undefined) throw new Error("no genuine callback captured");
       const later = createSandboxProvider({
@@ -721,10 +721,13 @@ describe("sandbox provider against its simulator", () => {
         now: () => new Date(Date.now() + 61_000),
       });
 
-      expect(rejectionOf(await later.receiveWebhook(genuine))).toMatchObject({
-        status: 401,
-        body: { error: "STALE_TIMESTAMP" },
-      });
+      const late = await later.receiveWebhook(genuine);
+      if (late.kind !== "payment") throw new Error("expected a payment");
+      expect(late.belief.verified).toBe(false);
+      const confirmed = await later.confirmPayment(late.notification, AbortSignal.timeout(5_000));
+      expect(confirmed).toEqual({ paid: true, notification: { ...late.notification, rawPayload: expect.any(String) } });
+      const invented = { ...late.notification, providerPaymentRef: `sbpay_${"c3".repeat(12)}` };
+      expect(await later.confirmPayment(invented, AbortSignal.timeout(5_000))).toMatchObject({ paid: false });
     });
 
     it("rejects another merchant's callback even when correctly signed", async () => {

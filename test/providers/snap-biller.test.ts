@@ -118,10 +118,19 @@ describe("request readers", () => {
       responseCode: "4002502",
       responseMessage: "Invalid Mandatory Field {paymentRequestId}",
     });
-    const collapsed = readInquiryRequest(body({ ...identity, virtualAccountNo: " 88899123456", inquiryRequestId: "a" }));
-    expect(collapsed.ok || JSON.parse(collapsed.answer.body).responseCode).toBe("4002401");
+    const otherNumber = readInquiryRequest(body({ ...identity, virtualAccountNo: "   88899123457", inquiryRequestId: "a" }));
+    expect(otherNumber.ok || JSON.parse(otherNumber.answer.body).responseCode).toBe("4002401");
     const fraction = readPaymentRequest(body({ ...identity, paymentRequestId: "p", paidAmount: { value: "1.50", currency: "IDR" } }));
     expect(fraction.ok || JSON.parse(fraction.answer.body).responseMessage).toBe("Invalid Field Format {paidAmount}");
+  });
+
+  it("reads a virtualAccountNo sent with its padding collapsed or dropped: the same digits name the same VA", () => {
+    for (const virtualAccountNo of [" 88899123456", "88899123456", "   88899123456"]) {
+      const read = readInquiryRequest(body({ ...identity, virtualAccountNo, inquiryRequestId: "a" }));
+      expect(read).toMatchObject({ ok: true, value: { virtualAccountNo } });
+    }
+    const unpaddedId = readInquiryRequest(body({ ...identity, partnerServiceId: "88899", virtualAccountNo: "88899123456", inquiryRequestId: "a" }));
+    expect(unpaddedId.ok).toBe(true);
   });
 
   it("reads the §2.7 samples (identity padded to 8, amounts exact)", () => {

@@ -1,6 +1,6 @@
 import { DomainError } from "../../domain/errors.js";
 import { callProvider, type ProviderHttpResponse, parseProviderJson, providerUnavailable } from "../http.js";
-import type { InboundHttpRequest, ProviderVirtualAccount, VaProvider, WebhookResult } from "../provider.js";
+import type { Belief, InboundHttpRequest, ProviderVirtualAccount, VaProvider, WebhookResult } from "../provider.js";
 import {
   apiKeyAuthorization,
   callbackSignatureMatches,
@@ -49,7 +49,7 @@ const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
  */
 export function createSandboxProvider(
   config: SandboxConfig,
-): VaProvider & Required<Pick<VaProvider, "simulatePayment" | "fetchPayments">> {
+): VaProvider & Required<Pick<VaProvider, "simulatePayment" | "fetchPayments" | "confirmPayment">> {
   const baseUrl = config.baseUrl.replace(/\/+$/, "");
   const authorization = apiKeyAuthorization(config.apiKey);
   const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -85,7 +85,7 @@ export function createSandboxProvider(
         providerCode: "DUPLICATE_EXTERNAL_ID",
       });
     }
-    return { providerAccount: config.merchantId, providerReference: va.id, vaNumber: va.vaNumber };
+    return { providerAccount: config.merchantId, providerReference: va.id, vaNumber: va.vaNumber, providerVaId: va.id };
   }
 
   const vaPath = (providerReference: string, action: string) =>
@@ -103,7 +103,7 @@ export function createSandboxProvider(
       if (response.status !== 200 && response.status !== 201) throw refusal(response, CREATE_FIELD_PATHS);
       const va = readWireVirtualAccount(parseProviderJson(PROVIDER, response));
       if (va === undefined) throw providerUnavailable(PROVIDER, response);
-      return { providerAccount: config.merchantId, providerReference: va.id, vaNumber: va.vaNumber };
+      return { providerAccount: config.merchantId, providerReference: va.id, vaNumber: va.vaNumber, providerVaId: va.id };
     },
 
     async cancelVirtualAccount(va, signal) {
@@ -129,6 +129,25 @@ export function createSandboxProvider(
         if (!reading.ok) throw providerUnavailable(PROVIDER, response);
         return reading.notification;
       });
+    },
+
+    /** `GET /v1/payments/{payment_id}`: the sandbox's own record of the payment a callback names. */
+    async confirmPayment(claim, signal) {
+      const response = await callProvider({
+        provider: PROVIDER,
+        method: "GET",
+        url: `${baseUrl}/v1/payments/${encodeURIComponent(claim.providerPaymentRef)}`,
+        headers: { authorization },
+        timeoutMs,
+        signal,
+      });
+      if (response.status === 404) return { paid: false, reason: "the sandbox has no such payment" };
+      if (response.status !== 200) throw refusal(response, NO_FIELD_PATHS);
+      const reading = readPaymentCallback(response.text, config.merchantId);
+      if (!reading.ok) throw providerUnavailable(PROVIDER, response);
+      const confirmed = reading.notification;
+      if (confirmed.providerAccount !== claim.providerAccount) return { paid: false, reason: "the payment belongs to another merchant" };
+      return { paid: true, notification: confirmed };
     },
 
     async simulatePayment(va, amount, signal) {
@@ -172,18 +191,20 @@ function receiveCallback(
   if (!isTimestampHeader(timestamp) || !isSignatureHeader(signature)) {
     return reject(401, { error: "INVALID_SIGNATURE" }, "signature or timestamp header missing or malformed");
   }
-  const skewSeconds = Math.abs(now.getTime() / 1000 - Number(timestamp));
-  if (skewSeconds > toleranceSeconds) {
-    return reject(401, { error: "STALE_TIMESTAMP" }, `timestamp is ${Math.round(skewSeconds)} s away from our clock`);
-  }
   if (!callbackSignatureMatches(webhookSecret, timestamp, request.rawBody, signature)) {
     return reject(401, { error: "INVALID_SIGNATURE" }, "signature does not match the body");
   }
+  // Signed by the sandbox but old: a late retry, or a replay; either way confirmed before it counts.
+  const skewSeconds = Math.abs(now.getTime() / 1000 - Number(timestamp));
+  const belief: Belief =
+    skewSeconds > toleranceSeconds
+      ? { verified: false, doubt: `timestamp is ${Math.round(skewSeconds)} s away from our clock` }
+      : { verified: true };
   const reading = readPaymentCallback(request.rawBody.toString("utf8"), merchantId);
   if (!reading.ok) {
     const body = reading.field === undefined ? {} : { field: reading.field };
     const where = reading.field === undefined ? "" : `${reading.field} `;
     return reject(400, { error: "MALFORMED_PAYLOAD", ...body }, `malformed callback: ${where}${reading.problem}`);
   }
-  return { kind: "payment", notification: reading.notification, answer: callbackAcknowledgement };
+  return { kind: "payment", notification: reading.notification, belief, answer: callbackAcknowledgement };
 }

@@ -52,6 +52,7 @@ export const startSandboxKit =
         };
       },
       muteCallbacks: (muted) => simulator.muteCallbacks(muted),
+      misbehaviour: simulator.misbehaviour,
       idle: () => simulator.idle(),
       close: () => simulator.close(),
     };

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import type { Rupiah } from "../../domain/money.js";
 import { MAX_LIFETIME_MS, MIN_LIFETIME_MS } from "../../domain/virtual-account.js";
+import type { ProviderMisbehaviour } from "../sandbox-kit.js";
 import { type BankRule, BANKS } from "./banks.js";
 import {
   callbackLifecycle,
@@ -56,6 +57,8 @@ export interface SandboxSimulator {
   idle(): Promise<void>;
   /** While muted, payments are made but no callback is sent: a lost callback, for reconciliation tests. */
   muteCallbacks(muted: boolean): void;
+  /** The sandbox's misbehaviours (see the kit); the sandbox is ours, so each is our own rule. */
+  misbehaviour: ProviderMisbehaviour;
   close(): Promise<void>;
 }
 
@@ -117,6 +120,9 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
   const ledger: SimulatedPayment[] = [];
   let callbackUrl = options.callbackUrl;
   let callbacksMuted = false;
+  let loseNextCreateAnswer = false;
+  let payBeforeNextCreateAnswer: Rupiah | undefined;
+  let reissueNumber: string | undefined;
 
   /** Reads the VA with its status brought up to date: an open VA past its expiry has expired. */
   const current = (va: StoredVa): StoredVa => {
@@ -130,6 +136,11 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
   const numberInUse = (vaNumber: string) => (byNumber.get(vaNumber) ?? []).some((va) => isOpen(current(va).wire.status));
 
   function allocateNumber(bank: BankRule, suffix: string | undefined): string {
+    if (reissueNumber !== undefined) {
+      const reissued = reissueNumber;
+      reissueNumber = undefined;
+      return reissued;
+    }
     const stem = `${bank.prefix}${merchantCode}`;
     const room = bank.digits - stem.length;
     if (suffix !== undefined) {
@@ -143,7 +154,7 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
     }
   }
 
-  function create(body: Record<string, unknown>): SimulatorResponse {
+  function create(body: Record<string, unknown>): SimulatorResponse | Promise<SimulatorResponse> {
     const externalId = body.external_id;
     if (typeof externalId !== "string" || !EXTERNAL_ID.test(externalId)) {
       return invalid("external_id", "must be 1-64 characters of A-Z a-z 0-9 . _ : -");
@@ -179,7 +190,23 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
     accounts.set(va.wire.id, va);
     byNumber.set(va.wire.va_number, [...(byNumber.get(va.wire.va_number) ?? []), va]);
     byExternalId.set(externalId, va);
-    return { status: 201, body: va.wire };
+    return answerCreate(va, { status: 201, body: va.wire });
+  }
+
+  /** The create's answer, after whatever the misbehaviour switches make happen first. */
+  async function answerCreate(va: StoredVa, created: SimulatorResponse): Promise<SimulatorResponse> {
+    const early = payBeforeNextCreateAnswer;
+    payBeforeNextCreateAnswer = undefined;
+    if (early !== undefined) {
+      pay(va, early);
+      await sender.idle();
+    }
+    if (loseNextCreateAnswer) {
+      loseNextCreateAnswer = false;
+      // What a proxy in front of the sandbox answers when the connection to it drops mid-answer.
+      return { status: 502, body: { error: "BAD_GATEWAY" } };
+    }
+    return created;
   }
 
   /** Finds a VA by the merchant's own id, to recover from a create whose answer was lost. */
@@ -206,7 +233,13 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
     if (!isOpen(va.wire.status) && force !== true) {
       refuse(409, "VA_INACTIVE", `virtual account is ${va.wire.status.toLowerCase()}`);
     }
-    const paid = BigInt(amount);
+    const payment = pay(va, BigInt(amount));
+    const accepted: WirePaymentAccepted = { payment_id: payment.paymentId, status: "PENDING_CALLBACK" };
+    return { status: 202, body: accepted };
+  }
+
+  /** The money arrives: the payment is on the ledger and its callback goes out. */
+  function pay(va: StoredVa, paid: Rupiah): SimulatedPayment {
     const payment: SimulatedPayment = {
       paymentId: `sbpay_${randomBytes(12).toString("hex")}`,
       virtualAccountId: va.wire.id,
@@ -218,8 +251,14 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
     ledger.push(payment);
     if (isOpen(va.wire.status)) va.wire.status = va.wire.usage === "single" ? "COMPLETED" : "PAID";
     sendCallback(va.wire, payment);
-    const accepted: WirePaymentAccepted = { payment_id: payment.paymentId, status: "PENDING_CALLBACK" };
-    return { status: 202, body: accepted };
+    return payment;
+  }
+
+  /** One payment by its id, as its callback reported it: what a merchant confirms a callback with. */
+  function findPayment(paymentId: string): SimulatorResponse {
+    const payment = ledger.find((p) => p.paymentId === paymentId) ?? refuse(404, "NOT_FOUND", "payment not found");
+    const va = accounts.get(payment.virtualAccountId) ?? refuse(404, "NOT_FOUND", "payment not found");
+    return { status: 200, body: callbackOf(va.wire, payment) };
   }
 
   function callbackOf(va: WireVirtualAccount, payment: SimulatedPayment): WirePaymentCallback {
@@ -256,11 +295,13 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
     });
   }
 
-  function route(request: SimulatorRequest): SimulatorResponse {
+  function route(request: SimulatorRequest): SimulatorResponse | Promise<SimulatorResponse> {
     const authorization = request.headers.authorization;
     if (authorization === undefined || !secretsEqual(authorization, expectedAuthorization)) {
       refuse(401, "UNAUTHORIZED", "invalid API key");
     }
+    const paymentPath = /^\/v1\/payments\/([^/]+)$/.exec(request.path);
+    if (paymentPath?.[1] !== undefined && request.method === "GET") return findPayment(decodeURIComponent(paymentPath[1]));
     const match = /^\/v1\/virtual-accounts(?:\/([^/]+)(?:\/(cancel|simulate-payment|payments))?)?$/.exec(request.path);
     if (!match) return refuse(404, "NOT_FOUND", "no such endpoint");
     const [, id, action] = match;
@@ -279,9 +320,9 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
     return refuse(405, "METHOD_NOT_ALLOWED", `${method} is not allowed here`);
   }
 
-  const server = await startSimulatorServer((request) => {
+  const server = await startSimulatorServer(async (request) => {
     try {
-      return route(request);
+      return await route(request);
     } catch (error) {
       if (error instanceof Refusal) return { status: error.status, body: error.body };
       throw error;
@@ -296,6 +337,26 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
     ledger,
     muteCallbacks(muted) {
       callbacksMuted = muted;
+    },
+    misbehaviour: {
+      holdCallbacks: (held) => sender.hold(held),
+      deliverHeldCallbacks: () => sender.deliverHeld(),
+      loseNextCreateAnswer() {
+        loseNextCreateAnswer = true;
+      },
+      payBeforeNextCreateAnswer(amount) {
+        payBeforeNextCreateAnswer = amount;
+      },
+      // The sandbox gives a number to a new VA once no open VA holds it (see allocateNumber); this
+      // makes the next create take a given one, as after its first VA expired or was cancelled.
+      reissueNumberOnNextCreate(vaNumber) {
+        reissueNumber = vaNumber;
+      },
+      // The sandbox takes any amount a payer sends (simulate-payment): half the bill, like a partial transfer.
+      async payOtherThanBill(ref, bill) {
+        const payment = pay(find(ref.providerReference), bill > 1n ? bill / 2n : bill + 1n);
+        return { providerPaymentRef: payment.paymentId, amount: payment.amount };
+      },
     },
     ...callbackLifecycle(server, sender),
   };

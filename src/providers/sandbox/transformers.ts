@@ -221,6 +221,7 @@ export function readPaymentCallback(rawPayload: string, merchantId: string): Cal
   if (body.merchant_id !== merchantId) return fault("merchant_id", "is not our merchant");
   if (!matches(body.payment_id, PAYMENT_ID)) return fault("payment_id", "is not a sandbox payment id");
   if (!matches(body.va_number, VA_NUMBER)) return fault("va_number", `must be 1..${MAX_VA_DIGITS} digits`);
+  if (!matches(body.virtual_account_id, VA_ID)) return fault("virtual_account_id", "is not a sandbox VA id");
   const amount = readRupiah(body.amount);
   if (amount === undefined || amount === 0n) return fault("amount", "must be a positive whole-rupiah string");
   const fee = body.fee === undefined ? undefined : readRupiah(body.fee);
@@ -233,6 +234,7 @@ export function readPaymentCallback(rawPayload: string, merchantId: string): Cal
       providerAccount: body.merchant_id,
       providerPaymentRef: body.payment_id,
       vaNumber: body.va_number,
+      providerVaId: body.virtual_account_id,
       amount,
       fee,
       paidAt,
@@ -243,7 +245,8 @@ export function readPaymentCallback(rawPayload: string, merchantId: string): Cal
 
 /** What the sandbox expects back from our webhook once we have tried to record its payment. */
 export function callbackAcknowledgement(result: RecordingResult): HttpAnswer {
-  if (result === "UNKNOWN_VIRTUAL_ACCOUNT") return jsonAnswer(404, { error: "UNKNOWN_VIRTUAL_ACCOUNT" });
+  if (result === "REFUTED") return jsonAnswer(404, { error: "PAYMENT_NOT_CONFIRMED" });
+  if (result === "ID_REUSED") return jsonAnswer(409, { error: "ID_REUSED" });
   return jsonAnswer(200, { received: true, duplicate: result === "DUPLICATE" });
 }
 

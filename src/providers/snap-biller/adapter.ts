@@ -11,7 +11,6 @@ import type {
 } from "../provider.js";
 import { type AccessTokenIssuer, createAccessTokenIssuer } from "../snap/access-token-issuer.js";
 import { createSnapClient, type SnapClient } from "../snap/client.js";
-import type { ExternalIdStore } from "../snap/external-id-store.js";
 import { SnapHeader } from "../snap/headers.js";
 import { type InboundCredentials, type Rejection, type VerifiedSnapRequest, verifyInboundSnapRequest } from "../snap/inbound-request.js";
 import { toSnapMoney } from "../snap/money.js";
@@ -27,6 +26,7 @@ import {
   type CreateVaRequest,
   type InquiryStatusRequest,
   readInquiryStatusAnswer,
+  readListedPayments,
   SNAP_BILLER,
 } from "./wire.js";
 
@@ -75,17 +75,24 @@ export interface SnapBillerProvider extends VaProvider {
    * Headers, timestamp skew, partner and signature of a request the bank sent to one of our
    * services. The X-EXTERNAL-ID is NOT claimed here: the caller claims it in its own transaction.
    */
-  verifyInbound(request: InboundHttpRequest, serviceCode: string, now: Date): Promise<{ ok: true; request: VerifiedSnapRequest } | Rejection>;
+  verifyInbound(
+    request: InboundHttpRequest,
+    serviceCode: string,
+    now: Date,
+    options?: { staleIsDoubt?: boolean },
+  ): Promise<{ ok: true; request: VerifiedSnapRequest } | Rejection>;
   /** `POST /v1.0/access-token/b2b` for a bank that signs symmetrically. */
   issueAccessToken(request: InboundHttpRequest): HttpAnswer;
   /** True when a bank endpoint is configured for Inquiry Status. */
   readonly canInquireStatus: boolean;
+  /**
+   * True when every VA is registered at the bank with Create VA (27), its `trxId` our external id:
+   * the bank then holds the bill and may send a payment with that `trxId` and no inquiry (§2.6).
+   */
+  readonly registersAtBank: boolean;
   /** Service 26: what the bank knows about the payment of one inquiry. Never throws for bank refusals. */
   inquirePaymentStatus(query: { virtualAccountNo: string; inquiryRequestId: string }, signal: AbortSignal): Promise<BankPaymentStatus>;
 }
-
-/** The replay guard is claimed by the use case, inside its transaction (see biller.ts). */
-const CLAIMED_IN_TRANSACTION: ExternalIdStore = { claim: async () => true, release: async () => undefined };
 
 export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerProvider {
   checkNumbering(config.partnerServiceId, config.customerNoDigits);
@@ -147,6 +154,7 @@ export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerPr
     providerAccount: config.partnerServiceId,
     partnerServiceId,
     canInquireStatus: client !== undefined,
+    registersAtBank: client !== undefined && bank?.createVaPath !== undefined,
 
     /** Numbers the VA locally (same external id → same number) and registers it at the bank if configured. */
     async createVirtualAccount(request: ProviderCreateRequest, signal: AbortSignal): Promise<ProviderVirtualAccount> {
@@ -160,6 +168,8 @@ export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerPr
         providerAccount: config.partnerServiceId,
         providerReference: request.externalId,
         vaNumber: payerDigits(identity.virtualAccountNo),
+        // The bank's payment names the VA by the trxId we registered it with.
+        providerVaId: provider.registersAtBank ? request.externalId : undefined,
       };
     },
 
@@ -175,22 +185,62 @@ export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerPr
       };
     },
 
-    verifyInbound(request, serviceCode, at) {
+    verifyInbound(request, serviceCode, at, options) {
+      // X-EXTERNAL-ID is claimed by the use case, inside its transaction (see app/biller.ts).
       return verifyInboundSnapRequest(request, {
         serviceCode,
         signedPath: (config.publicPathPrefix ?? "") + request.path,
         credentialsOf: credentialsOf(request),
-        externalIds: CLAIMED_IN_TRANSACTION,
         now: at,
         maxClockSkewMs: config.maxClockSkewMs,
+        staleIsDoubt: options?.staleIsDoubt,
       });
     },
 
     issueAccessToken: (request) => tokens.issue(request),
 
+    /**
+     * For a VA registered at the bank (paid by `trxId`, with no inquiry we could ask about): every
+     * payment the bank lists for its number (Inquiry Status without an inquiryRequestId, §2.6).
+     */
+    async fetchPayments(va, signal) {
+      if (!client || !provider.registersAtBank) return [];
+      const customerNo = va.vaNumber.slice(config.partnerServiceId.length);
+      const body: InquiryStatusRequest = {
+        partnerServiceId,
+        customerNo,
+        virtualAccountNo: composeVirtualAccountNo(partnerServiceId, customerNo),
+        additionalInfo: {},
+      };
+      let answer: Record<string, unknown>;
+      try {
+        answer = await client.call({ method: "POST", path: BillerPath.inquiryStatus, body, signal });
+      } catch (error) {
+        const code = error instanceof DomainError ? error.facts.providerCode : undefined;
+        if (code && /^404\d\d01$/.test(code)) return [];
+        throw error;
+      }
+      return readListedPayments(answer).map((listed) => ({
+        providerAccount: config.partnerServiceId,
+        providerPaymentRef: listed.paymentRequestId,
+        vaNumber: va.vaNumber,
+        providerVaId: va.providerReference,
+        amount: listed.amount,
+        fee: undefined,
+        paidAt: listed.paidAt ?? now(),
+        rawPayload: listed.rawEntry,
+      }));
+    },
+
     async inquirePaymentStatus(query, signal): Promise<BankPaymentStatus> {
       if (!client) return { state: "UNKNOWN", reason: "no bank endpoint configured" };
-      const identity = splitVirtualAccountNo(query.virtualAccountNo);
+      // Asked as the bank sent it; a bank that sent the number unpadded still gets §2.4's triple.
+      const digits = payerDigits(query.virtualAccountNo);
+      const identity =
+        splitVirtualAccountNo(query.virtualAccountNo) ??
+        (digits.startsWith(config.partnerServiceId) && digits.length > config.partnerServiceId.length
+          ? { partnerServiceId, customerNo: digits.slice(config.partnerServiceId.length) }
+          : undefined);
       if (!identity) return { state: "UNKNOWN", reason: "stored virtualAccountNo is malformed" };
       const body: InquiryStatusRequest = {
         ...identity,

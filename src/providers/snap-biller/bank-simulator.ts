@@ -86,6 +86,14 @@ export interface TransferOptions {
   deliverPayment?: boolean;
   /** This many payment answers are lost on the way back: the bank sees a timeout and retries. */
   loseAnswers?: number;
+  /**
+   * Pay a VA the biller registered with Create VA straight away, naming it by its `trxId`, with no
+   * inquiry (§2.6: trxId "mandatory if Payment comes from the Create VA request"). The bank knows
+   * the bill from the registration; `paymentRequestId` is the bank's own.
+   */
+  withoutInquiry?: boolean;
+  /** Re-send a payment whose answer was lost under its first X-EXTERNAL-ID (otherwise a fresh one). */
+  retrySameExternalId?: boolean;
 }
 
 /**
@@ -97,10 +105,13 @@ export type TransferState = "REFUSED" | "COMPLETED" | "REVERSED" | "UNCONFIRMED"
 
 export interface BankTransfer {
   virtualAccountNo: string;
+  /** Set when the bank paid a registered VA without an inquiry. */
+  trxId: string | undefined;
   inquiryRequestId: string;
   referenceNo: string;
   amount: Rupiah | undefined;
   state: TransferState;
+  /** `NO_EXCHANGE` when the payment came without an inquiry. */
   inquiry: SnapExchange;
   payments: SnapExchange[];
   debitedAt: Date | undefined;
@@ -113,7 +124,7 @@ export interface BankSimulator {
   setGatewayUrl(url: string): void;
   identityOf(vaNumber: string): BillerIdentity;
   inquiryBody(vaNumber: string, inquiryRequestId: string, typedAmount?: Rupiah): Record<string, unknown>;
-  paymentBody(vaNumber: string, paymentRequestId: string, amount: Rupiah, flagAdvise?: "Y" | "N"): Record<string, unknown>;
+  paymentBody(vaNumber: string, paymentRequestId: string, amount: Rupiah, flagAdvise?: "Y" | "N", trxId?: string): Record<string, unknown>;
   /** One signed call to `/v1.0/transfer-va/inquiry` or `/payment`, body sent as given. */
   send(service: "inquiry" | "payment", body: Record<string, unknown> | string, options?: SendOptions): Promise<SnapExchange>;
   /** A payer's whole transfer: inquiry, debit, payment with retries; never throws for refusals. */
@@ -127,6 +138,15 @@ export interface BankSimulator {
   failStatusQueries: number;
   close(): Promise<void>;
 }
+
+/** The exchange that never took place (a transfer without an inquiry). */
+export const NO_EXCHANGE: SnapExchange = {
+  status: 0,
+  body: "",
+  json: undefined,
+  responseCode: undefined,
+  sent: { path: "", headers: {}, body: "" },
+};
 
 export async function startBankSimulator(options: BankSimulatorOptions): Promise<BankSimulator> {
   const now = options.now ?? (() => new Date());
@@ -213,10 +233,11 @@ export async function startBankSimulator(options: BankSimulatorOptions): Promise
     };
   }
 
-  function paymentBody(vaNumber: string, paymentRequestId: string, amount: Rupiah, flagAdvise: "Y" | "N" = "N") {
+  function paymentBody(vaNumber: string, paymentRequestId: string, amount: Rupiah, flagAdvise: "Y" | "N" = "N", trxId?: string) {
     referenceCounter++;
     return {
       ...identityOf(vaNumber),
+      ...(trxId === undefined ? {} : { trxId }),
       paymentRequestId,
       channelCode: 6011,
       paidAmount: toSnapMoney(amount),
@@ -227,23 +248,37 @@ export async function startBankSimulator(options: BankSimulatorOptions): Promise
     };
   }
 
+  /** The registration (Create VA) of this displayed number, if the biller made one. */
+  function registrationOf(vaNumber: string): Record<string, unknown> | undefined {
+    const { virtualAccountNo } = identityOf(vaNumber);
+    return [...registrations.values()].find((r) => r.virtualAccountNo === virtualAccountNo);
+  }
+
   async function transfer(vaNumber: string, transferOptions: TransferOptions = {}): Promise<BankTransfer> {
-    const inquiryRequestId = transferOptions.inquiryRequestId ?? `inq-${randomUUID()}`;
-    const inquiry = await send("inquiry", inquiryBody(vaNumber, inquiryRequestId, transferOptions.typedAmount));
+    const registration = transferOptions.withoutInquiry ? registrationOf(vaNumber) : undefined;
+    if (transferOptions.withoutInquiry && !registration) throw new Error(`bank simulator: ${vaNumber} was never registered`);
+    const inquiryRequestId = transferOptions.inquiryRequestId ?? `${registration ? "pay" : "inq"}-${randomUUID()}`;
     const record: BankTransfer = {
       virtualAccountNo: identityOf(vaNumber).virtualAccountNo,
       inquiryRequestId,
       referenceNo: "",
       amount: undefined,
       state: "REFUSED",
-      inquiry,
+      inquiry: NO_EXCHANGE,
       payments: [],
       debitedAt: undefined,
+      trxId: registration ? String(registration.trxId) : undefined,
     };
-    transfers.push(record);
-    if (inquiry.status !== 200 || inquiry.responseCode !== "2002400") return record;
-    const data = isRecord(inquiry.json?.virtualAccountData) ? inquiry.json.virtualAccountData : {};
-    const amount = transferOptions.amount ?? parseSnapMoney(data.totalAmount);
+    let totalAmount: unknown = registration && isRecord(registration.totalAmount) ? registration.totalAmount : undefined;
+    if (!registration) {
+      record.inquiry = await send("inquiry", inquiryBody(vaNumber, inquiryRequestId, transferOptions.typedAmount));
+      transfers.push(record);
+      if (record.inquiry.status !== 200 || record.inquiry.responseCode !== "2002400") return record;
+      totalAmount = isRecord(record.inquiry.json?.virtualAccountData) ? record.inquiry.json.virtualAccountData.totalAmount : undefined;
+    } else {
+      transfers.push(record);
+    }
+    const amount = transferOptions.amount ?? parseSnapMoney(isRecord(totalAmount) ? totalAmount : undefined);
     if (amount === undefined) throw new Error("bank simulator: an open bill needs an amount");
     record.amount = amount;
     await transferOptions.beforePayment?.();
@@ -252,12 +287,14 @@ export async function startBankSimulator(options: BankSimulatorOptions): Promise
     if (transferOptions.deliverPayment === false) return record;
 
     let lostAnswers = transferOptions.loseAnswers ?? 0;
+    let externalId: string | undefined;
     for (let attempt = 0; attempt <= retryDelaysMs.length; attempt++) {
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, retryDelaysMs[attempt - 1]));
-      const body = paymentBody(vaNumber, inquiryRequestId, amount, attempt > 0 ? "Y" : "N");
+      const body = paymentBody(vaNumber, inquiryRequestId, amount, attempt > 0 ? "Y" : "N", record.trxId);
       if (attempt === 0) record.referenceNo = String(body.referenceNo);
       else body.referenceNo = record.referenceNo;
-      const answer = await send("payment", body);
+      const answer = await send("payment", body, transferOptions.retrySameExternalId && externalId ? { externalId } : {});
+      externalId = answer.sent.headers["X-EXTERNAL-ID"];
       record.payments.push(answer);
       if (lostAnswers > 0) {
         lostAnswers--;
@@ -287,43 +324,60 @@ export async function startBankSimulator(options: BankSimulatorOptions): Promise
     close: async () => {},
   };
 
+  /** One transfer as Inquiry Status reports it, shaped like the standard's sample (§2.7). */
+  function statusData(found: BankTransfer, body: Record<string, unknown>) {
+    const paid = found.state === "COMPLETED" || found.state === "UNCONFIRMED";
+    return {
+      paymentFlagReason: paid ? { english: "Success", indonesia: "Sukses" } : { english: "Reversed", indonesia: "Dibatalkan" },
+      partnerServiceId: body.partnerServiceId,
+      customerNo: body.customerNo,
+      virtualAccountNo: found.virtualAccountNo,
+      inquiryRequestId: found.inquiryRequestId,
+      ...(paid && found.amount !== undefined
+        ? {
+            paymentRequestId: found.inquiryRequestId,
+            paidAmount: toSnapMoney(found.amount),
+            transactionDate: formatSnapTimestamp(found.debitedAt ?? now()),
+            referenceNo: found.referenceNo,
+          }
+        : {}),
+      paymentFlagStatus: paid ? "00" : "01",
+    };
+  }
+
+  /**
+   * Service 26. With `inquiryRequestId` the one transfer it names; without, every transfer to the
+   * number (§2.6: "If not send, will return array of transaction based on virtualAccountNo").
+   */
   function inquiryStatus(body: Record<string, unknown>): HttpAnswer {
     const svc = SnapService.vaInquiryStatus;
     const inquiryRequestId = body.inquiryRequestId;
     if (typeof body.virtualAccountNo !== "string") return missingFieldAnswer(svc, "virtualAccountNo");
-    if (typeof inquiryRequestId !== "string") return missingFieldAnswer(svc, "inquiryRequestId");
+    if (inquiryRequestId !== undefined && typeof inquiryRequestId !== "string") return badFieldAnswer(svc, "inquiryRequestId");
+    const asked = inquiryRequestId ?? "";
     if (simulator.failStatusQueries > 0) {
       simulator.failStatusQueries--;
-      statusQueries.push({ inquiryRequestId, paymentFlagStatus: undefined, status: 500 });
+      statusQueries.push({ inquiryRequestId: asked, paymentFlagStatus: undefined, status: 500 });
       return snapAnswer(BillerOutcomes.internalServerError, svc);
     }
-    const found = transfers.find((t) => t.inquiryRequestId === inquiryRequestId && t.virtualAccountNo === body.virtualAccountNo);
+    const toNumber = transfers.filter((t) => t.virtualAccountNo === body.virtualAccountNo && t.state !== "REFUSED");
+    if (inquiryRequestId === undefined) {
+      statusQueries.push({ inquiryRequestId: asked, paymentFlagStatus: undefined, status: 200 });
+      return snapAnswer(SnapOutcomes.successful, svc, SnapOutcomes.successful.message, {
+        virtualAccountData: toNumber.map((t) => statusData(t, body)),
+        additionalInfo: {},
+      });
+    }
+    const found = toNumber.find((t) => t.inquiryRequestId === inquiryRequestId) ?? transfers.find(
+      (t) => t.inquiryRequestId === inquiryRequestId && t.virtualAccountNo === body.virtualAccountNo,
+    );
     if (!found) {
-      statusQueries.push({ inquiryRequestId, paymentFlagStatus: undefined, status: 404 });
+      statusQueries.push({ inquiryRequestId: asked, paymentFlagStatus: undefined, status: 404 });
       return snapAnswer(SnapOutcomes.transactionNotFound, svc);
     }
-    const paid = found.state === "COMPLETED" || found.state === "UNCONFIRMED";
-    const paymentFlagStatus = paid ? "00" : "01";
-    statusQueries.push({ inquiryRequestId, paymentFlagStatus, status: 200 });
-    return snapAnswer(SnapOutcomes.successful, svc, SnapOutcomes.successful.message, {
-      virtualAccountData: {
-        paymentFlagReason: paid ? { english: "Success", indonesia: "Sukses" } : { english: "Reversed", indonesia: "Dibatalkan" },
-        partnerServiceId: body.partnerServiceId,
-        customerNo: body.customerNo,
-        virtualAccountNo: found.virtualAccountNo,
-        inquiryRequestId,
-        ...(paid && found.amount !== undefined
-          ? {
-              paymentRequestId: inquiryRequestId,
-              paidAmount: toSnapMoney(found.amount),
-              transactionDate: formatSnapTimestamp(found.debitedAt ?? now()),
-              referenceNo: found.referenceNo,
-            }
-          : {}),
-        paymentFlagStatus,
-      },
-      additionalInfo: {},
-    });
+    const data = statusData(found, body);
+    statusQueries.push({ inquiryRequestId: asked, paymentFlagStatus: data.paymentFlagStatus, status: 200 });
+    return snapAnswer(SnapOutcomes.successful, svc, SnapOutcomes.successful.message, { virtualAccountData: data, additionalInfo: {} });
   }
 
   function createVa(body: Record<string, unknown>): HttpAnswer {

@@ -5,7 +5,6 @@ import { isRecord } from "../snap/json.js";
 import { parseSnapMoney, type SnapMoney, toSnapMoney } from "../snap/money.js";
 import { type SnapOutcome, SnapOutcomes, SnapService } from "../snap/response-code.js";
 import { parseSnapTimestamp } from "../snap/timestamp.js";
-import { isPartnerServiceId } from "../snap/va-number.js";
 
 /**
  * The SNAP "biller" wire format (providers.md §2.1, §2.6, §2.7, §3): banks call our Inquiry (24)
@@ -108,19 +107,35 @@ function optionalText(body: Record<string, unknown>, field: string, maxLength: n
   return textValue;
 }
 
+/** 1-8 digits, left-padded with spaces to at most 8 characters (§2.4 pads to exactly 8). */
+const PARTNER_SERVICE_ID = /^ {0,7}\d{1,8}$/;
+
+/**
+ * The identity triple as the bank sent it (echoed back as sent). `virtualAccountNo` must name the
+ * same number as `partnerServiceId` + `customerNo`: padded byte for byte as §2.4 composes it, or
+ * without the padding spaces (the digits the payer typed), which names the same VA unambiguously.
+ */
 function identity(body: Record<string, unknown>): BillerIdentity {
   const partnerServiceId = body.partnerServiceId;
   if (partnerServiceId === undefined || partnerServiceId === "") throw new FieldProblem("missing", "partnerServiceId");
-  if (typeof partnerServiceId !== "string" || !isPartnerServiceId(partnerServiceId)) {
+  if (typeof partnerServiceId !== "string" || partnerServiceId.length > 8 || !PARTNER_SERVICE_ID.test(partnerServiceId)) {
     throw new FieldProblem("format", "partnerServiceId");
   }
   const customerNo = text(body, "customerNo", CUSTOMER_NO);
   const virtualAccountNo = body.virtualAccountNo;
   if (virtualAccountNo === undefined || virtualAccountNo === "") throw new FieldProblem("missing", "virtualAccountNo");
-  // Byte for byte: the padding spaces are part of the number (§2.4).
-  if (virtualAccountNo !== partnerServiceId + customerNo) throw new FieldProblem("format", "virtualAccountNo");
+  const digits = partnerServiceId.trimStart() + customerNo;
+  if (typeof virtualAccountNo !== "string" || virtualAccountNo.trimStart() !== digits || !/^ *\d+$/.test(virtualAccountNo)) {
+    throw new FieldProblem("format", "virtualAccountNo");
+  }
   return { partnerServiceId, customerNo, virtualAccountNo };
 }
+
+/** The 8-character padded form of a partnerServiceId as sent (padded or not). */
+export const paddedPartnerServiceId = (sent: string): string => sent.trimStart().padStart(8, " ");
+
+/** The digits of a virtualAccountNo as sent, padded or not: what identifies the number. */
+export const numberDigits = (virtualAccountNo: string): string => virtualAccountNo.trimStart();
 
 /** Service 24 request (§2.6): identity triple, `inquiryRequestId` M, `amount` O. */
 export function readInquiryRequest(rawBody: Buffer): Reading<InquiryRequest> {
@@ -145,8 +160,8 @@ export function readPaymentRequest(rawBody: Buffer): Reading<PaymentRequest> {
     if (body.paidAmount === undefined || body.paidAmount === null) throw new FieldProblem("missing", "paidAmount");
     const paidAmount = parseSnapMoney(body.paidAmount);
     if (paidAmount === undefined || paidAmount <= 0n) throw new FieldProblem("format", "paidAmount");
+    // Echoed, never interpreted: the standard's own sample writes it `20201231T235959Z`.
     const trxDateTime = optionalText(body, "trxDateTime", 25);
-    if (trxDateTime !== undefined && !parseSnapTimestamp(trxDateTime)) throw new FieldProblem("format", "trxDateTime");
     const flagAdvise = optionalText(body, "flagAdvise", 1);
     if (flagAdvise !== undefined && flagAdvise !== "Y" && flagAdvise !== "N") throw new FieldProblem("format", "flagAdvise");
     return {
@@ -217,10 +232,13 @@ export function paymentAnswer(request: PaymentRequest, virtualAccountName: strin
   });
 }
 
-/** Service 26 request (§2.6): identity triple plus the inquiry and payment ids. */
+/**
+ * Service 26 request (§2.6): identity triple plus the inquiry and payment ids; without them the bank
+ * answers every transaction to the number.
+ */
 export interface InquiryStatusRequest extends BillerIdentity {
-  inquiryRequestId: string;
-  paymentRequestId: string;
+  inquiryRequestId?: string;
+  paymentRequestId?: string;
   additionalInfo: Record<string, never>;
 }
 
@@ -262,8 +280,44 @@ export function readInquiryStatusAnswer(body: Record<string, unknown>): BankPaym
   return {
     state: "PAID",
     amount: parseSnapMoney(data.paidAmount),
-    paidAt: typeof when === "string" ? parseSnapTimestamp(when) : undefined,
+    paidAt: typeof when === "string" ? parseBankTimestamp(when) : undefined,
     referenceNo: typeof referenceNo === "string" || typeof referenceNo === "number" ? String(referenceNo) : undefined,
     rawAnswer: JSON.stringify(body),
   };
+}
+
+const BASIC_ISO_UTC = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+
+/**
+ * A payment time the bank reports: SNAP's extended ISO-8601 with offset, or the basic UTC form the
+ * standard's own Inquiry Status sample uses (`20201230T235959Z`).
+ */
+export function parseBankTimestamp(text: string): Date | undefined {
+  const basic = BASIC_ISO_UTC.exec(text);
+  if (!basic) return parseSnapTimestamp(text);
+  const [, year, month, day, hour, minute, second] = basic;
+  return parseSnapTimestamp(`${year}-${month}-${day}T${hour}:${minute}:${second}Z`);
+}
+
+/** A payment the bank lists for a number (Inquiry Status without an inquiryRequestId). */
+export interface BankListedPayment {
+  paymentRequestId: string;
+  amount: Rupiah;
+  paidAt: Date | undefined;
+  /** The bank's entry, kept with the payment for audit. */
+  rawEntry: string;
+}
+
+/** The paid entries (`paymentFlagStatus` `00`) of an Inquiry Status answer, one or many. */
+export function readListedPayments(body: Record<string, unknown>): BankListedPayment[] {
+  const data = body.virtualAccountData;
+  const entries = Array.isArray(data) ? data : [data];
+  return entries.flatMap((entry): BankListedPayment[] => {
+    if (!isRecord(entry) || entry.paymentFlagStatus !== "00" || typeof entry.paymentRequestId !== "string") return [];
+    const amount = parseSnapMoney(entry.paidAmount);
+    if (amount === undefined || amount <= 0n) return [];
+    const when = typeof entry.transactionDate === "string" ? entry.transactionDate : entry.trxDateTime;
+    const paidAt = typeof when === "string" ? parseBankTimestamp(when) : undefined;
+    return [{ paymentRequestId: entry.paymentRequestId, amount, paidAt, rawEntry: JSON.stringify(entry) }];
+  });
 }

@@ -1,0 +1,216 @@
+import { generateKeyPairSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSnapBillerProvider } from "../../src/providers/snap-biller/adapter.js";
+import type { BankSimulator } from "../../src/providers/snap-biller/bank-simulator.js";
+import { snapBillerSettings } from "../../src/providers/snap-biller/settings.js";
+import { BillerPath } from "../../src/providers/snap-biller/wire.js";
+import { vaClient } from "../support/clients.js";
+import { createRequest } from "../support/fixtures.js";
+import { startTestGateway, TENANTS, type TestGateway } from "../support/gateway.js";
+
+/**
+ * The SNAP VA samples the standard publishes (test/fixtures/snap-biller/SOURCES.md), replayed:
+ * inbound ones through the real biller routes of a started gateway, signed by the bank simulator
+ * over their verbatim bytes; the bank's Inquiry Status answer through the adapter's parsing; and our
+ * own requests and answers checked to have the samples' shape.
+ */
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/snap-biller/${name}`, import.meta.url), "utf8");
+const sample = (name: string) => JSON.parse(fixture(name)) as Record<string, unknown>;
+
+/** The sample's BIN, so its numbers reach the VA lookup (its 20-digit customerNo cannot be one of ours). */
+const BIN = "088899";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+const kind = (value: unknown) => (Array.isArray(value) ? "array" : value === null ? "null" : typeof value);
+
+/**
+ * Where `ours` differs in shape from `published`: a key the sample does not have, or a value of
+ * another JSON type, recursively (arrays by their first element). `documented` lists paths the SNAP
+ * field table (providers.md §2.6) allows although the sample lacks them or types them otherwise.
+ */
+function shapeProblems(ours: Json, published: Json, documented: readonly string[] = [], path = ""): string[] {
+  if (documented.includes(path)) return [];
+  if (kind(ours) !== kind(published)) return [`${path || "(root)"}: ${kind(ours)} where the sample has ${kind(published)}`];
+  if (Array.isArray(ours) && Array.isArray(published)) {
+    const [first] = ours;
+    return first === undefined || published[0] === undefined ? [] : shapeProblems(first, published[0], documented, `${path}[]`);
+  }
+  if (kind(ours) !== "object") return [];
+  const mine = ours as Record<string, Json>;
+  const theirs = published as Record<string, Json>;
+  return Object.keys(mine).flatMap((key) => {
+    const at = path === "" ? key : `${path}.${key}`;
+    if (!(key in theirs)) return documented.includes(at) ? [] : [`${at}: not in the sample`];
+    return shapeProblems(mine[key] as Json, theirs[key] as Json, documented, at);
+  });
+}
+
+describe("snap-biller: the published SNAP samples", () => {
+  let gateway: TestGateway;
+  let bank: BankSimulator;
+  const client = () => vaClient(gateway.url, TENANTS.alpha.apiKey);
+
+  beforeAll(async () => {
+    gateway = await startTestGateway({
+      dialect: "sqlite",
+      controlledClock: true,
+      config: {
+        snapBiller: snapBillerSettings({
+          partnerServiceId: BIN,
+          bankCode: "BCA",
+          bankPartnerId: "BANK-TEST",
+          bankCreateVaPath: BillerPath.createVa,
+          statusIntervalMs: 3_600_000,
+        }),
+      },
+      overrides: { simulatorRetryDelaysMs: [20, 40] },
+    });
+    const simulator = gateway.snapBiller?.kit.bankSimulator;
+    if (!simulator) throw new Error("sandbox snap-biller should come with a bank simulator");
+    bank = simulator;
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  async function newVa() {
+    const { virtualAccount } = await client().createVirtualAccount(createRequest({ provider: "snap-biller" }));
+    if (!virtualAccount) throw new Error("no VA");
+    return virtualAccount;
+  }
+
+  it("the Payment sample, verbatim, is read (basic-format trxDateTime, numeric paymentType) and answered 4042512: not our VA", async () => {
+    const answer = await bank.send("payment", fixture("aspi-payment-request.json"));
+    expect([answer.status, answer.responseCode, answer.json?.responseMessage]).toEqual([
+      404,
+      "4042512",
+      "Invalid Bill/Virtual Account Not Found",
+    ]);
+  });
+
+  it("the Inquiry sample, verbatim, is refused 4002401: its partnerServiceId and virtualAccountNo name different digits", async () => {
+    const answer = await bank.send("inquiry", fixture("aspi-inquiry-request.json"));
+    expect([answer.status, answer.responseCode, answer.json?.responseMessage]).toEqual([
+      400,
+      "4002401",
+      "Invalid Field Format {virtualAccountNo}",
+    ]);
+  });
+
+  it("a bank sending every field of the samples pays one of our VAs: inquiry, payment, one payment recorded", async () => {
+    const va = await newVa();
+    const identity = bank.identityOf(va.vaNumber);
+    const inquiryRequestId = `sample-${crypto.randomUUID()}`;
+    const inquiry = { ...sample("aspi-inquiry-request.json"), ...identity, amount: { value: "25000.00", currency: "IDR" }, inquiryRequestId };
+    const inquired = await bank.send("inquiry", JSON.stringify(inquiry));
+    expect(inquired.responseCode, inquired.body).toBe("2002400");
+    const money = { value: "25000.00", currency: "IDR" };
+    const payment = {
+      ...sample("aspi-payment-request.json"),
+      ...identity,
+      paymentRequestId: inquiryRequestId,
+      paidAmount: money,
+      cumulativePaymentAmount: money,
+      totalAmount: money,
+    };
+    delete (payment as Record<string, unknown>).trxId;
+    const paid = await bank.send("payment", JSON.stringify(payment));
+    expect(paid.responseCode, paid.body).toBe("2002500");
+    expect(paid.json?.virtualAccountData).toMatchObject({ trxDateTime: "20201231T235959Z", flagAdvise: "Y", paymentFlagStatus: "00" });
+    const { payments } = await client().getPaymentStatus({ virtualAccountId: va.id });
+    expect(payments.map((p) => [p.amount, p.providerPaymentReference])).toEqual([[25_000n, inquiryRequestId]]);
+  });
+
+  it("our inquiry and payment answers, and the bank simulator's requests, have the samples' shape", async () => {
+    const va = await newVa();
+    const transfer = await bank.transfer(va.vaNumber);
+    expect(transfer.state).toBe("COMPLETED");
+    const [payment] = transfer.payments;
+    if (!payment) throw new Error("no payment sent");
+    const parse = (text: string) => JSON.parse(text) as Json;
+    // The field table (§2.6) spells `trxDateInit` and puts `additionalInfo` in virtualAccountData too.
+    expect(shapeProblems(parse(transfer.inquiry.sent.body), sample("aspi-inquiry-request.json") as Json, ["trxDateInit"])).toEqual([]);
+    expect(shapeProblems(parse(transfer.inquiry.body), sample("aspi-inquiry-response.json") as Json, ["virtualAccountData.additionalInfo"])).toEqual([]);
+    expect(shapeProblems(parse(payment.sent.body), sample("aspi-payment-request.json") as Json)).toEqual([]);
+    expect(shapeProblems(parse(payment.body), sample("aspi-payment-response.json") as Json)).toEqual([]);
+  });
+
+  it("the bank simulator's Inquiry Status answer has the sample's shape", async () => {
+    const va = await newVa();
+    const transfer = await bank.transfer(va.vaNumber, { deliverPayment: false });
+    const status = await gateway.snapBiller?.kit.provider.inquirePaymentStatus(
+      { virtualAccountNo: transfer.virtualAccountNo, inquiryRequestId: transfer.inquiryRequestId },
+      AbortSignal.timeout(5_000),
+    );
+    if (status?.state !== "PAID") throw new Error(`expected PAID, got ${JSON.stringify(status)}`);
+    expect(shapeProblems(JSON.parse(status.rawAnswer) as Json, sample("aspi-inquiry-status-response.json") as Json)).toEqual([]);
+  });
+
+  describe("the Inquiry Status sample answer, verbatim, through the adapter", () => {
+    let bankUrl: string;
+    const received: string[] = [];
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        received.push(Buffer.concat(chunks).toString("utf8"));
+        response.writeHead(200, { "content-type": "application/json" }).end(fixture("aspi-inquiry-status-response.json"));
+      });
+    });
+    const pem = () =>
+      generateKeyPairSync("rsa", {
+        modulusLength: 2048,
+        privateKeyEncoding: { type: "pkcs8", format: "pem" },
+        publicKeyEncoding: { type: "spki", format: "pem" },
+      });
+    const provider = (createVaPath?: string) =>
+      createSnapBillerProvider({
+        partnerServiceId: BIN,
+        customerNoDigits: 17,
+        bankPartnerId: "BANK-TEST",
+        bankPublicKey: pem().publicKey,
+        tokenSecret: Buffer.alloc(32, 1),
+        bank: { baseUrl: bankUrl, partnerId: "VA-GATEWAY", privateKey: pem().privateKey, channelId: "VAGW", createVaPath },
+      });
+
+    beforeAll(async () => {
+      server.listen(0, "127.0.0.1");
+      await new Promise((resolve) => server.once("listening", resolve));
+      bankUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it("reads it as paid: amount exact, basic-format transactionDate, referenceNo; our request has the sample's shape", async () => {
+      const status = await provider().inquirePaymentStatus(
+        { virtualAccountNo: "  08889912345678901234567890", inquiryRequestId: "abcdef-123456-abcdef" },
+        AbortSignal.timeout(5_000),
+      );
+      expect(status).toMatchObject({
+        state: "PAID",
+        amount: 12_345_678n,
+        paidAt: new Date("2020-12-30T23:59:59Z"),
+        referenceNo: "123456789012345",
+      });
+      // The sample request has customerNo as a number; the field table says String(20), as we send it.
+      const ours = JSON.parse(received.at(-1) ?? "{}") as Json;
+      expect(shapeProblems(ours, JSON.parse(fixture("aspi-inquiry-status-request.json")) as Json, ["customerNo"])).toEqual([]);
+    });
+
+    it("lists it as a payment of the VA (reconciliation of a VA registered at the bank)", async () => {
+      const ref = { providerAccount: BIN, providerReference: "trx-1", vaNumber: `${BIN}12345678901234567`, bankCode: "BCA" };
+      const listed = await provider(BillerPath.createVa).fetchPayments?.(ref, AbortSignal.timeout(5_000));
+      expect(listed).toEqual([
+        expect.objectContaining({
+          providerPaymentRef: "abcdef-123456-abcdef",
+          providerVaId: "trx-1",
+          amount: 12_345_678n,
+          paidAt: new Date("2020-12-30T23:59:59Z"),
+        }),
+      ]);
+    });
+  });
+});
