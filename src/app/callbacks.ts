@@ -48,7 +48,7 @@ export class CallbackIntake {
     if (scoped && (await this.store.claimRequestId(scoped, this.clock())) === "CONFLICT") return "ID_REUSED";
     if (belief.verified) return this.recorder.record(provider.name, report, "CALLBACK");
     if (await this.store.isPaymentRecorded(provider.name, report)) return "DUPLICATE";
-    const confirmation = await this.confirm(provider, report).catch(() => undefined);
+    const confirmation = await this.confirm(provider, report, this.clock()).catch(() => undefined);
     if (confirmation === undefined) {
       const detail = `${belief.doubt}; the provider could not confirm it yet`;
       await this.store.transaction((tx) => tx.holdPayment(this.recorder.held(provider.name, report, "UNCONFIRMED", detail)));
@@ -74,7 +74,7 @@ export class CallbackIntake {
     let report = held.payment;
     if (held.reason === "UNCONFIRMED") {
       const provider = this.providers.find(held.provider)?.adapter;
-      const confirmation = provider ? await this.confirm(provider, report).catch(() => undefined) : undefined;
+      const confirmation = provider ? await this.confirm(provider, report, held.receivedAt).catch(() => undefined) : undefined;
       if (confirmation?.paid === false) {
         await this.resolve(held, "REFUTED", confirmation.reason);
         return "REFUTED";
@@ -101,11 +101,11 @@ export class CallbackIntake {
     return "STILL_HELD";
   }
 
-  private async confirm(provider: VaProvider, report: ReportedPayment) {
+  private async confirm(provider: VaProvider, report: ReportedPayment, firstSeenAt: Date) {
     if (!provider.confirmPayment) {
       throw new DomainError("UNAVAILABLE", `${provider.name} has no API to confirm a payment`);
     }
-    return provider.confirmPayment(report, AbortSignal.timeout(this.options.confirmTimeoutMs));
+    return provider.confirmPayment(report, AbortSignal.timeout(this.options.confirmTimeoutMs), { firstSeenAt });
   }
 
   private async postpone(held: HeldPayment, detail: string): Promise<void> {

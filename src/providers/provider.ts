@@ -32,9 +32,10 @@ export interface VaProvider {
    * Asks the provider's own API whether the payment a callback claims really happened. Used for a
    * callback we cannot believe on its face (`belief.verified` false). Resolves the provider's record
    * of the payment (its amount wins over the claim's), or `paid: false` when the provider denies
-   * it; throws (UNAVAILABLE, DEADLINE_EXCEEDED) when it cannot tell now.
+   * it; throws (UNAVAILABLE, DEADLINE_EXCEEDED) when it cannot tell now. `firstSeenAt` is when the
+   * claim first reached us: a provider whose refusals are final may wait out its status API's lag.
    */
-  confirmPayment?(claim: PaymentNotification, signal: AbortSignal): Promise<Confirmation>;
+  confirmPayment?(claim: PaymentNotification, signal: AbortSignal, context?: { firstSeenAt: Date }): Promise<Confirmation>;
   /** Sandbox/test only: ask the provider's simulator to pay the VA (it then calls us back). */
   simulatePayment?(va: ProviderVaRef, amount: Rupiah, signal: AbortSignal): Promise<{ providerPaymentRef: string }>;
 }

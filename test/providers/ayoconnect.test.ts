@@ -331,7 +331,8 @@ function claimOf(result: WebhookResult | undefined) {
   return result;
 }
 
-const confirm = (result: WebhookResult | undefined) => provider.confirmPayment(claimOf(result).notification, signal());
+const confirm = (result: WebhookResult | undefined, context?: { firstSeenAt: Date }) =>
+  provider.confirmPayment(claimOf(result).notification, signal(), context);
 
 describe("callbacks", () => {
   it("reads a genuine payment as an unsigned claim with the exact amount and a stable virtualAccountId:trxRefID", async () => {
@@ -409,17 +410,29 @@ describe("callbacks", () => {
     }
   });
 
-  it("is denied by Ayoconnect: a forged callback for a VA that was never paid", async () => {
+  // Ayoconnect never retries a 4xx, so an unpaid status is only believed once it cannot be lag.
+  const LONG_AGO = { firstSeenAt: new Date(Date.now() - 16 * 60_000) };
+
+  it("is not refuted while the status may lag: a VA of ours shown unpaid right after the callback → cannot tell yet", async () => {
     const va = await create();
-    const confirmation = await confirm(await callback(claimedPayment(va, "9999", "2650000.00")));
+    const claim = claimOf(await callback(claimedPayment(va, "9999", "2650000.00"))).notification;
+    await expect(provider.confirmPayment(claim, signal(), { firstSeenAt: new Date() })).rejects.toMatchObject({
+      kind: "UNAVAILABLE",
+      message: expect.stringContaining("UNUSED"),
+    });
+  });
+
+  it("is denied by Ayoconnect: a forged callback for a VA that was never paid (once the status cannot be lag)", async () => {
+    const va = await create();
+    const confirmation = await confirm(await callback(claimedPayment(va, "9999", "2650000.00")), LONG_AGO);
     expect(confirmation).toMatchObject({ paid: false, reason: expect.stringContaining("UNUSED") });
     expect(simulator.ledger).toHaveLength(0);
   });
 
-  it("is denied by Ayoconnect: a callback for a VA that expired unpaid", async () => {
+  it("is denied by Ayoconnect: a callback for a VA that expired unpaid (once the status cannot be lag)", async () => {
     const va = await create();
     await provider.cancelVirtualAccount(va, signal());
-    expect(await confirm(await callback(claimedPayment(va, "1", "2650000.00")))).toMatchObject({
+    expect(await confirm(await callback(claimedPayment(va, "1", "2650000.00")), LONG_AGO)).toMatchObject({
       paid: false,
       reason: expect.stringContaining("EXPIRED"),
     });

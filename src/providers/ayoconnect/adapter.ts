@@ -58,7 +58,7 @@ export interface AyoconnectProvider extends VaProvider {
   /** Ayoconnect's status query (`GET /api/v1/virtualAccount`). */
   fetchVirtualAccount(va: ProviderVaRef, signal: AbortSignal): Promise<AyoconnectVaState>;
   updateVirtualAccount(va: ProviderVaRef, changes: VirtualAccountChanges, signal: AbortSignal): Promise<void>;
-  confirmPayment(claim: PaymentNotification, signal: AbortSignal): Promise<Confirmation>;
+  confirmPayment(claim: PaymentNotification, signal: AbortSignal, context?: { firstSeenAt: Date }): Promise<Confirmation>;
   fetchPayments(va: ProviderVaRef, signal: AbortSignal): Promise<PaymentNotification[]>;
   /**
    * Ayoconnect has no payment-simulation API; this calls our simulator's own route
@@ -68,6 +68,9 @@ export interface AyoconnectProvider extends VaProvider {
 }
 
 const VA_PATH = "/api/v1/virtualAccount";
+
+/** How long a VA of ours that a callback says was paid may show unpaid before the claim is refuted. */
+const STATUS_LAG_GRACE_MS = 15 * 60_000;
 
 /** GET and PATCH want a new 32-character `transactionId` on every request. */
 const newTransactionId = () => randomBytes(16).toString("hex");
@@ -187,7 +190,7 @@ export function createAyoconnectProvider(config: AyoconnectConfig): AyoconnectPr
       };
     },
 
-    async confirmPayment(claim: PaymentNotification, signal: AbortSignal): Promise<Confirmation> {
+    async confirmPayment(claim: PaymentNotification, signal: AbortSignal, context = { firstSeenAt: now() }): Promise<Confirmation> {
       let callback: AyoconnectCallback;
       try {
         callback = readCallback(parseJsonObject(claim.rawPayload));
@@ -202,7 +205,13 @@ export function createAyoconnectProvider(config: AyoconnectConfig): AyoconnectPr
         return { paid: false, reason: `${AYOCONNECT} shows ${callback.key.virtualAccountId} with another number` };
       }
       if (!PAID_STATES.has(shown.providerStatus)) {
-        return { paid: false, reason: `${AYOCONNECT} shows ${callback.key.virtualAccountId} as ${shown.providerStatus}` };
+        const shownAs = `${AYOCONNECT} shows ${callback.key.virtualAccountId} as ${shown.providerStatus}`;
+        // Ayoconnect never retries a 4xx: while its status may still lag behind the payment, the claim
+        // is held (answered 201) and asked about again, and refuted only once the grace has passed.
+        if (now().getTime() - context.firstSeenAt.getTime() < STATUS_LAG_GRACE_MS) {
+          throw new DomainError("UNAVAILABLE", `${shownAs}, not paid yet`, { provider: AYOCONNECT });
+        }
+        return { paid: false, reason: shownAs };
       }
       // The status answer shows that the VA took a payment, not which one nor how much: the claimed
       // amount (`paymentDetails.amount`) is recorded, whether or not it equals the bill.
