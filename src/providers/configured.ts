@@ -23,11 +23,18 @@ type Settings = Record<string, unknown>;
  * with the fields its adapter's config names (keys as PEM text). Only the providers listed start.
  */
 export function providersFromFile(path: string, now: () => Date): ConfiguredProvider[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new Error(`VA_PROVIDERS_FILE ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).name})`);
+  }
   let settings: unknown;
   try {
-    settings = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new Error(`VA_PROVIDERS_FILE ${path} is not readable JSON (${(error as Error).name})`);
+    settings = JSON.parse(text);
+  } catch {
+    // Not the parser's message: it quotes the text around the mistake, which may be a key.
+    throw new Error(`VA_PROVIDERS_FILE ${path} is not valid JSON`);
   }
   if (typeof settings !== "object" || settings === null || Array.isArray(settings)) {
     throw new Error(`VA_PROVIDERS_FILE ${path} must hold an object keyed by provider name`);
@@ -36,7 +43,12 @@ export function providersFromFile(path: string, now: () => Date): ConfiguredProv
     const build = BUILDERS[name];
     if (!build) throw new Error(`VA_PROVIDERS_FILE: unknown provider "${name}" (known: ${Object.keys(BUILDERS).join(", ")})`);
     if (typeof value !== "object" || value === null) throw new Error(`VA_PROVIDERS_FILE: "${name}" must be an object`);
-    return build(new Fields(name, value as Settings), now);
+    try {
+      return build(new Fields(name, value as Settings), now);
+    } catch (error) {
+      const message = (error as Error).message;
+      throw message.startsWith("VA_PROVIDERS_FILE") ? error : new Error(`VA_PROVIDERS_FILE: ${name}: ${message}`);
+    }
   });
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { ConfigError, EnvReader } from "../../config.js";
 import { DEFAULT_MAX_CLOCK_SKEW_MS } from "../snap/inbound-request.js";
 import { checkNumbering, maxCustomerNoDigits } from "./numbering.js";
 
@@ -32,38 +33,46 @@ export interface SnapBillerSettings {
 
 /** Reads `SNAP_BILLER_*`; undefined (provider off) unless `SNAP_BILLER_PARTNER_SERVICE_ID` is set. */
 export function snapBillerSettingsFromEnv(env: NodeJS.ProcessEnv, sandbox: boolean): SnapBillerSettings | undefined {
-  const partnerServiceId = env.SNAP_BILLER_PARTNER_SERVICE_ID?.trim();
+  const read = new EnvReader(env);
+  const partnerServiceId = read.text("SNAP_BILLER_PARTNER_SERVICE_ID");
   if (!partnerServiceId) return undefined;
-  const pem = (name: string) => env[name]?.replaceAll("\\n", "\n") || undefined;
   const required = (name: string, sandboxDefault: string) => {
-    const value = env[name]?.trim();
+    const value = read.text(name);
     if (value) return value;
     if (sandbox) return sandboxDefault;
-    throw new Error(`${name} must be set when SNAP_BILLER_PARTNER_SERVICE_ID is`);
+    throw new ConfigError(`${name} must be set when SNAP_BILLER_PARTNER_SERVICE_ID is`);
   };
+  if (!/^\d{1,8}$/.test(partnerServiceId)) throw new ConfigError("SNAP_BILLER_PARTNER_SERVICE_ID must be 1-8 digits");
+  const digits = optionalInteger(read, "SNAP_BILLER_CUSTOMER_NO_DIGITS", "customerNoDigits");
+  try {
+    checkNumbering(partnerServiceId, digits.customerNoDigits ?? maxCustomerNoDigits(partnerServiceId));
+  } catch (error) {
+    const name = digits.customerNoDigits === undefined ? "SNAP_BILLER_PARTNER_SERVICE_ID" : "SNAP_BILLER_CUSTOMER_NO_DIGITS";
+    throw new ConfigError(`${name}: ${(error as Error).message}`);
+  }
   const settings = snapBillerSettings({
     partnerServiceId,
     bankCode: required("SNAP_BILLER_BANK_CODE", "BCA"),
     bankPartnerId: required("SNAP_BILLER_BANK_PARTNER_ID", "BANK-SANDBOX"),
-    bankPublicKey: pem("SNAP_BILLER_BANK_PUBLIC_KEY"),
-    bankClientSecret: env.SNAP_BILLER_BANK_CLIENT_SECRET || undefined,
-    tokenSecret: env.SNAP_BILLER_TOKEN_SECRET || randomBytes(32).toString("base64url"),
-    publicPathPrefix: env.SNAP_BILLER_PUBLIC_PATH_PREFIX ?? "",
-    bankBaseUrl: env.SNAP_BILLER_BANK_BASE_URL || undefined,
-    bankCreateVaPath: env.SNAP_BILLER_BANK_CREATE_VA_PATH || undefined,
-    partnerId: env.SNAP_BILLER_PARTNER_ID ?? "",
-    privateKey: pem("SNAP_BILLER_PRIVATE_KEY"),
-    channelId: env.SNAP_BILLER_CHANNEL_ID ?? "VAGW",
-    ...optionalInteger(env, "SNAP_BILLER_CUSTOMER_NO_DIGITS", "customerNoDigits"),
-    ...optionalInteger(env, "SNAP_BILLER_INQUIRY_TIMEOUT_MS", "inquiryTimeoutMs"),
-    ...optionalInteger(env, "SNAP_BILLER_MAX_CLOCK_SKEW_MS", "maxClockSkewMs"),
-    ...optionalInteger(env, "SNAP_BILLER_STATUS_INTERVAL_MS", "statusIntervalMs"),
+    bankPublicKey: read.pem("SNAP_BILLER_BANK_PUBLIC_KEY"),
+    bankClientSecret: read.text("SNAP_BILLER_BANK_CLIENT_SECRET"),
+    tokenSecret: read.text("SNAP_BILLER_TOKEN_SECRET") ?? randomBytes(32).toString("base64url"),
+    publicPathPrefix: read.text("SNAP_BILLER_PUBLIC_PATH_PREFIX") ?? "",
+    bankBaseUrl: read.text("SNAP_BILLER_BANK_BASE_URL"),
+    bankCreateVaPath: read.text("SNAP_BILLER_BANK_CREATE_VA_PATH"),
+    partnerId: read.text("SNAP_BILLER_PARTNER_ID") ?? "",
+    privateKey: read.pem("SNAP_BILLER_PRIVATE_KEY"),
+    channelId: read.text("SNAP_BILLER_CHANNEL_ID") ?? "VAGW",
+    ...digits,
+    ...optionalInteger(read, "SNAP_BILLER_INQUIRY_TIMEOUT_MS", "inquiryTimeoutMs"),
+    ...optionalInteger(read, "SNAP_BILLER_MAX_CLOCK_SKEW_MS", "maxClockSkewMs"),
+    ...optionalInteger(read, "SNAP_BILLER_STATUS_INTERVAL_MS", "statusIntervalMs"),
   });
   if (!sandbox && !settings.bankPublicKey) {
-    throw new Error("SNAP_BILLER_BANK_PUBLIC_KEY must be set outside sandbox mode");
+    throw new ConfigError("SNAP_BILLER_BANK_PUBLIC_KEY must be set outside sandbox mode");
   }
   if (settings.bankBaseUrl && (!settings.privateKey || !settings.partnerId)) {
-    throw new Error("SNAP_BILLER_BANK_BASE_URL needs SNAP_BILLER_PARTNER_ID and SNAP_BILLER_PRIVATE_KEY");
+    throw new ConfigError("SNAP_BILLER_BANK_BASE_URL needs SNAP_BILLER_PARTNER_ID and SNAP_BILLER_PRIVATE_KEY");
   }
   return settings;
 }
@@ -89,17 +98,14 @@ export function snapBillerSettings(
     ...given,
   };
   checkNumbering(settings.partnerServiceId, settings.customerNoDigits);
-  if (Buffer.byteLength(settings.tokenSecret) < 32) throw new Error("SNAP_BILLER_TOKEN_SECRET must be at least 32 bytes");
+  if (Buffer.byteLength(settings.tokenSecret) < 32) throw new ConfigError("SNAP_BILLER_TOKEN_SECRET must be at least 32 bytes");
   if (settings.publicPathPrefix !== "" && !/^\/[^?#]*[^/?#]$/.test(settings.publicPathPrefix)) {
-    throw new Error("SNAP_BILLER_PUBLIC_PATH_PREFIX must look like /prefix (no trailing slash)");
+    throw new ConfigError("SNAP_BILLER_PUBLIC_PATH_PREFIX must look like /prefix (no trailing slash)");
   }
   return settings;
 }
 
-function optionalInteger<K extends keyof SnapBillerSettings>(env: NodeJS.ProcessEnv, name: string, key: K) {
-  const text = env[name];
-  if (text === undefined || text === "") return {};
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
-  return { [key]: value } as Pick<SnapBillerSettings, K>;
+function optionalInteger<K extends keyof SnapBillerSettings>(read: EnvReader, name: string, key: K): Partial<Pick<SnapBillerSettings, K>> {
+  if (read.text(name) === undefined) return {};
+  return { [key]: read.integer(name, 0) } as Pick<SnapBillerSettings, K>;
 }
