@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import { NO_TRACE, traceLogFields } from "./operability/tracing.js";
 
 /**
  * Structured JSON logs. Secrets are redacted here, in one place, whatever logs them: headers that
@@ -9,6 +10,9 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     {
       level,
       base: { service: "va-gateway" },
+      // Lines written inside a traced request carry its traceId and spanId; the rest are left as they are.
+      mixin: traceLogFields,
+      mixinMergeStrategy: (fields, trace) => (trace === NO_TRACE ? fields : Object.assign(trace, fields)),
       redact: {
         paths: [
           "apiKey",

@@ -1,4 +1,4 @@
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { AppLogger } from "../logging.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { VaService } from "../gen/va/v1/va_pb.js";
@@ -10,6 +10,7 @@ import { healthRoutes } from "./health.js";
 import { GatewayMetrics, type MetricsSources } from "./metrics.js";
 import { reflectionRoutes } from "./reflection.js";
 import { createObservingInterceptor } from "./rpc-observer.js";
+import { createTracingInterceptor } from "./rpc-tracing.js";
 import { webConsoleRoutes } from "./web-console.js";
 
 export interface OperabilityDeps {
@@ -27,7 +28,7 @@ export interface OperabilityDeps {
 
 /**
  * Everything that makes the gateway observable and reachable by tools, wired in one place:
- * metrics (`GET /metrics`), the per-RPC request-id/metrics/log interceptor, gRPC health and
+ * metrics (`GET /metrics`), the per-RPC trace/request-id/metrics/log interceptor, gRPC health and
  * reflection services, and in sandbox mode the Connect-Web demo page.
  */
 export function createOperability(deps: OperabilityDeps) {
@@ -50,11 +51,16 @@ export function createOperability(deps: OperabilityDeps) {
   };
   const health = healthRoutes({ ready: deps.ready, services: ["", VaService.typeName], pollMs: deps.healthPollMs });
   const reflection = reflectionRoutes([VaService, Health]);
+  const tracing = createTracingInterceptor();
+  const observing = createObservingInterceptor(metrics, deps.log, authenticatedTenant);
 
   return {
     metrics,
-    /** Put first in the interceptor list: it must see every call and the final error codes. */
-    interceptor: createObservingInterceptor(metrics, deps.log, authenticatedTenant),
+    /**
+     * Put first in the interceptor list: it must see every call and the final error codes. The
+     * trace span encloses the rest, so the RPC's own log line carries its trace id.
+     */
+    interceptor: ((next) => tracing(observing(next))) satisfies Interceptor,
     /** `grpc.health.v1.Health`, `grpc.reflection.v1(alpha).ServerReflection`. */
     routes(router: ConnectRouter): void {
       health(router);

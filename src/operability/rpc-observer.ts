@@ -19,7 +19,8 @@ const GRPC_TYPES: Record<DescMethod["methodKind"], string> = {
   bidi_streaming: "bidi_stream",
 };
 
-function protocolOf(contentType: string | null): string {
+/** Which of the three protocols on our port a call came in by, from its content type. */
+export function protocolOf(contentType: string | null): "grpc-web" | "grpc" | "connect" {
   if (contentType?.startsWith("application/grpc-web")) return "grpc-web";
   if (contentType?.startsWith("application/grpc")) return "grpc";
   return "connect";

@@ -1,8 +1,9 @@
 import type { SqlEntityManager as EntityManager } from "@mikro-orm/knex";
 import { DomainError } from "../domain/errors.js";
+import { inSpan, SpanKind } from "../operability/tracing.js";
 import type { EventCause, EventFilter, EventType, VaEvent } from "../domain/event.js";
 import type { HeldPayment, HeldState, Payment, ReportedPayment } from "../domain/payment.js";
-import type { VirtualAccount } from "../domain/virtual-account.js";
+import type { VaStatus, VirtualAccount } from "../domain/virtual-account.js";
 import { BillerTransaction } from "./biller-store.js";
 import { EventRow, HeldPaymentRow, IdempotencyRow, PaymentRow, SnapExternalIdRow, VirtualAccountRow } from "./entities.js";
 import {
@@ -66,6 +67,18 @@ export interface IdempotencyEntry {
   createdAt: Date;
 }
 
+/** Filters of a VA listing; unset ones match every VA. */
+export interface VirtualAccountFilter {
+  statuses: VaStatus[];
+  bankCode: string | undefined;
+  provider: string | undefined;
+  merchantReference: string | undefined;
+  /** Inclusive. */
+  createdFrom: Date | undefined;
+  /** Exclusive. */
+  createdBefore: Date | undefined;
+}
+
 /** All reads and writes of the service's state. Every write happens inside `transaction`. */
 export class Store {
   private readonly afterCommit = new Set<() => void>();
@@ -84,28 +97,31 @@ export class Store {
    * contexts (transaction context, unit-of-work flush guard) switch on Node's promise hooks for the
    * whole process, a tax on every promise of every request (5 % of an inquiry's CPU in the
    * profile). Nothing here needs them: writes are native statements, never the unit of work, and
-   * the transaction is passed along explicitly.
+   * the transaction is passed along explicitly. With tracing on it is a span, a child of the
+   * request's.
    */
-  async transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    let appended = false;
-    const em = this.fork();
-    const connection = em.getConnection("write");
-    const trx = await connection.begin();
-    em.setTransactionContext(trx);
-    let result: T;
-    try {
-      result = await work(
-        new StoreTransaction(em, this.database.dialect, () => {
-          appended = true;
-        }),
-      );
-      await connection.commit(trx);
-    } catch (error) {
-      await connection.rollback(trx);
-      throw error;
-    }
-    if (appended) for (const listener of this.afterCommit) listener();
-    return result;
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    return inSpan("transaction", { kind: SpanKind.CLIENT, attributes: { "db.system.name": this.database.dialect } }, async () => {
+      let appended = false;
+      const em = this.fork();
+      const connection = em.getConnection("write");
+      const trx = await connection.begin();
+      em.setTransactionContext(trx);
+      let result: T;
+      try {
+        result = await work(
+          new StoreTransaction(em, this.database.dialect, () => {
+            appended = true;
+          }),
+        );
+        await connection.commit(trx);
+      } catch (error) {
+        await connection.rollback(trx);
+        throw error;
+      }
+      if (appended) for (const listener of this.afterCommit) listener();
+      return result;
+    });
   }
 
   /**
@@ -115,6 +131,36 @@ export class Store {
   async findVirtualAccount(tenantId: string, id: string): Promise<VirtualAccount | undefined> {
     const [row] = await this.statements().select<VirtualAccountRow>(VA, FIND_VIRTUAL_ACCOUNT, [id, tenantId]);
     return row ? virtualAccountFromRow(row) : undefined;
+  }
+
+  /**
+   * A tenant's VAs newest first (created_at, then id, descending), strictly after `after` in that
+   * order. The (tenant_id, created_at, id) index gives the order and, through the row-value bound,
+   * where a page starts; the other filters only skip rows on the way.
+   */
+  async listVirtualAccounts(
+    tenantId: string,
+    filter: VirtualAccountFilter,
+    after: { createdAt: Date; id: string } | undefined,
+    limit: number,
+  ): Promise<VirtualAccount[]> {
+    let sql = 'select * from "virtual_account" where "tenant_id" = ?';
+    const params: unknown[] = [tenantId];
+    const where = (condition: string, ...values: unknown[]) => {
+      sql += ` and ${condition}`;
+      params.push(...values);
+    };
+    if (filter.statuses.length) where(`"status" in (${filter.statuses.map(() => "?").join(", ")})`, ...filter.statuses);
+    if (filter.bankCode) where('"bank_code" = ?', filter.bankCode);
+    if (filter.provider) where('"provider" = ?', filter.provider);
+    if (filter.merchantReference) where('"merchant_reference" = ?', filter.merchantReference);
+    if (filter.createdFrom) where('"created_at" >= ?', filter.createdFrom);
+    if (filter.createdBefore) where('"created_at" < ?', filter.createdBefore);
+    if (after) where('("created_at", "id") < (?, ?)', after.createdAt, after.id);
+    sql += ' order by "created_at" desc, "id" desc limit ?';
+    params.push(limit);
+    const rows = await this.statements().select<VirtualAccountRow>(VA, sql, params);
+    return rows.map(virtualAccountFromRow);
   }
 
   async listPayments(tenantId: string, virtualAccountId: string): Promise<Payment[]> {

@@ -1,6 +1,8 @@
 import { channel } from "node:diagnostics_channel";
+import { type Attributes, type Span, SpanStatusCode } from "@opentelemetry/api";
 import { request as undiciRequest } from "undici";
 import { DomainError } from "../domain/errors.js";
+import { endSpan, injectTraceContext, runInSpan, SpanKind, startSpan, tracingOn } from "../operability/tracing.js";
 
 export interface ProviderHttpRequest {
   provider: string;
@@ -68,19 +70,20 @@ async function callOnce(request: ProviderHttpRequest): Promise<ProviderHttpRespo
   const started = performance.now();
   const timeout = AbortSignal.timeout(request.timeoutMs);
   const signal = AbortSignal.any([timeout, request.signal]);
+  const span = tracingOn() ? startSpan(request.method, { kind: SpanKind.CLIENT, attributes: spanAttributes(request) }) : undefined;
   try {
-    const response = await undiciRequest(request.url, {
-      method: request.method,
-      headers: { "content-type": "application/json", accept: "application/json", ...request.headers },
-      body: request.body,
-      signal,
-    });
+    const headers = { "content-type": "application/json", accept: "application/json", ...request.headers };
+    // A provider that traces joins our trace.
+    runInSpan(span, () => injectTraceContext(headers));
+    const response = await undiciRequest(request.url, { method: request.method, headers, body: request.body, signal });
     const text = await response.body.text();
     report(request, started, { status: response.statusCode });
+    if (span) endProviderSpan(span.span, response.statusCode);
     return { status: response.statusCode, text };
   } catch (error) {
     const timedOut = timeout.aborted || request.signal.aborted;
     report(request, started, { failure: timedOut ? "timeout" : "unreachable" });
+    if (span) endProviderSpan(span.span, timedOut ? "timeout" : "unreachable", error);
     if (timedOut) {
       throw new DomainError("DEADLINE_EXCEEDED", `${request.provider} did not answer in time`, {
         provider: request.provider,
@@ -91,6 +94,33 @@ async function callOnce(request: ProviderHttpRequest): Promise<ProviderHttpRespo
       provider: request.provider,
     });
   }
+}
+
+/** OpenTelemetry's HTTP client attributes; the URL without its query, which may carry credentials. */
+function spanAttributes(request: ProviderHttpRequest): Attributes {
+  const url = new URL(request.url);
+  return {
+    "va.provider": request.provider,
+    "http.request.method": request.method,
+    "server.address": url.hostname,
+    "server.port": Number(url.port) || (url.protocol === "https:" ? 443 : 80),
+    "url.full": `${url.origin}${url.pathname}`,
+  };
+}
+
+/** A call is failed when the provider answered an error status or did not answer at all. */
+function endProviderSpan(span: Span, outcome: number | "timeout" | "unreachable", error?: unknown): void {
+  if (typeof outcome === "number") {
+    span.setAttribute("http.response.status_code", outcome);
+    if (outcome >= 400) {
+      span.setAttribute("error.type", String(outcome));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.end();
+    return;
+  }
+  span.setAttribute("error.type", outcome);
+  endSpan(span, error);
 }
 
 /** A 5xx or otherwise unexpected answer: the provider is having trouble, not our caller. */

@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { type Span, SpanStatusCode } from "@opentelemetry/api";
 import type { CallbackIntake } from "../app/callbacks.js";
 import type { ProviderRegistry } from "../app/provider-registry.js";
 import { REQUEST_ID_HEADER, requestIdFrom } from "../operability/request-id.js";
+import { continueTrace, inSpan, SpanKind, tracingOn } from "../operability/tracing.js";
 import type { HttpAnswer, InboundHttpRequest } from "../providers/provider.js";
 import { type Logger, readBody } from "./http-util.js";
 
@@ -41,12 +43,27 @@ const answerJson = (status: number, body: object): HttpAnswer => ({
 /**
  * `POST /webhooks/<provider>[/…]`: the provider's adapter verifies and parses the request, the
  * intake believes, confirms or holds it and records the payment once, and the adapter shapes the
- * acknowledgement its provider expects.
+ * acknowledgement its provider expects. With tracing on it is a server span (continuing the
+ * provider's `traceparent` if it sends one), the parent of the transactions that record it.
  */
-export async function handleWebhook(
+export function handleWebhook(
   deps: WebhookDeps,
   request: IncomingMessage | Http2ServerRequest,
   response: ServerResponse | Http2ServerResponse,
+): Promise<void> {
+  if (!tracingOn()) return answerWebhook(deps, request, response, undefined);
+  const span = { kind: SpanKind.SERVER, parent: continueTrace(request.headers), attributes: WEBHOOK_SPAN_ATTRIBUTES };
+  return inSpan(`POST ${WEBHOOK_ROUTE}`, span, (started) => answerWebhook(deps, request, response, started));
+}
+
+const WEBHOOK_ROUTE = `${WEBHOOK_PREFIX}{provider}`;
+const WEBHOOK_SPAN_ATTRIBUTES = { "http.request.method": "POST", "http.route": WEBHOOK_ROUTE };
+
+async function answerWebhook(
+  deps: WebhookDeps,
+  request: IncomingMessage | Http2ServerRequest,
+  response: ServerResponse | Http2ServerResponse,
+  span: Span | undefined,
 ): Promise<void> {
   const started = performance.now();
   const requestId = requestIdFrom(request.headers[REQUEST_ID_HEADER]);
@@ -64,10 +81,18 @@ export async function handleWebhook(
     answer = rawBody ? await receive({ ...deps, log }, provider.name, toInbound(request, url.pathname, rawBody)) : answerJson(413, { error: "PAYLOAD_TOO_LARGE" });
   }
   const durationMs = Math.round(performance.now() - started);
+  if (span) endWebhookSpan(span, provider?.name, answer.status);
   log.info({ provider: providerName.slice(0, 32), path: url.pathname.slice(0, 200), status: answer.status, durationMs }, "webhook");
   if (response.headersSent || response.destroyed) return;
   response.writeHead(answer.status, { "content-type": answer.contentType, [REQUEST_ID_HEADER]: requestId });
   response.end(answer.body);
+}
+
+function endWebhookSpan(span: Span, provider: string | undefined, status: number): void {
+  if (provider) span.setAttribute("va.provider", provider);
+  span.setAttribute("http.response.status_code", status);
+  // A server span fails on 5xx only: a 4xx is the caller's doing.
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
 }
 
 async function receive(deps: WebhookDeps, providerName: string, inbound: InboundHttpRequest): Promise<HttpAnswer> {
