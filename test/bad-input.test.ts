@@ -298,6 +298,103 @@ describe("malformed fields on the other RPCs", () => {
   });
 });
 
+describe("strict Connect JSON: unknown fields and unreadable values are refused by field path", () => {
+  /** A Connect JSON call over HTTP/1.1 with a hand-written body, as curl would send it. */
+  async function postJson(method: string, body: unknown) {
+    const response = await fetch(`${gateway.url}/va.v1.VaService/${method}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${TENANTS.alpha.apiKey}` },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const json = (await response.json()) as { code?: string; message?: string; details?: { type: string; debug?: { field?: string } }[] };
+    return { status: response.status, ...json, field: json.details?.find((d) => d.type === "va.v1.ErrorDetail")?.debug?.field };
+  }
+  const createBody = (overrides: Record<string, unknown>) => ({
+    idempotencyKey: `strict-${randomUUID()}`,
+    merchantReference: uniqueReference("strict"),
+    bankCode: "BCA",
+    usage: "VA_USAGE_SINGLE",
+    amount: { fixed: { amount: "25000" } },
+    customer: { name: "Budi Santoso" },
+    ...overrides,
+  });
+  const INTERNALS = /va\.v1\.|bigint|out of range|cannot decode|\[[a-z_.]+\]/;
+
+  it.each<[string, Record<string, unknown>, string, RegExp]>([
+    ["an unknown top-level field (amountt)", { amountt: 1 }, "amountt", /amountt is not a field/],
+    ["an unknown nested field", { amount: { fixed: { amount: "25000", currency: "IDR" } } }, "amount.fixed.currency", /not a field/],
+    ["a decimal amount string", { amount: { fixed: { amount: "25000.5" } } }, "amount.fixed.amount", /must be a whole number from 1 to 999999999999/],
+    ["a decimal amount number", { amount: { fixed: { amount: 25000.5 } } }, "amount.fixed.amount", /must be a whole number from 1 to 999999999999/],
+    ["an amount beyond int64", { amount: { fixed: { amount: "99999999999999999999" } } }, "amount.fixed.amount", /must be a whole number from 1 to 999999999999/],
+    ["a range bound that is not a number", { amount: { range: { min: "ten", max: "50000" } } }, "amount.range.min", /must be a whole number from 1/],
+    ["an unknown usage name", { usage: "VA_USAGE_SOMETIMES" }, "usage", /must be one of VA_USAGE_SINGLE or VA_USAGE_MULTI/],
+    ["a time that is not RFC 3339", { expiresAt: "tomorrow" }, "expires_at", /RFC 3339/],
+    ["two amount rules at once", { amount: { fixed: { amount: "1" }, open: {} } }, "amount.rule", /only one of fixed, open or range/],
+  ])("%s → invalid_argument naming the field, nothing created", async (_name, overrides, field, says) => {
+    const before = await createdCount(alpha);
+    const body = createBody(overrides);
+    const answer = await postJson("CreateVirtualAccount", body);
+    expect(answer.status, JSON.stringify(answer)).toBe(400);
+    expect(answer.code).toBe("invalid_argument");
+    expect(answer.field).toBe(field);
+    expect(answer.message).toContain(field);
+    expect(answer.message).toMatch(says);
+    expect(answer.message).not.toMatch(INTERNALS);
+    expect(await createdCount(alpha)).toBe(before);
+    // The idempotency key was not consumed: the same body without the defect creates the VA.
+    const { amountt: _, ...rest } = body as Record<string, unknown>;
+    const fixed = { ...rest, amount: { fixed: { amount: "25000" } }, usage: "VA_USAGE_SINGLE", expiresAt: undefined };
+    expect((await postJson("CreateVirtualAccount", fixed)).status).toBe(200);
+  });
+
+  it("a body that is not JSON → invalid_argument without internal names", async () => {
+    const answer = await postJson("CreateVirtualAccount", "{not json");
+    expect(answer.code).toBe("invalid_argument");
+    expect(answer.message).toMatch(/not valid JSON/);
+    expect(answer.message).not.toMatch(INTERNALS);
+  });
+
+  it("the other RPCs refuse unknown fields too", async () => {
+    const answer = await postJson("InquiryVirtualAccount", { virtualAccountId: unknownVaId(), verbose: true });
+    expect(answer.code).toBe("invalid_argument");
+    expect(answer.field).toBe("verbose");
+  });
+});
+
+describe.each<ProtocolName>(PROTOCOLS)("violations read as sentences over %s", (protocol) => {
+  it("one sentence per problem, each with its field path and what is allowed; an empty string is one problem", async () => {
+    const client = vaClient(gateway.url, TENANTS.alpha.apiKey, protocol);
+    const error = await rpcFailure(() =>
+      client.createVirtualAccount(createRequest({ idempotencyKey: "", usage: VaUsage.UNSPECIFIED, customer: { name: "" } })),
+    );
+    expect(error.code).toBe(Code.InvalidArgument);
+    expect(error.rawMessage).toBe("idempotency_key is required. usage must be one of VA_USAGE_SINGLE or VA_USAGE_MULTI. customer.name is required.");
+    const [violations] = error.findDetails(ViolationsSchema);
+    expect(violations?.violations.map((v) => [v.ruleId, (v.field?.elements ?? []).map((e) => e.fieldName).join(".")])).toEqual([
+      ["required", "idempotency_key"],
+      ["enum.not_in", "usage"],
+      ["required", "customer.name"],
+    ]);
+  });
+
+  it("an amount out of range names amount.fixed.amount and the allowed range", async () => {
+    const client = vaClient(gateway.url, TENANTS.alpha.apiKey, protocol);
+    const error = await rpcFailure(() =>
+      client.createVirtualAccount(createRequest({ amount: { rule: { case: "fixed", value: { amount: 1_000_000_000_000n } } } })),
+    );
+    expect(error.rawMessage).toBe("amount.fixed.amount must be a whole number from 1 to 999999999999.");
+    expect(namedFields(error).detail).toEqual(["amount.fixed.amount"]);
+  });
+
+  it("lengths read in words (no '1 characters', no rule ids)", async () => {
+    const client = vaClient(gateway.url, TENANTS.alpha.apiKey, protocol);
+    const error = await rpcFailure(() => client.createVirtualAccount(createRequest({ description: "d".repeat(256) })));
+    expect(error.rawMessage).toBe("description must be at most 255 characters long.");
+    const stream = await rpcFailure(() => firstMessage(client.streamPaymentEvents({ filter: { case: "merchantReference", value: "" } })));
+    expect(stream.rawMessage).toBe("merchant_reference must be 1 to 64 characters long.");
+  });
+});
+
 describe.each<ProtocolName>(PROTOCOLS)("error details over %s", (protocol) => {
   it("violations and ErrorDetail fields survive the protocol", async () => {
     const client = vaClient(gateway.url, TENANTS.alpha.apiKey, protocol);

@@ -1,5 +1,6 @@
-// The sandbox page: creates a VA, asks the sandbox provider to pay it, and shows the payment as it
-// arrives on StreamPaymentEvents — all through Connect-Web (fetch) against the gateway. Bundled by
+// The sandbox page: creates a VA, asks the sandbox provider to pay it, shows the payment as it
+// arrives on StreamPaymentEvents, and lists the key's recent VAs (any of them can be opened again)
+// — all through Connect-Web (fetch) against the gateway. Bundled by
 // esbuild when the gateway first serves /app.js (src/operability/web-console.ts).
 import { type Client, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
@@ -28,6 +29,7 @@ const createButton = $<HTMLButtonElement>("create");
 const simulateButton = $<HTMLButtonElement>("simulate");
 const streamState = $("stream-state");
 const eventsList = $<HTMLOListElement>("events");
+const recentList = $<HTMLOListElement>("recent");
 const errorBox = $("error");
 
 gatewayUrl.value = new URLSearchParams(location.search).get("gateway") ?? location.origin;
@@ -74,6 +76,20 @@ function showVirtualAccount(va: VirtualAccount): void {
   $("va").hidden = false;
 }
 
+/** Shows `va` and follows its events, leaving the VA shown before. */
+function openVirtualAccount(va: VirtualAccount): void {
+  current?.stream.abort();
+  eventsList.replaceChildren();
+  showVirtualAccount(va);
+  current = { id: va.id, stream: new AbortController() };
+  for (const item of recentList.children) {
+    if ((item as HTMLElement).dataset.id === va.id) (item as HTMLElement).dataset.current = "";
+    else delete (item as HTMLElement).dataset.current;
+  }
+  simulateButton.disabled = false;
+  void follow(current.id, current.stream);
+}
+
 function showEvent(event: PaymentEvent): void {
   const item = document.createElement("li");
   const type = EventType[event.type];
@@ -92,6 +108,35 @@ function showEvent(event: PaymentEvent): void {
   if (event.virtualAccount) showVirtualAccount(event.virtualAccount);
 }
 
+const RECENT_COUNT = 10;
+
+/** The newest VAs of the key in the form, each a button that opens it. */
+async function showRecent(): Promise<void> {
+  try {
+    const { virtualAccounts } = await client().listVirtualAccounts({ pageSize: RECENT_COUNT });
+    recentList.replaceChildren(...virtualAccounts.map(recentItem));
+    $("recent-empty").hidden = virtualAccounts.length > 0;
+  } catch (error) {
+    showError(error);
+  }
+}
+
+function recentItem(va: VirtualAccount): HTMLLIElement {
+  const item = document.createElement("li");
+  item.dataset.id = va.id;
+  if (va.id === current?.id) item.dataset.current = "";
+  const open = document.createElement("button");
+  open.type = "button";
+  const created = va.createdAt ? new Date(Number(va.createdAt.seconds) * 1000).toLocaleString() : "";
+  open.textContent = `${va.vaNumber} · ${va.bankCode} · ${amountText(va.amount)} · ${VirtualAccountStatus[va.status]} · ${created}`;
+  open.addEventListener("click", () => {
+    clearError();
+    openVirtualAccount(va);
+  });
+  item.append(open);
+  return item;
+}
+
 function setStreamState(state: "connecting" | "live" | "ended" | "failed", text: string): void {
   streamState.dataset.state = state;
   streamState.textContent = text;
@@ -104,7 +149,10 @@ async function follow(id: string, stream: AbortController): Promise<void> {
     for await (const message of client().streamPaymentEvents({ filter: { case: "virtualAccountId", value: id } }, { signal: stream.signal })) {
       if (stream.signal.aborted) return;
       setStreamState("live", "stream live");
-      if (message.kind.case === "event") showEvent(message.kind.value);
+      if (message.kind.case === "event") {
+        showEvent(message.kind.value);
+        void showRecent();
+      }
     }
     setStreamState("ended", "stream ended");
   } catch (error) {
@@ -129,12 +177,7 @@ createForm.addEventListener("submit", async (submit) => {
       customer: { name: $<HTMLInputElement>("name").value },
     });
     if (!virtualAccount) throw new ConnectError("the gateway answered without a virtual account");
-    current?.stream.abort();
-    eventsList.replaceChildren();
-    showVirtualAccount(virtualAccount);
-    current = { id: virtualAccount.id, stream: new AbortController() };
-    simulateButton.disabled = false;
-    void follow(current.id, current.stream);
+    openVirtualAccount(virtualAccount);
   } catch (error) {
     showError(error);
   } finally {
@@ -154,3 +197,9 @@ simulateButton.addEventListener("click", async () => {
     simulateButton.disabled = false;
   }
 });
+
+$("refresh-recent").addEventListener("click", () => {
+  clearError();
+  void showRecent();
+});
+void showRecent();

@@ -13,9 +13,10 @@ import {
   type VirtualAccount,
   type VirtualAccountDraft,
 } from "../domain/virtual-account.js";
-import type { Store } from "../persistence/store.js";
+import type { Store, VirtualAccountFilter } from "../persistence/store.js";
 import type { ProviderCreateRequest, ProviderVaRef, ProviderVirtualAccount, VaProvider } from "../providers/provider.js";
 import { cancelProblem, capabilityProblem, updateProblem } from "./capability-check.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
 import type { ProviderRegistry, RegisteredProvider } from "./provider-registry.js";
 
 export type CreateRequest = Omit<VirtualAccountDraft, "expiresAt"> & {
@@ -37,6 +38,16 @@ type KeyScope = { tenantId: string; operation: "create" | "cancel"; key: string 
 type KeyClaim = KeyScope & { claimedAt: Date };
 
 const SIMULATED_OPEN_AMOUNT: Rupiah = 10_000n;
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 500;
+
+export interface ListRequest {
+  filter: VirtualAccountFilter;
+  /** 0 for the default. */
+  pageSize: number;
+  /** Empty for the first page. */
+  pageToken: string;
+}
 
 /** The use cases behind the RPCs: each is one transaction around at most one provider call. */
 export class VirtualAccounts {
@@ -145,6 +156,18 @@ export class VirtualAccounts {
     const virtualAccount = await this.get(tenantId, id);
     const payments = await this.options.store.listPayments(tenantId, id);
     return { virtualAccount, payments };
+  }
+
+  /** One page of the tenant's VAs, newest first. A page size above the maximum is clamped (AIP-158). */
+  async list(tenantId: string, request: ListRequest): Promise<{ virtualAccounts: VirtualAccount[]; nextPageToken: string }> {
+    const pageSize = Math.min(request.pageSize || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    const { filter } = request;
+    const query = { tenantId, ...filter, statuses: [...new Set(filter.statuses)].sort() };
+    const after = request.pageToken ? decodePageToken(request.pageToken, query) : undefined;
+    const rows = await this.options.store.listVirtualAccounts(tenantId, filter, after, pageSize + 1);
+    const page = rows.slice(0, pageSize);
+    const last = page.at(-1);
+    return { virtualAccounts: page, nextPageToken: rows.length > pageSize && last ? encodePageToken(last, query) : "" };
   }
 
   async cancel(

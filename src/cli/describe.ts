@@ -48,10 +48,6 @@ export function describeError(error: unknown): ErrorDescription {
 export function errorText(error: ErrorDescription): string {
   const lines = [`${error.code}: ${error.message}`];
   if (error.field) lines.push(`field: ${error.field}`);
-  // One violation is already spelled out in the message; list them when there are several.
-  if ((error.violations?.length ?? 0) > 1) {
-    for (const v of error.violations ?? []) lines.push(`  ${v.field}: ${v.message} [${v.rule}]`);
-  }
   if (error.provider) {
     const code = error.providerCode ? ` ${error.providerCode}` : "";
     lines.push(`provider: ${error.provider}${code}${error.providerMessage ? ` ${error.providerMessage}` : ""}`);

@@ -13,6 +13,8 @@ import {
   EventType,
   GetPaymentStatusResponseSchema,
   InquiryVirtualAccountResponseSchema,
+  type ListVirtualAccountsRequestSchema,
+  ListVirtualAccountsResponseSchema,
   type Payment,
   PaymentEventSchema,
   PaymentOutcome,
@@ -38,6 +40,10 @@ commands:
   simulate <va-id> [--amount N]   sandbox: the provider's simulator pays the VA and calls back
   watch [<va-id> | --reference REF] [--after CURSOR] [--count N]
                                   print payment events as they happen (Ctrl-C to stop)
+  list [--status active,paid,…] [--bank BCA] [--provider NAME] [--reference REF]
+       [--since ISO-TIME] [--until ISO-TIME] [--limit N] [--page-token TOKEN] [--all]
+                                  the VAs of this key, newest first: one page of --limit (default 50,
+                                  at most 500) and the token of the next, or every page with --all
 
 options:
   --url URL     gateway address (default $VA_URL or http://127.0.0.1:8080)
@@ -80,6 +86,17 @@ const COMMANDS = {
   cancel: { reason: { type: "string" }, "idempotency-key": { type: "string" } },
   simulate: { amount: { type: "string" } },
   watch: { reference: { type: "string" }, after: { type: "string" }, count: { type: "string" } },
+  list: {
+    status: { type: "string" },
+    bank: { type: "string" },
+    provider: { type: "string" },
+    reference: { type: "string" },
+    since: { type: "string" },
+    until: { type: "string" },
+    limit: { type: "string" },
+    "page-token": { type: "string" },
+    all: { type: "boolean" },
+  },
 } as const;
 
 type CommandName = keyof typeof COMMANDS;
@@ -228,7 +245,29 @@ class Runner {
       }
       case "watch":
         return this.watch(positionals, options);
+      case "list":
+        return this.list(positionals, options);
     }
+  }
+
+  private async list(positionals: string[], options: Options): Promise<number> {
+    if (positionals.length > 0) throw new UsageError(`list takes no positional arguments, got "${positionals.join(" ")}"`);
+    const request = listRequest(options);
+    const { io } = this.settings;
+    let shown = 0;
+    for (;;) {
+      const response = await this.api.listVirtualAccounts(request, this.call);
+      shown += response.virtualAccounts.length;
+      this.print(ListVirtualAccountsResponseSchema, response, () => response.virtualAccounts.map(vaLine).join("\n"));
+      if (!response.nextPageToken) break;
+      if (options.all !== true) {
+        if (!this.settings.json) io.err(`more: add --page-token ${response.nextPageToken} (or --all)`);
+        return 0;
+      }
+      request.pageToken = response.nextPageToken;
+    }
+    if (!this.settings.json && shown === 0) io.err("no virtual accounts match");
+    return 0;
   }
 
   private async watch(positionals: string[], options: Options): Promise<number> {
@@ -296,6 +335,37 @@ function createRequest(options: Options): MessageInitShape<typeof CreateVirtualA
   };
 }
 
+function listRequest(options: Options): MessageInitShape<typeof ListVirtualAccountsRequestSchema> {
+  const statuses = (text(options.status) ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((name) => {
+      const status = VirtualAccountStatus[name.trim().toUpperCase() as keyof typeof VirtualAccountStatus];
+      if (typeof status !== "number" || status === VirtualAccountStatus.UNSPECIFIED) {
+        const known = Object.keys(VirtualAccountStatus).filter((k) => Number.isNaN(Number(k)) && k !== "UNSPECIFIED");
+        throw new UsageError(`--status takes ${known.map((k) => k.toLowerCase()).join(", ")} (comma-separated), got "${name}"`);
+      }
+      return status;
+    });
+  const time = (flag: "since" | "until") => {
+    const value = text(options[flag]);
+    if (value === undefined) return undefined;
+    const date = new Date(value);
+    if (Number.isNaN(date.getTime())) throw new UsageError(`--${flag} must be an ISO time, got "${value}"`);
+    return timestampFromDate(date);
+  };
+  return {
+    statuses,
+    bankCode: text(options.bank) ?? "",
+    provider: text(options.provider) ?? "",
+    merchantReference: text(options.reference) ?? "",
+    createdAfter: time("since"),
+    createdBefore: time("until"),
+    pageSize: options.limit === undefined ? 0 : Number(whole(options.limit, "--limit")),
+    pageToken: text(options["page-token"]) ?? "",
+  };
+}
+
 function amountText(rule: AmountRule | undefined): string {
   switch (rule?.rule.case) {
     case "fixed":
@@ -322,6 +392,10 @@ function vaBlock(va: VirtualAccount | undefined, replayed = false): string {
     `  expires     ${when(va.expiresAt)}`,
   ];
   return lines.join("\n");
+}
+
+function vaLine(va: VirtualAccount): string {
+  return [va.id, VirtualAccountStatus[va.status], `${va.bankCode}/${va.provider}`, va.vaNumber, amountText(va.amount), va.merchantReference, when(va.createdAt)].join("  ");
 }
 
 function paymentLine(payment: Payment): string {

@@ -38,6 +38,8 @@ export const VirtualAccountRow = defineEntity({
     { name: "virtual_account_provider_id_idx", properties: ["provider", "providerAccount", "providerVaId"] },
     { name: "virtual_account_merchant_ref_idx", properties: ["tenantId", "merchantReference"] },
     { name: "virtual_account_due_idx", properties: ["status", "expiresAt"] },
+    /** ListVirtualAccounts: a tenant's VAs newest first, resumed from a page token. */
+    { name: "virtual_account_tenant_created_idx", properties: ["tenantId", "createdAt", "id"] },
   ],
 });
 export type VirtualAccountRow = InferEntity<typeof VirtualAccountRow>;

@@ -1,11 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { CreateRequest } from "../app/virtual-accounts.js";
+import type { CreateRequest, ListRequest } from "../app/virtual-accounts.js";
 import type { EventFilter, VaEvent } from "../domain/event.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { Payment } from "../domain/payment.js";
 import type { ProviderCapabilities } from "../providers/capabilities.js";
-import type { AmountRule, VaUsage as DomainUsage, VirtualAccount } from "../domain/virtual-account.js";
+import type { AmountRule, VaStatus, VaUsage as DomainUsage, VirtualAccount } from "../domain/virtual-account.js";
 import {
   AmountType,
   type AmountRule as AmountRuleMessage,
@@ -13,6 +13,7 @@ import {
   type CreateVirtualAccountRequest,
   EventCause,
   EventType,
+  type ListVirtualAccountsRequest,
   PaymentEventSchema,
   PaymentOutcome,
   PaymentSchema,
@@ -147,4 +148,19 @@ export function eventFilterFromProto(tenantId: string, request: StreamPaymentEve
     default:
       return { tenantId, kind: "ALL" };
   }
+}
+
+export function listRequestFromProto(request: ListVirtualAccountsRequest): ListRequest {
+  return {
+    pageSize: request.pageSize,
+    pageToken: request.pageToken,
+    filter: {
+      statuses: request.statuses.map((status) => VirtualAccountStatus[status] as VaStatus),
+      bankCode: request.bankCode || undefined,
+      provider: request.provider || undefined,
+      merchantReference: request.merchantReference || undefined,
+      createdFrom: request.createdAfter ? timestampDate(request.createdAfter) : undefined,
+      createdBefore: request.createdBefore ? timestampDate(request.createdBefore) : undefined,
+    },
+  };
 }

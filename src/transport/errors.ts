@@ -2,6 +2,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { DomainError, type ErrorKind } from "../domain/errors.js";
 import { ErrorDetailSchema } from "../gen/va/v1/va_pb.js";
+import { humanViolations } from "./input-errors.js";
 
 const CODES: Record<ErrorKind, Code> = {
   INVALID_ARGUMENT: Code.InvalidArgument,
@@ -39,7 +40,8 @@ export function createErrorInterceptor(log: (error: unknown) => void): Intercept
       if (!response.stream) return response;
       return { ...response, message: mapIterable(response.message, log) };
     } catch (error) {
-      throw toConnectError(error, log);
+      // Requests that failed their buf.validate rules arrive here from the validate interceptor.
+      throw humanViolations(toConnectError(error, log), request.method.input);
     }
   };
 }

@@ -123,11 +123,14 @@ describe.each(PROVIDERS)("provider %s", (name) => {
     expect(await paymentEvents(id, 1)).toHaveLength(1);
   });
 
-  it("a forged callback is refused with a provider-shaped 4xx and records nothing", async () => {
+  // Unsigned callbacks whose refusal is final for the provider (Ayoconnect never retries a 4xx) are
+  // held while the provider's status may lag, and refuted later (test/misbehaviour covers that part).
+  it("a forged callback is refused with a provider-shaped 4xx (or held, where the provider is unsigned and its refusals final) and records nothing", async () => {
     const { usage, amountType } = bank.combinations[0] as { usage: VaUsage; amountType: AmountType };
     const { virtualAccount } = await create(usage, amountType);
     const answer = await post(kit.forgeCallback(refOf(virtualAccount as VirtualAccount), 25_000n));
-    expect(answer.status).toBeGreaterThanOrEqual(400);
+    if (name === "ayoconnect") expect(answer.status).toBe(201);
+    else expect(answer.status).toBeGreaterThanOrEqual(400);
     expect(answer.status).toBeLessThan(500);
     expect(answer.body).not.toMatch(/\n\s+at /);
     const status = await client.getPaymentStatus({ virtualAccountId: virtualAccount?.id ?? "" });

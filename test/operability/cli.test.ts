@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { vaClient } from "../support/clients.js";
+import { createRequest } from "../support/fixtures.js";
 import { startTestGateway, TENANTS, type TestGateway } from "../support/gateway.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -106,6 +108,37 @@ describe("va CLI against a running gateway", { timeout: 120_000 }, () => {
     expect(again.stdout).toContain("(replayed: stored answer for this idempotency key)");
   });
 
+  it("list: newest first, filtered, one page and its token, or every page with --all", async () => {
+    const client = vaClient(gateway.url, TENANTS.alpha.apiKey);
+    const reference = `cli-list-${Date.now()}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { virtualAccount } = await client.createVirtualAccount(createRequest({ bankCode: "BNI", merchantReference: reference }));
+      ids.unshift(virtualAccount?.id ?? "");
+    }
+    const [page, all, badStatus] = await Promise.all([
+      va(["list", "--reference", reference, "--bank", "BNI", "--status", "active", "--limit", "2", ...common]),
+      va(["list", "--reference", reference, "--limit", "2", "--all", "--json", ...common]),
+      va(["list", "--status", "open", ...common]),
+    ]);
+    expect(page.code, page.stderr).toBe(0);
+    expect(page.stdout.trim().split("\n").map((line) => line.split("  ")[0])).toEqual(ids.slice(0, 2));
+    expect(page.stdout).toMatch(/ {2}ACTIVE {2}BNI\/sandbox {2}[0-9]+ {2}Rp 25\.000 \(fixed\) {2}cli-list-/);
+    const token = /^more: add --page-token (\S+) \(or --all\)$/m.exec(page.stderr)?.[1] ?? "";
+    expect(token).not.toBe("");
+    const rest = await va(["list", "--reference", reference, "--bank", "BNI", "--status", "active", "--page-token", token, ...common]);
+    expect(rest.stdout.trim().split("\n").map((line) => line.split("  ")[0])).toEqual(ids.slice(2));
+    expect(rest.stderr).toBe("");
+
+    expect(all.code, all.stderr).toBe(0);
+    const pages = all.stdout.trim().split("\n").map((line) => JSON.parse(line) as { virtualAccounts: { id: string }[]; nextPageToken?: string });
+    expect(pages.flatMap((p) => p.virtualAccounts.map((v) => v.id))).toEqual(ids);
+    expect(pages.at(-1)?.nextPageToken).toBeUndefined();
+
+    expect(badStatus.code).toBe(2);
+    expect(badStatus.stderr).toContain('--status takes active, inquired, paid, completed, expired, cancelled (comma-separated), got "open"');
+  });
+
   it("prints code, message and field, and exits non-zero, when the gateway refuses", async () => {
     // Independent processes: run them side by side.
     const zeroId = `va_${"0".repeat(32)}`;
@@ -118,7 +151,7 @@ describe("va CLI against a running gateway", { timeout: 120_000 }, () => {
     ]);
     expect(invalid.code).toBe(1);
     expect(invalid.stdout).toBe("");
-    expect(invalid.stderr).toMatch(/^va: invalid_argument: bank_code: .*\nfield: bank_code\n/);
+    expect(invalid.stderr).toMatch(/^va: invalid_argument: bank_code must match the pattern .*\.\nfield: bank_code\n/);
 
     expect(invalidJson.code).toBe(1);
     expect(JSON.parse(invalidJson.stderr).error).toMatchObject({

@@ -92,6 +92,21 @@ describe.skipIf(skipReason !== undefined)("sandbox page in headless Chromium (Co
     expect(status.virtualAccount?.status).toBe(VirtualAccountStatus.COMPLETED);
     expect(status.payments.map((p) => [p.amount, p.outcome])).toEqual([[125_000n, PaymentOutcome.ACCEPTED]]);
 
+    // The recent list (ListVirtualAccounts) shows it, newest first, and opens it again.
+    const recent = page.locator(`#recent li[data-id="${vaId}"]`);
+    await expect.poll(() => recent.textContent()).toContain("COMPLETED");
+    expect(await recent.textContent()).toContain(`${vaNumber} · BNI · Rp 125.000`);
+    await page.fill("#amount", "30000");
+    await page.click("#create");
+    await expect.poll(() => page.textContent("#va-id")).not.toBe(vaId);
+    const newId = (await page.textContent("#va-id")) ?? "";
+    await expect.poll(() => page.locator("#recent li").first().getAttribute("data-id")).toBe(newId);
+    expect(await page.locator("#recent li").nth(1).getAttribute("data-id")).toBe(vaId);
+    await recent.locator("button").click();
+    await expect.poll(() => page.textContent("#va-id")).toBe(vaId);
+    expect(await page.textContent("#va-status")).toBe("COMPLETED");
+    await page.locator('#events li[data-type="PAYMENT_RECEIVED"]').waitFor();
+
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: `${ARTIFACTS}web-page.png`, fullPage: true });
     expect(pageErrors).toEqual([]);
