@@ -160,7 +160,8 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
   const statusOf = (va: SimulatedVa): AyoconnectVaStatus =>
     va.status !== "INACTIVE" && va.expiredAt.getTime() <= now().getTime() ? "EXPIRED" : va.status;
 
-  function vaData(va: SimulatedVa) {
+  /** The VA as Ayoconnect shows it, in its samples' key order; `billAmount` once something is paid. */
+  function vaData(va: SimulatedVa, paidAmount = va.paidAmount) {
     return {
       virtualAccountId: va.virtualAccountId,
       virtualAccountNumber: va.virtualAccountNumber,
@@ -170,7 +171,7 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
       correlationId: va.correlationId,
       customerId: va.customerId,
       totalAmount: money(va.totalAmount),
-      ...(va.paidAmount === undefined ? {} : { billAmount: money(va.paidAmount) }),
+      ...(paidAmount === undefined ? {} : { billAmount: money(paidAmount) }),
       adminFee: money(adminFee),
       ...(va.billDetails === undefined ? {} : { billDetails: va.billDetails }),
       expiredAt: jakartaTime(va.expiredAt),
@@ -417,25 +418,13 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
     return { entry, firstAnswer };
   }
 
-  /** The body of Ayoconnect's callback sample, key for key. */
+  /** The body of Ayoconnect's callback sample, key for key: the VA with this payment's details in place of its expiry. */
   function sendCallback(url: string, va: SimulatedVa, entry: AyoconnectLedgerEntry): Promise<void> {
+    const { expiredAt: _, ...data } = vaData(va, entry.amount);
     const body = JSON.stringify({
       code: 200,
       message: "ok",
-      virtualAccountData: {
-        virtualAccountId: va.virtualAccountId,
-        virtualAccountNumber: va.virtualAccountNumber,
-        virtualAccountStatus: statusOf(va),
-        virtualAccountName: va.name,
-        virtualAccountPhone: va.phone,
-        correlationId: va.correlationId,
-        customerId: va.customerId,
-        totalAmount: money(va.totalAmount),
-        billAmount: money(entry.amount),
-        adminFee: money(adminFee),
-        ...(va.billDetails === undefined ? {} : { billDetails: va.billDetails }),
-        paymentDetails: { trxRefID: entry.trxRefID, amount: formatRupiah2(entry.amount) },
-      },
+      virtualAccountData: { ...data, paymentDetails: { trxRefID: entry.trxRefID, amount: formatRupiah2(entry.amount) } },
     });
     const headers = { accept: "application/json", "content-type": "application/json" };
     return callbacks.send({ url, headers, body }).firstAnswer;
