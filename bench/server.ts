@@ -128,8 +128,8 @@ async function seed(gateway: Gateway, tenantId: string, merchantId: string, coun
     // (AsyncLocalStorage) for the rest of the process, a cost the service itself never pays.
     await new Store(gateway.database).transaction(async (tx) => {
       for (const va of vas) {
-        await tx.insertVirtualAccount(va);
-        await tx.appendEvent({ tenantId, type: "VIRTUAL_ACCOUNT_CREATED", cause: "RPC", occurredAt: now, virtualAccount: va, payment: undefined });
+        await tx.virtualAccounts.insert(va);
+        await tx.events.append({ tenantId, type: "VIRTUAL_ACCOUNT_CREATED", cause: "RPC", occurredAt: now, virtualAccount: va, payment: undefined });
       }
     });
     for (const va of vas) seeded.push({ id: va.id, vaNumber: va.vaNumber, providerReference: va.providerReference });
@@ -140,7 +140,7 @@ async function seed(gateway: Gateway, tenantId: string, merchantId: string, coun
 
 /** The newest event's sequence: a cursor after everything seeded so far. */
 async function lastCursor(gateway: Gateway): Promise<string> {
-  return String(await new Store(gateway.database).lastSequence());
+  return String(await new Store(gateway.database).events.lastSequence());
 }
 
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createValidateInterceptor } from "@connectrpc/validate";
-import { type SnapBiller, startSnapBiller } from "./app/biller-wiring.js";
+import { type SnapBiller, startSnapBiller } from "./wiring/snap-biller.js";
 import { CallbackIntake } from "./app/callbacks.js";
 import { ExpirySweeper } from "./app/expiry.js";
 import { PaymentReconciler } from "./app/reconciler.js";
@@ -16,16 +16,16 @@ import { type Database, openDatabase } from "./persistence/orm.js";
 import { Store } from "./persistence/store.js";
 import type { VaProvider } from "./providers/provider.js";
 import type { ProviderCapabilities } from "./providers/capabilities.js";
-import { sandboxKitFactories } from "./providers/catalog.js";
+import { sandboxKitFactories } from "./sandbox/catalog.js";
 import { providersFromFile } from "./providers/configured.js";
 import { createSandboxProvider } from "./providers/sandbox/adapter.js";
 import { sandboxCapabilities } from "./providers/sandbox/capabilities.js";
-import type { SandboxKit } from "./providers/sandbox-kit.js";
-import { createAuthInterceptor, forServices, hashApiKey } from "./transport/auth.js";
-import { createErrorInterceptor } from "./transport/errors.js";
-import { createHttpHandler } from "./transport/http-handler.js";
-import { createOnePortServer } from "./transport/one-port-server.js";
-import { vaServiceRoutes } from "./transport/va-service.js";
+import type { SandboxKit } from "./sandbox/kit.js";
+import { authenticatedTenant, createAuthInterceptor, forServices, hashApiKey } from "./transport/connect/auth.js";
+import { createErrorInterceptor } from "./transport/connect/errors.js";
+import { createHttpHandler } from "./transport/routes.js";
+import { createOnePortServer } from "./transport/http/one-port-server.js";
+import { vaServiceRoutes } from "./transport/connect/va-service.js";
 
 /** First pause before a held payment (unconfirmed or unmatched) is looked at again; doubles up to an hour. */
 const HELD_PAYMENT_RETRY_MS = 30_000;
@@ -111,13 +111,14 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const ready = () => database.orm.isConnected();
   const operability = createOperability({
     log,
+    tenantOf: authenticatedTenant,
     streamSubscribers: () => hub.subscriberCount,
     ready,
     sandbox: config.sandbox,
     healthPollMs: config.healthPollMs,
     heldPayments: {
-      list: (filter, limit) => store.listHeldPayments(filter, limit),
-      count: () => store.countHeldPayments(),
+      list: (filter, limit) => store.heldPayments.list(filter, limit),
+      count: () => store.heldPayments.countHeld(),
       operatorKey: config.operatorKey,
     },
   });
@@ -175,7 +176,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const reconciling = everyInterval(config.sweepIntervalMs, async () => {
     await reconciler.runOnce();
     await intake.reviewHeld();
-    await store.deleteIdempotencyKeysBefore(new Date(clock().getTime() - config.idempotencyRetentionMs));
+    await store.idempotencyKeys.deleteDoneBefore(new Date(clock().getTime() - config.idempotencyRetentionMs));
   }, logError("reconciliation failed"));
   const billerStatusPolling = snapBiller
     ? everyInterval(snapBiller.statusIntervalMs, async () => {

@@ -16,7 +16,7 @@ import {
   type VirtualAccount,
   VirtualAccountStatus,
 } from "../src/gen/va/v1/va_pb.js";
-import { sandboxKitFactories } from "../src/providers/catalog.js";
+import { sandboxKitFactories } from "../src/sandbox/catalog.js";
 import { signCallback } from "../src/providers/sandbox/signature.js";
 import { PROTOCOLS, type ProtocolName, transportFor, vaClient } from "./support/clients.js";
 import { createRequest, eventually, storedEvents } from "./support/fixtures.js";

@@ -1,7 +1,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventCause, EventType, PaymentOutcome, VaUsage, VirtualAccountStatus } from "../src/gen/va/v1/va_pb.js";
-import type { BankSimulator, SnapExchange } from "../src/providers/snap-biller/bank-simulator.js";
+import type { BankSimulator, SnapExchange } from "../src/sandbox/snap-biller/bank.js";
 import { snapBillerSettings } from "../src/providers/snap-biller/settings.js";
 import { vaClient } from "./support/clients.js";
 import { postgresUnavailableReason } from "./support/databases.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventType } from "../src/gen/va/v1/va_pb.js";
-import { type DurianpaySimulator, startDurianpaySimulator } from "../src/providers/durianpay/simulator.js";
+import { type DurianpaySimulator, startDurianpaySimulator } from "../src/sandbox/durianpay/simulator.js";
 import { vaClient } from "./support/clients.js";
 import { createRequest, takeEvents } from "./support/fixtures.js";
 import { startTestGateway, TENANTS, type TestGateway } from "./support/gateway.js";

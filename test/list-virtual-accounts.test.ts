@@ -102,7 +102,7 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("ListVirtualAccounts on %s"
     ];
     const store = new Store(gateway.database);
     await store.transaction(async (tx) => {
-      for (const va of seeded) await tx.insertVirtualAccount(va);
+      for (const va of seeded) await tx.virtualAccounts.insert(va);
     });
     // And a few made through the API, as callers make them.
     const created = [];

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorDetailSchema } from "../src/gen/va/v1/va_pb.js";
-import { type SandboxSimulator, startSandboxSimulator } from "../src/providers/sandbox/simulator.js";
+import { type SandboxSimulator, startSandboxSimulator } from "../src/sandbox/sandbox/simulator.js";
 import { vaClient } from "./support/clients.js";
 import { createRequest, rejection } from "./support/fixtures.js";
 import { SANDBOX_SECRETS, startTestGateway, TENANTS, type TestGateway } from "./support/gateway.js";

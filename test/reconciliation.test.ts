@@ -1,7 +1,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventCause, EventType, PaymentOutcome, VirtualAccountStatus } from "../src/gen/va/v1/va_pb.js";
-import type { SandboxKit } from "../src/providers/sandbox-kit.js";
+import type { SandboxKit } from "../src/sandbox/kit.js";
 import { vaClient } from "./support/clients.js";
 import { createRequest, eventually, takeEvents } from "./support/fixtures.js";
 import { startTestGateway, TENANTS, type TestGateway } from "./support/gateway.js";

@@ -14,9 +14,9 @@ import {
   type VirtualAccount,
   VirtualAccountStatus,
 } from "../src/gen/va/v1/va_pb.js";
-import { sandboxKitFactories } from "../src/providers/catalog.js";
-import type { SandboxKit } from "../src/providers/sandbox-kit.js";
-import type { CallbackDelivery } from "../src/providers/simulator-kit.js";
+import { sandboxKitFactories } from "../src/sandbox/catalog.js";
+import type { SandboxKit } from "../src/sandbox/kit.js";
+import type { CallbackDelivery } from "../src/sandbox/simulator-kit.js";
 import { PROTOCOLS, type ProtocolName, vaClient } from "./support/clients.js";
 import { createRequest, eventually, sandboxCallback, sandboxPaymentId, storedEvents } from "./support/fixtures.js";
 import { fuzzParameters, leakedSecrets, type RawAnswer, rawRequest, render } from "./support/fuzz.js";

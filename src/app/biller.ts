@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { VirtualAccount } from "../domain/virtual-account.js";
+import type { Logger } from "../logging.js";
 import type { Rupiah } from "../domain/money.js";
-import type { BillerInquiryKey, BillerTransaction } from "../persistence/biller-store.js";
-import { BillerReads } from "../persistence/biller-store.js";
+import type { BillerInquiries, BillerInquiryKey } from "../persistence/repositories/biller-inquiries.js";
 import type { Store, StoreTransaction } from "../persistence/store.js";
 import type { HttpAnswer, InboundHttpRequest, PaymentNotification } from "../providers/provider.js";
 import type { SnapBillerProvider } from "../providers/snap-biller/adapter.js";
@@ -19,11 +19,11 @@ import {
   readPaymentRequest,
   SNAP_BILLER,
 } from "../providers/snap-biller/wire.js";
-import { snapAnswer, unauthorizedAnswer } from "../providers/snap/answer.js";
-import { externalIdReusedAnswer, type VerifiedSnapRequest } from "../providers/snap/inbound-request.js";
-import { type SnapOutcome, SnapService } from "../providers/snap/response-code.js";
-import { jakartaDay } from "../providers/snap/timestamp.js";
-import { payerDigits } from "../providers/snap/va-number.js";
+import { snapAnswer, unauthorizedAnswer } from "../protocols/snap/answer.js";
+import { externalIdReusedAnswer, type VerifiedSnapRequest } from "../protocols/snap/inbound-request.js";
+import { type SnapOutcome, SnapService } from "../protocols/snap/response-code.js";
+import { jakartaDay } from "../protocols/snap/timestamp.js";
+import { payerDigits } from "../protocols/snap/va-number.js";
 import { PaymentRecorder } from "./payments.js";
 
 /**
@@ -33,17 +33,11 @@ import { PaymentRecorder } from "./payments.js";
  * no trace, so neither its X-EXTERNAL-ID nor anything else is burnt.
  */
 
-export interface BillerLog {
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-}
-
 export interface BillerServiceOptions {
   store: Store;
   provider: SnapBillerProvider;
   clock: () => Date;
-  log: BillerLog;
+  log: Logger;
   /** DANA's inquiry timer: a payment must follow its inquiry within this. */
   inquiryTimeoutMs: number;
 }
@@ -92,10 +86,9 @@ export class BillerService {
     const key = { partnerId: verdict.request.partnerId, inquiryRequestId: inquiry.inquiryRequestId };
 
     return this.inTransaction(svc, async (tx) => {
-      const biller = tx.biller();
-      await this.claim(biller, verdict.request, svc, now);
+      await this.claim(tx, verdict.request, svc, now);
       const replay = async () => {
-        const earlier = await biller.lockInquiry(key);
+        const earlier = await tx.billerInquiries.lock(key);
         if (!earlier) return undefined;
         if (numberDigits(earlier.virtualAccountNo) !== numberDigits(inquiry.virtualAccountNo)) {
           throw refuse(BillerOutcomes.inconsistentRequest, svc, "inquiryRequestId already used for another VA");
@@ -119,7 +112,7 @@ export class BillerService {
         trxType: trxTypeOf(va),
         additionalInfo: billAdditionalInfo(va),
       });
-      const inserted = await biller.insertInquiry({
+      const inserted = await tx.billerInquiries.insert({
         ...key,
         virtualAccountId: va.id,
         virtualAccountNo: inquiry.virtualAccountNo,
@@ -167,30 +160,29 @@ export class BillerService {
     const key = { partnerId: verdict.request.partnerId, inquiryRequestId: payment.paymentRequestId };
     const fingerprint = createHash("sha256").update(`${numberDigits(payment.virtualAccountNo)}\u0000${payment.paidAmount}`).digest("hex");
     /** The answer this payment already got, when it is the same payment (number and amount). */
-    const earlierAnswer = async (biller: BillerTransaction) => {
-      const inquiry = await biller.lockInquiry(key);
+    const earlierAnswer = async (inquiries: BillerInquiries) => {
+      const inquiry = await inquiries.lock(key);
       if (inquiry?.paymentAnswer === undefined || inquiry.paymentFingerprint !== fingerprint) return undefined;
       return jsonAnswer(inquiry.paymentStatus ?? 200, inquiry.paymentAnswer);
     };
 
     return this.inTransaction(svc, async (tx) => {
-      const biller = tx.biller();
       const { doubt, requestIdGuard } = verdict.request;
       if (doubt !== undefined) {
         // Nothing new is believed from a stale request; the Inquiry Status poller settles the rest.
-        const answered = await earlierAnswer(biller);
+        const answered = await earlierAnswer(tx.billerInquiries);
         if (answered) return answered;
         throw new Refusal(unauthorizedAnswer(svc, "Stale Timestamp"), doubt);
       }
-      const claim = await biller.claimExternalId(requestIdGuard.scope, requestIdGuard.day, requestIdGuard.requestId, requestIdGuard.bodyHash, now);
+      const claim = await tx.snapExternalIds.claim(requestIdGuard, now);
       if (claim === "CONFLICT") {
         // The bank's retry of a payment we answered, with only its advice fields changed (flagAdvise
         // "Y"): refusing it would make the bank reverse a debit we recorded.
-        const answered = await earlierAnswer(biller);
+        const answered = await earlierAnswer(tx.billerInquiries);
         if (answered) return answered;
         throw new Refusal(externalIdReusedAnswer(svc), "X-EXTERNAL-ID reused for another request");
       }
-      const inquiry = await biller.lockInquiry(key);
+      const inquiry = await tx.billerInquiries.lock(key);
       if (!inquiry) return this.payRegistered(tx, request, payment, key, fingerprint, now);
       if (numberDigits(inquiry.virtualAccountNo) !== numberDigits(payment.virtualAccountNo)) {
         await this.findBill(tx, payment, svc);
@@ -211,7 +203,7 @@ export class BillerService {
       } else if (inquiry.state !== "INQUIRED" || now.getTime() > inquiry.payBy.getTime()) {
         // The reconciler may have recorded it from the bank's Inquiry Status already: then this is the
         // bank's late notification of money we hold, and refusing it could make the bank reverse it.
-        const recordedOn = await tx.virtualAccountIdOfPayment(SNAP_BILLER, {
+        const recordedOn = await tx.payments.virtualAccountIdOf(SNAP_BILLER, {
           providerAccount: this.options.provider.providerAccount,
           providerPaymentRef: payment.paymentRequestId,
         });
@@ -223,7 +215,7 @@ export class BillerService {
       const amountProblem = paymentAmountProblem(va, expected, payment.paidAmount);
       if (amountProblem) throw refuse(amountProblem.outcome, svc, amountProblem.reason, amountProblem.message);
       const answer = await this.record(tx, request, payment, va, inquiry.paidAt ?? now, inquiry.amount);
-      await biller.updateInquiry(key, {
+      await tx.billerInquiries.update(key, {
         state: "PAID",
         paymentFingerprint: fingerprint,
         paymentStatus: answer.status,
@@ -259,7 +251,7 @@ export class BillerService {
     if (amountProblem) throw refuse(amountProblem.outcome, svc, amountProblem.reason, amountProblem.message);
     const answer = await this.record(tx, request, payment, va, now, undefined);
     // Kept like an inquiry's payment, so a repeat gets this answer and the timer never runs.
-    await tx.biller().insertInquiry({
+    await tx.billerInquiries.insert({
       ...key,
       virtualAccountId: va.id,
       virtualAccountNo: payment.virtualAccountNo,
@@ -310,9 +302,8 @@ export class BillerService {
   }
 
   /** `409xx00` when the bank already used this X-EXTERNAL-ID today for another request (claimed until commit). */
-  private async claim(biller: BillerTransaction, verified: VerifiedSnapRequest, svc: string, now: Date): Promise<void> {
-    const { scope, day, requestId, bodyHash } = verified.requestIdGuard;
-    if ((await biller.claimExternalId(scope, day, requestId, bodyHash, now)) === "CONFLICT") {
+  private async claim(tx: StoreTransaction, verified: VerifiedSnapRequest, svc: string, now: Date): Promise<void> {
+    if ((await tx.snapExternalIds.claim(verified.requestIdGuard, now)) === "CONFLICT") {
       throw new Refusal(externalIdReusedAnswer(svc), "X-EXTERNAL-ID reused for another request");
     }
   }
@@ -323,7 +314,7 @@ export class BillerService {
     const notFound = () =>
       refuse(BillerOutcomes.invalidBill, svc, "no such VA", `${BillerOutcomes.invalidBill.message} Not Found`);
     if (paddedPartnerServiceId(identity.partnerServiceId) !== provider.partnerServiceId) throw notFound();
-    const va = await tx.lockVirtualAccountByNumber(SNAP_BILLER, provider.providerAccount, numberDigits(identity.virtualAccountNo));
+    const va = await tx.virtualAccounts.lockByNumber(SNAP_BILLER, provider.providerAccount, numberDigits(identity.virtualAccountNo));
     if (!va) throw notFound();
     return va;
   }
@@ -349,7 +340,7 @@ export interface BillerStatusPollerOptions {
   store: Store;
   provider: SnapBillerProvider;
   clock: () => Date;
-  log: BillerLog;
+  log: Logger;
   /** Ask about an inquiry this long after its timer ran out (a payment may still be on its way). */
   graceMs?: number;
   /** Ask again after an inconclusive answer after this. */
@@ -378,10 +369,10 @@ export class BillerStatusPoller {
     const { store, provider, clock } = this.options;
     const now = clock();
     const run: StatusRun = { paid: 0, unpaid: 0, unknown: 0 };
-    await store.transaction((tx) => tx.biller().forgetExternalIdsBefore(jakartaDay(new Date(now.getTime() - 86_400_000))));
+    await store.transaction((tx) => tx.snapExternalIds.forgetBefore(jakartaDay(new Date(now.getTime() - 86_400_000))));
     if (!provider.canInquireStatus) return run;
     const retryAfterMs = this.options.retryAfterMs ?? 60_000;
-    const due = await new BillerReads(store.database).inquiriesToResolve(
+    const due = await store.billerInquiries.findToResolve(
       now,
       this.options.graceMs ?? 30_000,
       new Date(now.getTime() - retryAfterMs),
@@ -405,9 +396,8 @@ export class BillerStatusPoller {
     now: Date,
   ): Promise<keyof StatusRun | undefined> {
     const { store, provider, clock, log } = this.options;
-    const biller = tx.biller();
     const key = { partnerId: seen.partnerId, inquiryRequestId: seen.inquiryRequestId };
-    const inquiry = await biller.lockInquiry(key);
+    const inquiry = await tx.billerInquiries.lock(key);
     if (inquiry?.state !== "INQUIRED") return undefined;
     const checked = { statusChecks: inquiry.statusChecks + 1, statusCheckedAt: now };
     const amount = status.state === "PAID" ? (status.amount ?? inquiry.amount) : undefined;
@@ -426,17 +416,17 @@ export class BillerStatusPoller {
         },
         "STATUS_POLL",
       );
-      await biller.updateInquiry(key, { ...checked, state: "PAID", paidAmount: amount, paidAt });
+      await tx.billerInquiries.update(key, { ...checked, state: "PAID", paidAmount: amount, paidAt });
       log.info({ provider: SNAP_BILLER, inquiryRequestId: key.inquiryRequestId, result: recorded }, "bank confirmed a payment we never got");
       return "paid";
     }
     if (status.state === "UNPAID") {
-      await biller.updateInquiry(key, { ...checked, state: "UNPAID" });
+      await tx.billerInquiries.update(key, { ...checked, state: "UNPAID" });
       return "unpaid";
     }
     const reason = status.state === "UNKNOWN" ? status.reason : "paid without an amount";
     const giveUp = checked.statusChecks >= (this.options.maxChecks ?? 10);
-    await biller.updateInquiry(key, { ...checked, ...(giveUp ? { state: "UNRESOLVED" as const } : {}) });
+    await tx.billerInquiries.update(key, { ...checked, ...(giveUp ? { state: "UNRESOLVED" as const } : {}) });
     (giveUp ? log.error : log.warn).call(log, { provider: SNAP_BILLER, inquiryRequestId: key.inquiryRequestId, reason }, "inquiry status inconclusive");
     return "unknown";
   }

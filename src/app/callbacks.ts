@@ -45,13 +45,13 @@ export class CallbackIntake {
   ): Promise<RecordingResult> {
     // Scoped by provider: the table is shared with the biller flow, whose banks may use the same partner ids.
     const scoped = guard && { ...guard, scope: `${provider.name}:${guard.scope}` };
-    if (scoped && (await this.store.claimRequestId(scoped, this.clock())) === "CONFLICT") return "ID_REUSED";
+    if (scoped && (await this.store.snapExternalIds.claim(scoped, this.clock())) === "CONFLICT") return "ID_REUSED";
     if (belief.verified) return this.recorder.record(provider.name, report, "CALLBACK");
-    if (await this.store.isPaymentRecorded(provider.name, report)) return "DUPLICATE";
+    if (await this.store.payments.isRecorded(provider.name, report)) return "DUPLICATE";
     const confirmation = await this.confirm(provider, report, this.clock()).catch(() => undefined);
     if (confirmation === undefined) {
       const detail = `${belief.doubt}; the provider could not confirm it yet`;
-      await this.store.transaction((tx) => tx.holdPayment(this.recorder.held(provider.name, report, "UNCONFIRMED", detail)));
+      await this.store.transaction((tx) => tx.heldPayments.hold(this.recorder.held(provider.name, report, "UNCONFIRMED", detail)));
       return "HELD";
     }
     if (!confirmation.paid) return "REFUTED";
@@ -60,7 +60,7 @@ export class CallbackIntake {
 
   /** Looks again at held payments that are due: confirms, matches, records or refutes them. */
   async reviewHeld(): Promise<HeldReview> {
-    const due = await this.store.findDueHeldPayments(this.clock(), this.options.batchSize);
+    const due = await this.store.heldPayments.findDue(this.clock(), this.options.batchSize);
     const review: HeldReview = { reviewed: due.length, recorded: 0, refuted: 0 };
     for (const held of due) {
       const outcome = await this.review(held).catch(() => "STILL_HELD" as const);
@@ -89,10 +89,10 @@ export class CallbackIntake {
       const outcome = await this.recorder.recordIn(tx, held.provider, report, "CALLBACK");
       if (outcome === "UNKNOWN_VIRTUAL_ACCOUNT") return outcome;
       // DUPLICATE: recorded meanwhile by a callback retry or the reconciler; only the hold is left.
-      const current = await tx.lockHeldPayment(held.provider, held.payment);
-      const virtualAccountId = await tx.virtualAccountIdOfPayment(held.provider, report);
+      const current = await tx.heldPayments.lock(held.provider, held.payment);
+      const virtualAccountId = await tx.payments.virtualAccountIdOf(held.provider, report);
       if (current?.state === "HELD") {
-        await tx.updateHeldPayment({ ...current, state: "RECORDED", resolvedAt: this.clock(), virtualAccountId });
+        await tx.heldPayments.update({ ...current, state: "RECORDED", resolvedAt: this.clock(), virtualAccountId });
       }
       return outcome;
     });
@@ -112,10 +112,10 @@ export class CallbackIntake {
     const attempts = held.attempts + 1;
     const delay = Math.min(this.options.retryDelayMs * 2 ** attempts, this.options.maxRetryDelayMs);
     const nextAttemptAt = new Date(this.clock().getTime() + delay);
-    await this.store.transaction((tx) => tx.updateHeldPayment({ ...held, attempts, nextAttemptAt, detail }));
+    await this.store.transaction((tx) => tx.heldPayments.update({ ...held, attempts, nextAttemptAt, detail }));
   }
 
   private async resolve(held: HeldPayment, state: "REFUTED", detail: string): Promise<void> {
-    await this.store.transaction((tx) => tx.updateHeldPayment({ ...held, state, detail, resolvedAt: this.clock() }));
+    await this.store.transaction((tx) => tx.heldPayments.update({ ...held, state, detail, resolvedAt: this.clock() }));
   }
 }

@@ -15,11 +15,11 @@ export class ExpirySweeper {
   /** Returns how many VAs this run expired. */
   async runOnce(): Promise<number> {
     const now = this.clock();
-    const due = await this.store.findDueVirtualAccounts(now, this.batchSize);
+    const due = await this.store.virtualAccounts.findDue(now, this.batchSize);
     let expired = 0;
     for (const candidate of due) {
       const changed = await this.store.transaction(async (tx) => {
-        const va = await tx.lockVirtualAccount({ id: candidate.id });
+        const va = await tx.virtualAccounts.lock({ id: candidate.id });
         if (!va || !isDue(va, now)) return false;
         const updated = { ...va, status: "EXPIRED" as const, updatedAt: now };
         await tx.saveChange(updated, "VIRTUAL_ACCOUNT_EXPIRED", "SWEEPER");

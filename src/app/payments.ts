@@ -25,7 +25,7 @@ export class PaymentRecorder {
     return this.store.transaction(async (tx) => {
       const recorded = await this.recordIn(tx, provider, report, cause);
       if (recorded !== "UNKNOWN_VIRTUAL_ACCOUNT") return recorded;
-      await tx.holdPayment(this.held(provider, report, "UNMATCHED", "no virtual account matches it"));
+      await tx.heldPayments.hold(this.held(provider, report, "UNMATCHED", "no virtual account matches it"));
       return "HELD";
     });
   }
@@ -55,7 +55,7 @@ export class PaymentRecorder {
     report: ReportedPayment,
     cause: EventCause,
   ): Promise<"RECORDED" | "DUPLICATE" | "UNKNOWN_VIRTUAL_ACCOUNT"> {
-    const va = await tx.lockVirtualAccountForPayment(provider, report);
+    const va = await tx.virtualAccounts.lockForPayment(provider, report);
     if (!va) return "UNKNOWN_VIRTUAL_ACCOUNT";
     const effect = applyPayment(va, report.amount, report.paidAt);
     const recordedAt = this.clock();
@@ -73,7 +73,7 @@ export class PaymentRecorder {
       recordedAt,
       rawPayload: report.rawPayload,
     };
-    if (!(await tx.insertPaymentIfNew(payment))) return "DUPLICATE";
+    if (!(await tx.payments.insertIfNew(payment))) return "DUPLICATE";
     const updated: VirtualAccount = {
       ...va,
       status: effect.status,

@@ -37,7 +37,7 @@ export class PaymentReconciler {
   async runOnce(): Promise<{ polled: number; recorded: number }> {
     const { beforeExpiryMs, afterExpiryMs, batchSize } = this.options;
     const now = this.clock().getTime();
-    const candidates = await this.store.findVirtualAccountsToReconcile(new Date(now), beforeExpiryMs, afterExpiryMs, batchSize);
+    const candidates = await this.store.virtualAccounts.findToReconcile(new Date(now), beforeExpiryMs, afterExpiryMs, batchSize);
     let polled = 0;
     let recorded = 0;
     for (const va of candidates) {

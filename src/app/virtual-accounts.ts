@@ -13,7 +13,8 @@ import {
   type VirtualAccount,
   type VirtualAccountDraft,
 } from "../domain/virtual-account.js";
-import type { Store, VirtualAccountFilter } from "../persistence/store.js";
+import type { VirtualAccountFilter } from "../persistence/repositories/virtual-accounts.js";
+import type { Store } from "../persistence/store.js";
 import type { ProviderCreateRequest, ProviderVaRef, ProviderVirtualAccount, VaProvider } from "../providers/provider.js";
 import { cancelProblem, capabilityProblem, updateProblem } from "./capability-check.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
@@ -98,8 +99,8 @@ export class VirtualAccounts {
         updatedAt: createdAt,
       };
       await store.transaction(async (tx) => {
-        await tx.insertVirtualAccount(virtualAccount);
-        await tx.appendEvent({
+        await tx.virtualAccounts.insert(virtualAccount);
+        await tx.events.append({
           tenantId,
           type: "VIRTUAL_ACCOUNT_CREATED",
           cause: "RPC",
@@ -107,12 +108,12 @@ export class VirtualAccounts {
           virtualAccount,
           payment: undefined,
         });
-        await tx.completeIdempotencyKey(claim, virtualAccount.id);
+        await tx.idempotencyKeys.complete(claim, virtualAccount.id);
       });
       return { virtualAccount, replayed: false };
     } catch (error) {
       // The provider-side id is derived from the key, so a retry finds what this attempt made.
-      await store.transaction((tx) => tx.releaseIdempotencyKey(claim));
+      await store.transaction((tx) => tx.idempotencyKeys.release(claim));
       throw error;
     }
   }
@@ -147,14 +148,14 @@ export class VirtualAccounts {
   }
 
   async get(tenantId: string, id: string): Promise<VirtualAccount> {
-    const virtualAccount = await this.options.store.findVirtualAccount(tenantId, id);
+    const virtualAccount = await this.options.store.virtualAccounts.find(tenantId, id);
     if (!virtualAccount) throw notFound(`virtual account ${id}`);
     return virtualAccount;
   }
 
   async paymentStatus(tenantId: string, id: string): Promise<{ virtualAccount: VirtualAccount; payments: Payment[] }> {
     const virtualAccount = await this.get(tenantId, id);
-    const payments = await this.options.store.listPayments(tenantId, id);
+    const payments = await this.options.store.payments.list(tenantId, id);
     return { virtualAccount, payments };
   }
 
@@ -164,7 +165,7 @@ export class VirtualAccounts {
     const { filter } = request;
     const query = { tenantId, ...filter, statuses: [...new Set(filter.statuses)].sort() };
     const after = request.pageToken ? decodePageToken(request.pageToken, query) : undefined;
-    const rows = await this.options.store.listVirtualAccounts(tenantId, filter, after, pageSize + 1);
+    const rows = await this.options.store.virtualAccounts.list(tenantId, filter, after, pageSize + 1);
     const page = rows.slice(0, pageSize);
     const last = page.at(-1);
     return { virtualAccounts: page, nextPageToken: rows.length > pageSize && last ? encodePageToken(last, query) : "" };
@@ -189,21 +190,21 @@ export class VirtualAccounts {
         await adapter.cancelVirtualAccount(providerRef(current), signal);
       }
       const virtualAccount = await store.transaction(async (tx) => {
-        const locked = await tx.lockVirtualAccount({ id: current.id, tenantId });
+        const locked = await tx.virtualAccounts.lock({ id: current.id, tenantId });
         if (!locked) throw notFound(`virtual account ${current.id}`);
         // A payment that completed the VA while the provider call was under way wins: FAILED_PRECONDITION.
         if (cancelTransition(locked) === "ALREADY_CANCELLED") {
-          await tx.completeIdempotencyKey(claim, locked.id);
+          await tx.idempotencyKeys.complete(claim, locked.id);
           return locked;
         }
         const cancelled: VirtualAccount = { ...locked, status: "CANCELLED", updatedAt: clock() };
         await tx.saveChange(cancelled, "VIRTUAL_ACCOUNT_CANCELLED", "RPC");
-        await tx.completeIdempotencyKey(claim, locked.id);
+        await tx.idempotencyKeys.complete(claim, locked.id);
         return cancelled;
       });
       return { virtualAccount, replayed: false };
     } catch (error) {
-      await store.transaction((tx) => tx.releaseIdempotencyKey(claim));
+      await store.transaction((tx) => tx.idempotencyKeys.release(claim));
       throw error;
     }
   }
@@ -222,7 +223,7 @@ export class VirtualAccounts {
     if (problem || !adapter.updateVirtualAccount) throw problem ?? updateProblem({ ...capabilities, banks: [] }, current.bankCode);
     await adapter.updateVirtualAccount(providerRef(current), changes, signal);
     return store.transaction(async (tx) => {
-      const locked = await tx.lockVirtualAccount({ id: current.id, tenantId });
+      const locked = await tx.virtualAccounts.lock({ id: current.id, tenantId });
       if (!locked) throw notFound(`virtual account ${current.id}`);
       checkChanges(locked, changes, clock());
       const updated: VirtualAccount = {
@@ -264,7 +265,7 @@ export class VirtualAccounts {
   ): Promise<{ claim: KeyClaim } | { replay: VirtualAccount }> {
     const { store, idempotencyLeaseMs } = this.options;
     const claim = { ...scope, claimedAt: now };
-    const existing = await store.claimIdempotencyKey(scope, requestHash, now);
+    const existing = await store.idempotencyKeys.claim(scope, requestHash, now);
     if (!existing) return { claim };
     const field = "idempotency_key";
     if (existing.requestHash !== requestHash) {
@@ -276,7 +277,7 @@ export class VirtualAccounts {
       return { replay: await this.get(scope.tenantId, existing.virtualAccountId) };
     }
     const stale = now.getTime() - existing.createdAt.getTime() >= idempotencyLeaseMs;
-    if (stale && (await store.retakeIdempotencyKey(scope, existing.createdAt, now))) {
+    if (stale && (await store.idempotencyKeys.retake(scope, existing.createdAt, now))) {
       return { claim };
     }
     throw new DomainError("ABORTED", `${field}: a request with key "${scope.key}" is still in progress`, { field });

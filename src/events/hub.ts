@@ -24,7 +24,7 @@ export class EventHub {
   ) {}
 
   async start(): Promise<void> {
-    this.position = await this.store.lastSequence();
+    this.position = await this.store.events.lastSequence();
     this.timer = setInterval(() => this.wake(), this.options.pollIntervalMs);
     this.timer.unref();
   }
@@ -83,7 +83,7 @@ export class EventHub {
   private async pump(): Promise<void> {
     try {
       for (;;) {
-        const events = await this.store.readEvents({ after: this.position }, PAGE_SIZE);
+        const events = await this.store.events.read({ after: this.position }, PAGE_SIZE);
         for (const event of events) {
           this.position = event.sequence;
           for (const key of eventKeys(event)) {

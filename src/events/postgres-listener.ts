@@ -1,5 +1,5 @@
 import pg from "pg";
-import { EVENT_CHANNEL } from "../persistence/store.js";
+import { EVENT_CHANNEL } from "../persistence/repositories/events.js";
 
 /**
  * Keeps one LISTEN connection so commits on any replica wake this process's hub. Reconnects after

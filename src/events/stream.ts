@@ -54,7 +54,7 @@ async function* replay(
   let cursor = after;
   for (;;) {
     if (upTo !== undefined && cursor >= upTo) return cursor;
-    const page = await store.readEvents({ after: cursor, upTo }, REPLAY_PAGE, filter);
+    const page = await store.events.read({ after: cursor, upTo }, REPLAY_PAGE, filter);
     for (const event of page) {
       cursor = event.sequence;
       yield { kind: "event", event };

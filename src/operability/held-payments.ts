@@ -1,8 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { ServerResponse } from "node:http";
-import type { Http2ServerResponse } from "node:http2";
 import type { HeldPayment, HeldState } from "../domain/payment.js";
-import type { PlainRoute } from "../transport/http-handler.js";
+import type { HttpResponse } from "../transport/http/exchange.js";
+import { type PlainRoute, sendJson } from "../transport/http/plain-route.js";
 
 export interface HeldPaymentsDeps {
   list(filter: { state?: HeldState; provider?: string }, limit: number): Promise<HeldPayment[]>;
@@ -71,9 +70,5 @@ function toJson(held: HeldPayment) {
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest();
 
-function send(response: ServerResponse | Http2ServerResponse, status: number, body: object): void {
-  if (response.headersSent || response.destroyed) return;
-  response.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
-  response.end(JSON.stringify(body));
-}
+const send = (response: HttpResponse, status: number, body: object) => sendJson(response, status, body, { "cache-control": "no-store" });
 

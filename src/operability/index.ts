@@ -1,10 +1,8 @@
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import type { AppLogger } from "../logging.js";
+import type { ConnectRouter, ContextValues, Interceptor } from "@connectrpc/connect";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { VaService } from "../gen/va/v1/va_pb.js";
-import { authenticatedTenant } from "../transport/auth.js";
-import type { PlainRoute } from "../transport/http-handler.js";
-import type { WebhookOutcome } from "../transport/webhooks.js";
+import type { Logger } from "../logging.js";
+import type { PlainRoute } from "../transport/http/plain-route.js";
 import { type HeldPaymentsDeps, heldPaymentsRoute } from "./held-payments.js";
 import { healthRoutes } from "./health.js";
 import { GatewayMetrics, type MetricsSources } from "./metrics.js";
@@ -14,7 +12,9 @@ import { createTracingInterceptor } from "./rpc-tracing.js";
 import { webConsoleRoutes } from "./web-console.js";
 
 export interface OperabilityDeps {
-  log: AppLogger;
+  log: Logger;
+  /** The tenant the auth interceptor established for a call, if any (for its log line). */
+  tenantOf: (values: ContextValues) => string | undefined;
   /** Open event-stream subscriptions (the event hub's `subscriberCount`). */
   streamSubscribers: () => number;
   /** True when the database answers. */
@@ -52,7 +52,7 @@ export function createOperability(deps: OperabilityDeps) {
   const health = healthRoutes({ ready: deps.ready, services: ["", VaService.typeName], pollMs: deps.healthPollMs });
   const reflection = reflectionRoutes([VaService, Health]);
   const tracing = createTracingInterceptor();
-  const observing = createObservingInterceptor(metrics, deps.log, authenticatedTenant);
+  const observing = createObservingInterceptor(metrics, deps.log, deps.tenantOf);
 
   return {
     metrics,
@@ -67,7 +67,8 @@ export function createOperability(deps: OperabilityDeps) {
       reflection(router);
     },
     getRoutes: [metricsRoute, heldPaymentsRoute(deps.heldPayments), ...(deps.sandbox ? webConsoleRoutes() : [])] as readonly PlainRoute[],
-    observeWebhook(outcome: WebhookOutcome): void {
+    /** Counts a webhook callback as the webhook route reports it (`WebhookOutcome`). */
+    observeWebhook(outcome: { provider: string; result: string; recorded?: string | undefined }): void {
       metrics.webhookCallbacks.inc({ provider: outcome.provider, result: outcome.result });
       if (outcome.recorded) metrics.paymentsRecorded.inc({ provider: outcome.provider, result: outcome.recorded });
     },

@@ -1,13 +1,8 @@
-import { Code, ConnectError, type ContextValues, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import type { DescMethod } from "@bufbuild/protobuf";
-import type { AppLogger } from "../logging.js";
+import type { Logger } from "../logging.js";
 import type { GatewayMetrics } from "./metrics.js";
-import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id.js";
-
-const requestIdKey = createContextKey<string>("", { description: "x-request-id of this call" });
-
-/** The request id of the current RPC (empty outside one). */
-export const requestIdOf = (values: ContextValues): string => values.get(requestIdKey);
+import { REQUEST_ID_HEADER, requestIdFrom } from "../transport/http/request-id.js";
 
 /** Codes that mean the server (or a provider behind it) failed, not the caller. */
 const SERVER_FAULTS = new Set([Code.Unknown, Code.Internal, Code.Unavailable, Code.DataLoss, Code.DeadlineExceeded]);
@@ -34,12 +29,11 @@ export function protocolOf(contentType: string | null): "grpc-web" | "grpc" | "c
  */
 export function createObservingInterceptor(
   metrics: GatewayMetrics,
-  log: AppLogger,
+  log: Logger,
   tenantOf: (values: ContextValues) => string | undefined,
 ): Interceptor {
   return (next) => async (request) => {
     const requestId = requestIdFrom(request.header.get(REQUEST_ID_HEADER));
-    request.contextValues.set(requestIdKey, requestId);
     const labels = {
       grpc_service: request.service.typeName,
       grpc_method: request.method.name,

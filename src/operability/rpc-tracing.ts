@@ -2,7 +2,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { type Context, context, type Span, SpanStatusCode, type TextMapGetter } from "@opentelemetry/api";
 import { protocolOf } from "./rpc-observer.js";
-import { continueTrace, runInSpan, SpanKind, startSpan, tracingOn } from "./tracing.js";
+import { continueTrace, runInSpan, SpanKind, startSpan, tracingOn } from "../tracing.js";
 
 const headersGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,

@@ -1,7 +1,7 @@
 import { context, propagation, trace } from "@opentelemetry/api";
 import type { NodeSDKConfiguration } from "@opentelemetry/sdk-node";
 import { ConfigError } from "../config.js";
-import { setTracer } from "./tracing.js";
+import { setTracer } from "../tracing.js";
 
 const TRACES_EXPORTERS = ["otlp", "console", "zipkin", "none"];
 const OTLP_PROTOCOLS = ["grpc", "http/protobuf", "http/json"];

@@ -1,8 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import type { PlainRoute } from "../transport/http-handler.js";
-
-type Response = Parameters<PlainRoute["handle"]>[1];
+import type { HttpResponse } from "../transport/http/exchange.js";
+import type { PlainRoute } from "../transport/http/plain-route.js";
 
 const WEB_DIR = new URL("../../web/", import.meta.url);
 
@@ -16,7 +15,7 @@ const CSP = "default-src 'self'; connect-src 'self' http: https:; style-src 'sel
  */
 export function webConsoleRoutes(): PlainRoute[] {
   let bundle: Promise<string> | undefined;
-  const send = (response: Response, status: number, type: string, body: string) => {
+  const send = (response: HttpResponse, status: number, type: string, body: string) => {
     if (response.headersSent || response.destroyed) return;
     response.writeHead(status, {
       "content-type": type,
@@ -26,7 +25,7 @@ export function webConsoleRoutes(): PlainRoute[] {
     });
     response.end(body);
   };
-  const fail = (response: Response) => (error: unknown) =>
+  const fail = (response: HttpResponse) => (error: unknown) =>
     send(response, 500, "text/plain; charset=utf-8", `page unavailable: ${error instanceof Error ? error.message : String(error)}`);
   return [
     {

@@ -1,100 +1,79 @@
-import type { EntityMetadata } from "@mikro-orm/core";
 import type { Knex, SqlEntityManager as EntityManager } from "@mikro-orm/knex";
+import type { Dialect } from "./orm.js";
+import { deleteFrom, insertInto, type SqlText, type Table, updateOf } from "./sql.js";
 
 /**
- * Plain parameterised statements for the hot paths (recording a payment, appending and reading
- * events, creating and reading a VA). Column names come from the ORM's metadata and values are
- * converted by its platform, so the tables stay defined once; what is skipped is the query builder
- * and entity hydration, which profiles showed to be most of a callback's CPU. SQL text is built once per
- * table and column set; identifiers are double-quoted, which SQLite and PostgreSQL both read.
+ * Runs the SQL texts of sql.ts as plain parameterised statements: values are converted by the ORM's
+ * platform and rows mapped to property names by its metadata, but the query builder, entity
+ * hydration and unit of work are skipped, which profiles showed to be most of a callback's CPU.
  *
  * They run through knex with bound parameters, not `em.execute()`: that one inlines every value
  * into the SQL text (`platform.formatQuery`), so no two statements are alike and SQLite compiles
  * each one afresh. Bound, the texts repeat and the connection's statement cache
  * (sqlite-statement-cache.ts) serves them compiled.
  */
-const SQL_TEXT = new Map<string, string>();
-
 export class Statements {
-  constructor(private readonly em: EntityManager) {}
+  constructor(
+    private readonly em: EntityManager,
+    readonly dialect: Dialect,
+  ) {}
 
   /** `insert … [on conflict (…) do nothing]`; resolves to the affected row count. */
-  async insert(
-    entity: string,
-    columns: Record<string, unknown>,
-    options: { onConflictDoNothing?: string[] } = {},
+  async insert<Row>(
+    into: Table<Row>,
+    columns: Partial<Record<keyof Row & string, unknown>>,
+    options: { onConflictDoNothing?: (keyof Row & string)[] } = {},
   ): Promise<number> {
-    const names = Object.keys(columns);
-    const sql = this.cached(`insert:${entity}:${names}:${options.onConflictDoNothing ?? ""}`, () => {
-      const meta = this.meta(entity);
-      const conflict = options.onConflictDoNothing
-        ? ` on conflict (${options.onConflictDoNothing.map((n) => this.column(meta, n)).join(", ")}) do nothing`
-        : "";
-      return `insert into "${meta.tableName}" (${names.map((n) => this.column(meta, n)).join(", ")}) values (${names.map(() => "?").join(", ")})${conflict}`;
-    });
-    return affectedRows(await this.run(sql, this.values(columns)));
+    return this.execute(insertInto(into, Object.keys(columns), options.onConflictDoNothing), Object.values(columns));
   }
 
   /** `update … set … [, version = version + 1] where a = ? and b = ?`; resolves to the affected row count. */
-  async update(
-    entity: string,
-    set: Record<string, unknown>,
-    where: Record<string, unknown>,
-    options: { bumpVersion?: string } = {},
+  async update<Row>(
+    of: Table<Row>,
+    set: Partial<Record<keyof Row & string, unknown>>,
+    where: Partial<Record<keyof Row & string, unknown>>,
+    options: { bumpVersion?: keyof Row & string } = {},
   ): Promise<number> {
-    const setNames = Object.keys(set);
-    const whereNames = Object.keys(where);
-    const sql = this.cached(`update:${entity}:${setNames}:${whereNames}:${options.bumpVersion ?? ""}`, () => {
-      const meta = this.meta(entity);
-      const assignments = setNames.map((n) => `${this.column(meta, n)} = ?`);
-      if (options.bumpVersion) {
-        const version = this.column(meta, options.bumpVersion);
-        assignments.push(`${version} = ${version} + 1`);
-      }
-      return `update "${meta.tableName}" set ${assignments.join(", ")} where ${whereNames.map((n) => `${this.column(meta, n)} = ?`).join(" and ")}`;
-    });
-    return affectedRows(await this.run(sql, [...this.values(set), ...this.values(where)]));
+    const text = updateOf(of, Object.keys(set), Object.keys(where), options.bumpVersion);
+    return this.execute(text, [...Object.values(set), ...Object.values(where)]);
   }
 
-  /** Rows of a select, mapped to the entity's property names and types. */
-  async select<T>(entity: string, sql: string, params: unknown[]): Promise<T[]> {
-    const rows = resultRows(await this.run(sql, this.values(params)));
+  /** `delete … where a = ? and b = ?`; resolves to the affected row count. */
+  async delete<Row>(from: Table<Row>, where: Partial<Record<keyof Row & string, unknown>>): Promise<number> {
+    return this.execute(deleteFrom(from, Object.keys(where)), Object.values(where));
+  }
+
+  /** Rows of a select from `from`, mapped to its property names and types. */
+  async select<Row>(from: Table<Row>, text: SqlText, params: unknown[]): Promise<Row[]> {
+    const rows = await this.rows(text, params);
     const comparator = this.em.getComparator();
-    return rows.map((row) => comparator.mapResult(entity, row) as T);
+    return rows.map((row) => comparator.mapResult(from.entity, row) as Row);
+  }
+
+  /** Rows as the driver answers them (aggregates). */
+  async rows(text: SqlText, params: unknown[]): Promise<Record<string, unknown>[]> {
+    return resultRows(await this.run(text, params));
+  }
+
+  /** An insert, update or delete given as text; resolves to the affected row count. */
+  async execute(text: SqlText, params: unknown[]): Promise<number> {
+    return affectedRows(await this.run(text, params));
   }
 
   /** In the EntityManager's transaction when it has one. */
-  private run(sql: string, bindings: unknown[]): Promise<unknown> {
+  private run(text: SqlText, params: unknown[]): Promise<unknown> {
     const transaction = this.em.getTransactionContext<Knex.Transaction>();
-    return (transaction ?? this.em.getKnex()).raw(sql, bindings as Knex.RawBinding[]);
+    const sql = text.resolve(this.em.getMetadata(), this.dialect);
+    return (transaction ?? this.em.getKnex()).raw(sql, this.values(params) as Knex.RawBinding[]);
   }
 
-  private values(source: Record<string, unknown> | unknown[]): unknown[] {
+  private values(params: unknown[]): unknown[] {
     const platform = this.em.getPlatform();
-    return Object.values(source).map((value) => {
+    return params.map((value) => {
       if (value instanceof Date) return platform.processDateProperty(value);
       if (typeof value === "bigint") return value.toString();
       return value ?? null;
     });
-  }
-
-  private meta(entity: string): EntityMetadata {
-    return this.em.getMetadata().get(entity);
-  }
-
-  private column(meta: EntityMetadata, property: string): string {
-    const field = meta.properties[property]?.fieldNames[0];
-    if (!field) throw new Error(`${meta.className} has no property ${property}`);
-    return `"${field}"`;
-  }
-
-  private cached(key: string, build: () => string): string {
-    let sql = SQL_TEXT.get(key);
-    if (sql === undefined) {
-      sql = build();
-      SQL_TEXT.set(key, sql);
-    }
-    return sql;
   }
 }
 

@@ -1,20 +1,53 @@
-import { startAyoconnectKit } from "./ayoconnect/sandbox-kit.js";
-import { startDokuKit } from "./doku/sandbox-kit.js";
-import { startDurianpayKit } from "./durianpay/sandbox-kit.js";
-import type { SandboxKitFactory } from "./sandbox-kit.js";
-import { type SandboxCredentials, startSandboxKit } from "./sandbox/sandbox-kit.js";
-import { startWinpayKit } from "./winpay/sandbox-kit.js";
+import { createAyoconnectProvider } from "./ayoconnect/adapter.js";
+import { ayoconnectCapabilities } from "./ayoconnect/capabilities.js";
+import { readAyoconnectSettings } from "./ayoconnect/settings.js";
+import type { ProviderCapabilities } from "./capabilities.js";
+import { createDokuProvider } from "./doku/adapter.js";
+import { dokuCapabilitiesFor } from "./doku/capabilities.js";
+import { readDokuSettings } from "./doku/settings.js";
+import { createDurianpayProvider } from "./durianpay/adapter.js";
+import { durianpayCapabilities } from "./durianpay/capabilities.js";
+import { readDurianpaySettings } from "./durianpay/settings.js";
+import type { VaProvider } from "./provider.js";
+import type { SettingsFields } from "./shared/settings-fields.js";
+import { createWinpayProvider } from "./winpay/adapter.js";
+import { winpayCapabilities } from "./winpay/capabilities.js";
+import { readWinpaySettings } from "./winpay/settings.js";
+
+/** One provider as the providers file configures it. */
+export interface CatalogEntry<Settings> {
+  /** Reads its entry of the providers file; throws naming the field that is wrong. */
+  readSettings(fields: SettingsFields): Settings;
+  create(settings: Settings, now: () => Date): VaProvider;
+  capabilities(settings: Settings): ProviderCapabilities;
+}
+
+// Method parameters are bivariant, so each line keeps its own settings type inside the one table.
+const entry = <Settings>(line: CatalogEntry<Settings>): CatalogEntry<unknown> => line;
 
 /**
- * Every provider this gateway speaks, as adapter + in-process simulator. Sandbox mode starts all of
- * them; the contract suite tests all of them. Adding a provider means a folder and a line here.
+ * Every provider a real account can be configured for. Adding a provider is a folder, a line here,
+ * and a line in `sandbox/catalog.ts` for its simulator.
  */
-export function sandboxKitFactories(sandboxCredentials?: SandboxCredentials): ReadonlyMap<string, SandboxKitFactory> {
-  return new Map([
-    ["sandbox", startSandboxKit(sandboxCredentials)],
-    ["winpay", startWinpayKit],
-    ["doku", startDokuKit],
-    ["durianpay", startDurianpayKit],
-    ["ayoconnect", startAyoconnectKit],
-  ]);
-}
+export const providerCatalog: Readonly<Record<string, CatalogEntry<unknown>>> = {
+  winpay: entry({
+    readSettings: readWinpaySettings,
+    create: (settings, now) => createWinpayProvider({ ...settings, now }),
+    capabilities: () => winpayCapabilities,
+  }),
+  doku: entry({
+    readSettings: readDokuSettings,
+    create: ({ numbering, ...settings }, now) => createDokuProvider({ ...settings, ...numbering, now }),
+    capabilities: ({ numbering }) => dokuCapabilitiesFor(numbering),
+  }),
+  durianpay: entry({
+    readSettings: readDurianpaySettings,
+    create: (settings, now) => createDurianpayProvider({ ...settings, now }),
+    capabilities: () => durianpayCapabilities,
+  }),
+  ayoconnect: entry({
+    readSettings: readAyoconnectSettings,
+    create: (settings, now) => createAyoconnectProvider({ ...settings, now }),
+    capabilities: () => ayoconnectCapabilities,
+  }),
+};

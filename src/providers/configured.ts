@@ -1,21 +1,13 @@
 import { readFileSync } from "node:fs";
-import { createAyoconnectProvider } from "./ayoconnect/adapter.js";
-import { ayoconnectCapabilities } from "./ayoconnect/capabilities.js";
 import type { ProviderCapabilities } from "./capabilities.js";
-import { createDokuProvider } from "./doku/adapter.js";
-import { dokuCapabilitiesFor } from "./doku/capabilities.js";
-import { createDurianpayProvider } from "./durianpay/adapter.js";
-import { durianpayCapabilities } from "./durianpay/capabilities.js";
+import { providerCatalog } from "./catalog.js";
 import type { VaProvider } from "./provider.js";
-import { createWinpayProvider } from "./winpay/adapter.js";
-import { winpayCapabilities } from "./winpay/capabilities.js";
+import { SettingsFields } from "./shared/settings-fields.js";
 
 export interface ConfiguredProvider {
   adapter: VaProvider;
   capabilities: ProviderCapabilities;
 }
-
-type Settings = Record<string, unknown>;
 
 /**
  * Real provider accounts, from a JSON file (`VA_PROVIDERS_FILE`) that operators keep next to their
@@ -40,81 +32,15 @@ export function providersFromFile(path: string, now: () => Date): ConfiguredProv
     throw new Error(`VA_PROVIDERS_FILE ${path} must hold an object keyed by provider name`);
   }
   return Object.entries(settings).map(([name, value]) => {
-    const build = BUILDERS[name];
-    if (!build) throw new Error(`VA_PROVIDERS_FILE: unknown provider "${name}" (known: ${Object.keys(BUILDERS).join(", ")})`);
+    const entry = providerCatalog[name];
+    if (!entry) throw new Error(`VA_PROVIDERS_FILE: unknown provider "${name}" (known: ${Object.keys(providerCatalog).join(", ")})`);
     if (typeof value !== "object" || value === null) throw new Error(`VA_PROVIDERS_FILE: "${name}" must be an object`);
     try {
-      return build(new Fields(name, value as Settings), now);
+      const providerSettings = entry.readSettings(new SettingsFields(name, value as Record<string, unknown>));
+      return { adapter: entry.create(providerSettings, now), capabilities: entry.capabilities(providerSettings) };
     } catch (error) {
       const message = (error as Error).message;
       throw message.startsWith("VA_PROVIDERS_FILE") ? error : new Error(`VA_PROVIDERS_FILE: ${name}: ${message}`);
     }
   });
 }
-
-/** Reads one provider's settings, naming the missing field (never its value) when one is wrong. */
-class Fields {
-  constructor(
-    private readonly provider: string,
-    private readonly settings: Settings,
-  ) {}
-
-  text(name: string): string {
-    const value = this.settings[name];
-    if (typeof value !== "string" || value === "") throw new Error(`VA_PROVIDERS_FILE: ${this.provider}.${name} must be a non-empty string`);
-    return value;
-  }
-
-  optionalText(name: string): string | undefined {
-    return this.settings[name] === undefined ? undefined : this.text(name);
-  }
-}
-
-const BUILDERS: Record<string, (fields: Fields, now: () => Date) => ConfiguredProvider> = {
-  winpay: (f, now) => ({
-    adapter: createWinpayProvider({
-      baseUrl: f.text("baseUrl"),
-      partnerId: f.text("partnerId"),
-      channelId: f.optionalText("channelId"),
-      privateKey: f.text("privateKey"),
-      winpayPublicKey: f.text("winpayPublicKey"),
-      callbackPath: f.optionalText("callbackPath"),
-      now,
-    }),
-    capabilities: winpayCapabilities,
-  }),
-  doku: (f, now) => {
-    const bin = f.optionalText("bin");
-    const numbering = bin ? ({ mode: "MGPC", bin } as const) : ({ mode: "DGPC" } as const);
-    return {
-      adapter: createDokuProvider({
-        baseUrl: f.text("baseUrl"),
-        clientId: f.text("clientId"),
-        secretKey: f.text("secretKey"),
-        ...numbering,
-        notificationPath: f.optionalText("notificationPath"),
-        now,
-      }),
-      capabilities: dokuCapabilitiesFor(numbering),
-    };
-  },
-  durianpay: (f, now) => ({
-    adapter: createDurianpayProvider({
-      baseUrl: f.text("baseUrl"),
-      serverKey: f.text("serverKey"),
-      providerAccount: f.text("providerAccount"),
-      now,
-    }),
-    capabilities: durianpayCapabilities,
-  }),
-  ayoconnect: (f, now) => ({
-    adapter: createAyoconnectProvider({
-      baseUrl: f.text("baseUrl"),
-      clientId: f.text("clientId"),
-      clientSecret: f.text("clientSecret"),
-      merchantCode: f.text("merchantCode"),
-      now,
-    }),
-    capabilities: ayoconnectCapabilities,
-  }),
-};

@@ -1,12 +1,13 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { BillerRoute, BillerService } from "../app/biller.js";
-import type { HttpAnswer, InboundHttpRequest } from "../providers/provider.js";
+import type { Logger } from "../logging.js";
+import type { HttpAnswer } from "../providers/provider.js";
 import { BillerPath } from "../providers/snap-biller/wire.js";
-import { snapAnswer } from "../providers/snap/answer.js";
-import { SnapOutcomes, SnapService } from "../providers/snap/response-code.js";
-import { formatSnapTimestamp } from "../providers/snap/timestamp.js";
-import { type Logger, readBody } from "./http-util.js";
+import { snapAnswer } from "../protocols/snap/answer.js";
+import { SnapOutcomes, SnapService } from "../protocols/snap/response-code.js";
+import { formatSnapTimestamp } from "../protocols/snap/timestamp.js";
+import type { HttpRequest, HttpResponse } from "./http/exchange.js";
+import { inboundRequest } from "./http/inbound-request.js";
+import { readBody } from "./http/read-body.js";
 
 /**
  * The SNAP biller endpoints banks call (only when `snap-biller` is configured):
@@ -39,8 +40,8 @@ export const billerRouteOf = (path: string): BillerRoute | undefined => ROUTES.g
 export async function handleBillerRequest(
   deps: BillerRouteDeps,
   path: string,
-  request: IncomingMessage | Http2ServerRequest,
-  response: ServerResponse | Http2ServerResponse,
+  request: HttpRequest,
+  response: HttpResponse,
 ): Promise<void> {
   const route = billerRouteOf(path);
   if (!route) throw new Error(`not a biller path: ${path}`);
@@ -49,19 +50,10 @@ export async function handleBillerRequest(
   if (!rawBody) {
     answer = snapAnswer(SnapOutcomes.badRequest, SERVICE_OF[route], "Bad Request. Body Too Large");
   } else {
-    answer = await deps.service.handle(route, inbound(request, rawBody));
+    // The path the bank addressed, query included and undecoded: the signature covers it verbatim.
+    answer = await deps.service.handle(route, inboundRequest(request, request.url ?? "/", rawBody));
   }
   if (response.headersSent || response.destroyed) return;
   response.writeHead(answer.status, { "content-type": answer.contentType, "x-timestamp": formatSnapTimestamp(deps.clock()) });
   response.end(answer.body);
-}
-
-/** The path the bank addressed, query included and undecoded: the signature covers it verbatim. */
-function inbound(request: IncomingMessage | Http2ServerRequest, rawBody: Buffer): InboundHttpRequest {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (name.startsWith(":")) continue;
-    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return { method: request.method ?? "POST", path: request.url ?? "/", headers, rawBody };
 }

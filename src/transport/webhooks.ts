@@ -1,12 +1,14 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { type Span, SpanStatusCode } from "@opentelemetry/api";
 import type { CallbackIntake } from "../app/callbacks.js";
 import type { ProviderRegistry } from "../app/provider-registry.js";
-import { REQUEST_ID_HEADER, requestIdFrom } from "../operability/request-id.js";
-import { continueTrace, inSpan, SpanKind, tracingOn } from "../operability/tracing.js";
+import type { Logger } from "../logging.js";
 import type { HttpAnswer, InboundHttpRequest } from "../providers/provider.js";
-import { type Logger, readBody } from "./http-util.js";
+import { jsonAnswer } from "../providers/shared/wire-helpers.js";
+import { continueTrace, inSpan, SpanKind, tracingOn } from "../tracing.js";
+import type { HttpRequest, HttpResponse } from "./http/exchange.js";
+import { inboundRequest } from "./http/inbound-request.js";
+import { readBody } from "./http/read-body.js";
+import { REQUEST_ID_HEADER, requestIdFrom } from "./http/request-id.js";
 
 export const WEBHOOK_PREFIX = "/webhooks/";
 
@@ -34,12 +36,6 @@ const withRequestId = (log: Logger, requestId: string): Logger => ({
   error: (fields, message) => log.error({ requestId, ...fields }, message),
 });
 
-const answerJson = (status: number, body: object): HttpAnswer => ({
-  status,
-  contentType: "application/json",
-  body: JSON.stringify(body),
-});
-
 /**
  * `POST /webhooks/<provider>[/…]`: the provider's adapter verifies and parses the request, the
  * intake believes, confirms or holds it and records the payment once, and the adapter shapes the
@@ -48,8 +44,8 @@ const answerJson = (status: number, body: object): HttpAnswer => ({
  */
 export function handleWebhook(
   deps: WebhookDeps,
-  request: IncomingMessage | Http2ServerRequest,
-  response: ServerResponse | Http2ServerResponse,
+  request: HttpRequest,
+  response: HttpResponse,
 ): Promise<void> {
   if (!tracingOn()) return answerWebhook(deps, request, response, undefined);
   const span = { kind: SpanKind.SERVER, parent: continueTrace(request.headers), attributes: WEBHOOK_SPAN_ATTRIBUTES };
@@ -61,8 +57,8 @@ const WEBHOOK_SPAN_ATTRIBUTES = { "http.request.method": "POST", "http.route": W
 
 async function answerWebhook(
   deps: WebhookDeps,
-  request: IncomingMessage | Http2ServerRequest,
-  response: ServerResponse | Http2ServerResponse,
+  request: HttpRequest,
+  response: HttpResponse,
   span: Span | undefined,
 ): Promise<void> {
   const started = performance.now();
@@ -74,11 +70,11 @@ async function answerWebhook(
   let answer: HttpAnswer;
   if (!provider) {
     deps.observe?.({ provider: "unknown", result: "unknown_provider" });
-    answer = answerJson(404, { error: "UNKNOWN_PROVIDER" });
+    answer = jsonAnswer(404, { error: "UNKNOWN_PROVIDER" });
   } else {
     const rawBody = await readBody(request, deps.maxBodyBytes);
     if (!rawBody) deps.observe?.({ provider: provider.name, result: "too_large" });
-    answer = rawBody ? await receive({ ...deps, log }, provider.name, toInbound(request, url.pathname, rawBody)) : answerJson(413, { error: "PAYLOAD_TOO_LARGE" });
+    answer = rawBody ? await receive({ ...deps, log }, provider.name, inboundRequest(request, url.pathname, rawBody)) : jsonAnswer(413, { error: "PAYLOAD_TOO_LARGE" });
   }
   const durationMs = Math.round(performance.now() - started);
   if (span) endWebhookSpan(span, provider?.name, answer.status);
@@ -118,15 +114,6 @@ async function receive(deps: WebhookDeps, providerName: string, inbound: Inbound
     // Nothing was stored: the provider retries on 5xx, so the payment is not lost.
     deps.observe?.({ provider: providerName, result: "verified", recorded: "failed" });
     deps.log.error({ provider: providerName, err: error }, "payment callback could not be recorded");
-    return answerJson(503, { error: "TEMPORARILY_UNAVAILABLE" });
+    return jsonAnswer(503, { error: "TEMPORARILY_UNAVAILABLE" });
   }
-}
-
-function toInbound(request: IncomingMessage | Http2ServerRequest, path: string, rawBody: Buffer): InboundHttpRequest {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (name.startsWith(":")) continue;
-    headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return { method: request.method ?? "GET", path, headers, rawBody };
 }

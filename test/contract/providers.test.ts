@@ -12,9 +12,9 @@ import {
   VaUsage,
   VirtualAccountStatus,
 } from "../../src/gen/va/v1/va_pb.js";
-import { sandboxKitFactories } from "../../src/providers/catalog.js";
-import type { SandboxKit } from "../../src/providers/sandbox-kit.js";
-import type { CallbackDelivery } from "../../src/providers/simulator-kit.js";
+import { sandboxKitFactories } from "../../src/sandbox/catalog.js";
+import type { SandboxKit } from "../../src/sandbox/kit.js";
+import type { CallbackDelivery } from "../../src/sandbox/simulator-kit.js";
 import { vaClient } from "../support/clients.js";
 import { createRequest, rejection, takeEvents } from "../support/fixtures.js";
 import { startTestGateway, TENANTS, type TestGateway } from "../support/gateway.js";

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { externalIdFor } from "../../src/app/virtual-accounts.js";
 import { EventType, type PaymentEvent } from "../../src/gen/va/v1/va_pb.js";
 import { apiKeyAuthorization } from "../../src/providers/sandbox/signature.js";
-import { type SandboxSimulator, startSandboxSimulator } from "../../src/providers/sandbox/simulator.js";
+import { type SandboxSimulator, startSandboxSimulator } from "../../src/sandbox/sandbox/simulator.js";
 import { vaClient } from "../support/clients.js";
 import { createPostgresDatabase, postgresUnavailableReason } from "../support/databases.js";
 import type { TestDialect } from "../support/gateway.js";

@@ -3,9 +3,9 @@ import type { Client } from "@connectrpc/connect";
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type AmountRuleSchema, AmountType, type VaService, VaUsage, type VirtualAccount } from "../../src/gen/va/v1/va_pb.js";
-import { sandboxKitFactories } from "../../src/providers/catalog.js";
-import type { SandboxKit } from "../../src/providers/sandbox-kit.js";
-import type { CallbackDelivery } from "../../src/providers/simulator-kit.js";
+import { sandboxKitFactories } from "../../src/sandbox/catalog.js";
+import type { SandboxKit } from "../../src/sandbox/kit.js";
+import type { CallbackDelivery } from "../../src/sandbox/simulator-kit.js";
 import { vaClient } from "../support/clients.js";
 import { createRequest, eventually, storedEvents } from "../support/fixtures.js";
 import {

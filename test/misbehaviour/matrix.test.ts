@@ -9,10 +9,10 @@ import {
   VaUsage,
   type VirtualAccount,
 } from "../../src/gen/va/v1/va_pb.js";
-import { sandboxKitFactories } from "../../src/providers/catalog.js";
+import { sandboxKitFactories } from "../../src/sandbox/catalog.js";
 import type { ProviderVaRef } from "../../src/providers/provider.js";
-import type { SandboxKit } from "../../src/providers/sandbox-kit.js";
-import type { CallbackDelivery } from "../../src/providers/simulator-kit.js";
+import type { SandboxKit } from "../../src/sandbox/kit.js";
+import type { CallbackDelivery } from "../../src/sandbox/simulator-kit.js";
 import { vaClient } from "../support/clients.js";
 import { postgresUnavailableReason } from "../support/databases.js";
 import { createRequest, rejection, takeEvents } from "../support/fixtures.js";

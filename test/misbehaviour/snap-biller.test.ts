@@ -1,7 +1,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventCause, PaymentOutcome, VaUsage } from "../../src/gen/va/v1/va_pb.js";
-import type { BankSimulator } from "../../src/providers/snap-biller/bank-simulator.js";
+import type { BankSimulator } from "../../src/sandbox/snap-biller/bank.js";
 import { snapBillerSettings } from "../../src/providers/snap-biller/settings.js";
 import { BillerPath } from "../../src/providers/snap-biller/wire.js";
 import { vaClient } from "../support/clients.js";

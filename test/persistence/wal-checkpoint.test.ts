@@ -48,8 +48,8 @@ describe("SQLite write-ahead log", () => {
       for (let i = 0; i < 200; i++) {
         await store.transaction(async (tx) => {
           const va = virtualAccount(i);
-          await tx.insertVirtualAccount(va);
-          await tx.appendEvent({
+          await tx.virtualAccounts.insert(va);
+          await tx.events.append({
             tenantId: va.tenantId,
             type: "VIRTUAL_ACCOUNT_CREATED",
             cause: "RPC",
@@ -62,7 +62,7 @@ describe("SQLite write-ahead log", () => {
       expect(statSync(`${path}-wal`).size).toBeGreaterThan(0);
       const grown = await eventually(async () => (statSync(path).size > sizeBefore + 100_000 ? statSync(path).size : undefined));
       expect(grown).toBeGreaterThan(sizeBefore);
-      expect(await store.lastSequence()).toBe(200n);
+      expect(await store.events.lastSequence()).toBe(200n);
     } finally {
       await database.close();
       rmSync(folder, { recursive: true, force: true });

@@ -4,10 +4,10 @@ import { DomainError } from "../../src/domain/errors.js";
 import type { AmountRule, VaUsage } from "../../src/domain/virtual-account.js";
 import { type AyoconnectProvider, createAyoconnectProvider } from "../../src/providers/ayoconnect/adapter.js";
 import { ayoconnectCapabilities } from "../../src/providers/ayoconnect/capabilities.js";
-import { type AyoconnectSimulator, startAyoconnectSimulator } from "../../src/providers/ayoconnect/simulator.js";
+import { type AyoconnectSimulator, startAyoconnectSimulator } from "../../src/sandbox/ayoconnect/simulator.js";
 import { AYOCONNECT_STATUS_TO_OURS } from "../../src/providers/ayoconnect/transformers.js";
 import type { ProviderCreateRequest, ProviderVaRef, WebhookResult } from "../../src/providers/provider.js";
-import { startSimulatorServer } from "../../src/providers/simulator-kit.js";
+import { startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 
 const CLIENT_ID = "ayo-client-7f3a";
 const CLIENT_SECRET = "ayo-s3cr3t-9QzW2x";

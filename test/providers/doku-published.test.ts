@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dokuCapabilities } from "../../src/providers/doku/capabilities.js";
 import { createDokuProvider, type DokuProvider } from "../../src/providers/doku/adapter.js";
 import { dokuTimestamp, signRequest } from "../../src/providers/doku/signature.js";
-import { type DokuSimulator, startDokuSimulator } from "../../src/providers/doku/simulator.js";
+import { type DokuSimulator, startDokuSimulator } from "../../src/sandbox/doku/simulator.js";
 import { readNotification } from "../../src/providers/doku/transformers.js";
-import { type RunningSimulator, startSimulatorServer } from "../../src/providers/simulator-kit.js";
+import { type RunningSimulator, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { shapeProblems } from "../support/json-shape.js";
 

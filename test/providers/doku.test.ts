@@ -13,8 +13,8 @@ import {
   signatureComponent,
   signRequest,
 } from "../../src/providers/doku/signature.js";
-import { DokuRefusal } from "../../src/providers/doku/simulator-rules.js";
-import { DOKU_RETRY_DELAYS_MS, type DokuSimulator, startDokuSimulator } from "../../src/providers/doku/simulator.js";
+import { DokuRefusal } from "../../src/sandbox/doku/rules.js";
+import { DOKU_RETRY_DELAYS_MS, type DokuSimulator, startDokuSimulator } from "../../src/sandbox/doku/simulator.js";
 import type {
   InboundHttpRequest,
   PaymentNotification,
@@ -23,7 +23,7 @@ import type {
   VaProvider,
   WebhookResult,
 } from "../../src/providers/provider.js";
-import { type RunningSimulator, startSimulatorServer } from "../../src/providers/simulator-kit.js";
+import { type RunningSimulator, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 
 const CLIENT_ID = "MCH-0001-10791114622547";
 const SECRET_KEY = "SK-test-0f9e8d7c6b5a4";

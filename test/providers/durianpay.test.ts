@@ -4,10 +4,10 @@ import { DomainError } from "../../src/domain/errors.js";
 import type { AmountRule, VaUsage } from "../../src/domain/virtual-account.js";
 import { createDurianpayProvider, type DurianpayProvider } from "../../src/providers/durianpay/adapter.js";
 import { durianpayCapabilities } from "../../src/providers/durianpay/capabilities.js";
-import { type DurianpaySimulator, startDurianpaySimulator } from "../../src/providers/durianpay/simulator.js";
+import { type DurianpaySimulator, startDurianpaySimulator } from "../../src/sandbox/durianpay/simulator.js";
 import { readFetchPage } from "../../src/providers/durianpay/transformers.js";
 import type { ProviderCreateRequest, ProviderVaRef, WebhookResult } from "../../src/providers/provider.js";
-import { type RunningSimulator, startSimulatorServer } from "../../src/providers/simulator-kit.js";
+import { type RunningSimulator, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 
 const SERVER_KEY = "dp_test_k3Y9s3cr3tV4lu3";
 const FAST_RETRIES = [5, 5, 5, 5, 5];

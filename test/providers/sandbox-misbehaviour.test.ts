@@ -4,8 +4,8 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainError } from "../../src/domain/errors.js";
 import type { ProviderCreateRequest } from "../../src/providers/provider.js";
-import type { SandboxKit } from "../../src/providers/sandbox-kit.js";
-import { startSandboxKit } from "../../src/providers/sandbox/sandbox-kit.js";
+import type { SandboxKit } from "../../src/sandbox/kit.js";
+import { startSandboxKit } from "../../src/sandbox/sandbox/kit.js";
 
 /** The sandbox kit's misbehaviour switches against a plain HTTP receiver that answers 200. */
 

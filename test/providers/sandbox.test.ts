@@ -15,7 +15,7 @@ import type {
 } from "../../src/providers/provider.js";
 import { createSandboxProvider } from "../../src/providers/sandbox/adapter.js";
 import { apiKeyAuthorization, signCallback } from "../../src/providers/sandbox/signature.js";
-import { type SandboxSimulator, startSandboxSimulator } from "../../src/providers/sandbox/simulator.js";
+import { type SandboxSimulator, startSandboxSimulator } from "../../src/sandbox/sandbox/simulator.js";
 
 const MERCHANT_ID = "merchant-0042";
 const API_KEY = "sb_test_api_key_5d1c7e";

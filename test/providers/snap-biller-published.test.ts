@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSnapBillerProvider } from "../../src/providers/snap-biller/adapter.js";
-import type { BankSimulator } from "../../src/providers/snap-biller/bank-simulator.js";
+import type { BankSimulator } from "../../src/sandbox/snap-biller/bank.js";
 import { snapBillerSettings } from "../../src/providers/snap-biller/settings.js";
 import { BillerPath } from "../../src/providers/snap-biller/wire.js";
 import { vaClient } from "../support/clients.js";

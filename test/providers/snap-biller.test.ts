@@ -3,7 +3,7 @@ import { DomainError } from "../../src/domain/errors.js";
 import { EventType } from "../../src/gen/va/v1/va_pb.js";
 import type { ProviderCreateRequest } from "../../src/providers/provider.js";
 import { createSnapBillerProvider } from "../../src/providers/snap-biller/adapter.js";
-import { type BankSimulator, startBankSimulator } from "../../src/providers/snap-biller/bank-simulator.js";
+import { type BankSimulator, startBankSimulator } from "../../src/sandbox/snap-biller/bank.js";
 import { customerNoFor, maxCustomerNoDigits } from "../../src/providers/snap-biller/numbering.js";
 import { snapBillerSettings, snapBillerSettingsFromEnv } from "../../src/providers/snap-biller/settings.js";
 import { readInquiryRequest, readPaymentRequest } from "../../src/providers/snap-biller/wire.js";

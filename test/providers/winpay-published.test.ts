@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningSimulator, type SimulatorRequest, startSimulatorServer } from "../../src/providers/simulator-kit.js";
-import { createSnapClient } from "../../src/providers/snap/client.js";
-import { formatSnapTimestamp } from "../../src/providers/snap/timestamp.js";
+import { type RunningSimulator, type SimulatorRequest, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
+import { createSnapClient } from "../../src/protocols/snap/client.js";
+import { formatSnapTimestamp } from "../../src/protocols/snap/timestamp.js";
 import { createWinpayProvider } from "../../src/providers/winpay/adapter.js";
-import type { WinpaySandboxKit } from "../../src/providers/winpay/sandbox-kit.js";
-import { startWinpaySimulator } from "../../src/providers/winpay/simulator.js";
+import type { WinpaySandboxKit } from "../../src/sandbox/winpay/kit.js";
+import { startWinpaySimulator } from "../../src/sandbox/winpay/simulator.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { shapeProblems } from "../support/json-shape.js";
 import { WINPAY_SANDBOX_PUBLIC_KEY } from "./snap/fixtures.js";

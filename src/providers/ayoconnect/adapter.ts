@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { DomainError } from "../../domain/errors.js";
 import { formatRupiah2, type Rupiah } from "../../domain/money.js";
 import { checkVaNumber } from "../../domain/virtual-account.js";
-import { jsonAnswer, parseJsonObject } from "../wire-helpers.js";
-import { callProvider, parseProviderJson, type ProviderHttpRequest, type ProviderHttpResponse } from "../http.js";
+import { jsonAnswer, parseJsonObject } from "../shared/wire-helpers.js";
+import { callProvider, parseProviderJson, type ProviderHttpRequest, type ProviderHttpResponse } from "../shared/http.js";
 import { AYOCONNECT_BANKS } from "./capabilities.js";
 import type {
   Confirmation,

@@ -3,7 +3,7 @@ import { DomainError, invalidArgument } from "../../domain/errors.js";
 import { formatRupiah2, type Rupiah } from "../../domain/money.js";
 import type { AmountRule, VaStatus, VaUsage } from "../../domain/virtual-account.js";
 import type { ProviderCreateRequest } from "../provider.js";
-import { minutesUntil, wireReader } from "../wire-helpers.js";
+import { minutesUntil, wireReader } from "../shared/wire-helpers.js";
 import { AYOCONNECT_BANKS, type AyoconnectBank } from "./capabilities.js";
 
 /**

@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import { DomainError } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
 import { checkVaNumber } from "../../domain/virtual-account.js";
-import { callProvider, parseProviderJson, providerUnavailable } from "../http.js";
+import { callProvider, parseProviderJson, providerUnavailable } from "../shared/http.js";
 import type { PaymentNotification, ProviderCreateRequest, ProviderVaRef, VaProvider } from "../provider.js";
 import { type DokuChannel, type DokuNumbering, findChannel, paymentCodePath } from "./channels.js";
 import { receiveDokuNotification } from "./notification.js";
 import { isMerchantBin, merchantVaNumber } from "./numbering.js";
-import { isSuccess, refusal } from "./refusals.js";
+import { isSuccess, refusal } from "./errors.js";
 import { dokuTimestamp, signRequest } from "./signature.js";
 import {
   checkStatusPath,

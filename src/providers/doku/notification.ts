@@ -1,4 +1,5 @@
 import type { HttpAnswer, InboundHttpRequest, RecordingResult, WebhookResult } from "../provider.js";
+import { jsonAnswer } from "../shared/wire-helpers.js";
 import { hasValidSignature, isWithinClockSkew, MAX_CLOCK_SKEW_SECONDS, parseDokuTimestamp } from "./signature.js";
 import { DOKU, dokuErrorBody, readNotification } from "./transformers.js";
 
@@ -40,7 +41,7 @@ export function receiveDokuNotification(request: InboundHttpRequest, verifier: N
   const reading = readNotification(rawPayload);
   if (reading.kind === "invalid") return rejected(400, "invalid_parameter", reading.problem);
   if (reading.kind === "not-a-payment") {
-    return { kind: "rejected", answer: json(200, {}), reason: `transaction status ${reading.status} is not a payment` };
+    return { kind: "rejected", answer: jsonAnswer(200, {}), reason: `transaction status ${reading.status} is not a payment` };
   }
   const { payment } = reading;
   const doubt = staleness(requestTimestamp, verifier.now());
@@ -76,16 +77,10 @@ function staleness(requestTimestamp: string, now: Date): string | undefined {
  * ID_REUSED cannot occur: DOKU notifications carry no request-id guard.
  */
 function acknowledge(result: RecordingResult): HttpAnswer {
-  if (result === "REFUTED") return json(404, dokuErrorBody("not_found", "DOKU's check status does not confirm this payment"));
-  return json(200, {});
+  if (result === "REFUTED") return jsonAnswer(404, dokuErrorBody("not_found", "DOKU's check status does not confirm this payment"));
+  return jsonAnswer(200, {});
 }
 
 function rejected(status: number, code: string, message: string): WebhookResult {
-  return { kind: "rejected", answer: json(status, dokuErrorBody(code, message)), reason: `${DOKU}: ${message}` };
+  return { kind: "rejected", answer: jsonAnswer(status, dokuErrorBody(code, message)), reason: `${DOKU}: ${message}` };
 }
-
-const json = (status: number, body: unknown): HttpAnswer => ({
-  status,
-  contentType: "application/json",
-  body: JSON.stringify(body),
-});

@@ -1,7 +1,7 @@
 import { DomainError } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
 import { checkVaNumber } from "../../domain/virtual-account.js";
-import { callProvider, parseProviderJson, type ProviderHttpRequest } from "../http.js";
+import { callProvider, parseProviderJson, type ProviderHttpRequest } from "../shared/http.js";
 import type {
   Confirmation,
   HttpAnswer,
@@ -14,7 +14,7 @@ import type {
   VaProvider,
   WebhookResult,
 } from "../provider.js";
-import { jsonAnswer, parseJsonObject } from "../wire-helpers.js";
+import { jsonAnswer, parseJsonObject } from "../shared/wire-helpers.js";
 import { durianpayError } from "./errors.js";
 import {
   CANCEL_BODY,

@@ -2,7 +2,7 @@ import { DomainError } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
 import type { AmountRule, VaStatus, VaUsage } from "../../domain/virtual-account.js";
 import type { ProviderCreateRequest } from "../provider.js";
-import { jsonObject, minutesUntil, wireReader } from "../wire-helpers.js";
+import { jsonObject, minutesUntil, wireReader } from "../shared/wire-helpers.js";
 
 /**
  * Our model ⇄ Durianpay's wire format (reference §6). Pure: no I/O, no clock of its own.

@@ -1,6 +1,7 @@
 import { DomainError } from "../../domain/errors.js";
-import { callProvider, type ProviderHttpResponse, parseProviderJson, providerUnavailable } from "../http.js";
+import { callProvider, type ProviderHttpResponse, parseProviderJson, providerUnavailable } from "../shared/http.js";
 import type { Belief, InboundHttpRequest, ProviderVirtualAccount, VaProvider, WebhookResult } from "../provider.js";
+import { isRecord, jsonAnswer } from "../shared/wire-helpers.js";
 import {
   apiKeyAuthorization,
   callbackSignatureMatches,
@@ -14,8 +15,6 @@ import {
   callbackAcknowledgement,
   type FieldPaths,
   findSameTermsVirtualAccount,
-  isRecord,
-  jsonAnswer,
   NO_FIELD_PATHS,
   PROVIDER,
   readPaymentCallback,

@@ -7,6 +7,7 @@ import type {
   ProviderCreateRequest,
   RecordingResult,
 } from "../provider.js";
+import { isRecord, jsonAnswer } from "../shared/wire-helpers.js";
 
 /** The sandbox wire format and its pure mapping to and from our model. */
 
@@ -250,10 +251,6 @@ export function callbackAcknowledgement(result: RecordingResult): HttpAnswer {
   return jsonAnswer(200, { received: true, duplicate: result === "DUPLICATE" });
 }
 
-export function jsonAnswer(status: number, body: unknown): HttpAnswer {
-  return { status, contentType: "application/json", body: JSON.stringify(body) };
-}
-
 /** An ISO-8601 instant with an explicit offset, on a day that exists; anything else is undefined. */
 export function parseIsoInstant(value: unknown): Date | undefined {
   if (typeof value !== "string") return undefined;
@@ -264,9 +261,6 @@ export function parseIsoInstant(value: unknown): Date | undefined {
   const epochMs = Date.parse(value);
   return Number.isNaN(epochMs) ? undefined : new Date(epochMs);
 }
-
-export const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 const matches = (value: unknown, pattern: RegExp): value is string => typeof value === "string" && pattern.test(value);
 

@@ -9,14 +9,15 @@ import type {
   VaProvider,
   WebhookResult,
 } from "../provider.js";
-import { type AccessTokenIssuer, createAccessTokenIssuer } from "../snap/access-token-issuer.js";
-import { createSnapClient, type SnapClient } from "../snap/client.js";
-import { SnapHeader } from "../snap/headers.js";
-import { type InboundCredentials, type Rejection, type VerifiedSnapRequest, verifyInboundSnapRequest } from "../snap/inbound-request.js";
-import { toSnapMoney } from "../snap/money.js";
-import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../snap/signature.js";
-import { formatSnapTimestamp } from "../snap/timestamp.js";
-import { composeVirtualAccountNo, padPartnerServiceId, payerDigits, splitVirtualAccountNo } from "../snap/va-number.js";
+import { type AccessTokenIssuer, createAccessTokenIssuer } from "../../protocols/snap/access-token-issuer.js";
+import { createSnapClient, type SnapClient } from "../../protocols/snap/client.js";
+import { SnapHeader } from "../../protocols/snap/headers.js";
+import { type InboundCredentials, type Rejection, type VerifiedSnapRequest, verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
+import { toSnapMoney } from "../../protocols/snap/money.js";
+import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../../protocols/snap/signature.js";
+import { formatSnapTimestamp } from "../../protocols/snap/timestamp.js";
+import { composeVirtualAccountNo, padPartnerServiceId, payerDigits, splitVirtualAccountNo } from "../../protocols/snap/va-number.js";
+import { jsonAnswer } from "../shared/wire-helpers.js";
 import { trxTypeOf } from "./bill.js";
 import { checkNumbering, customerNoFor } from "./numbering.js";
 import {
@@ -181,7 +182,7 @@ export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerPr
       return {
         kind: "rejected",
         reason: "snap-biller has no webhook; banks call /v1.0/transfer-va/inquiry and /payment",
-        answer: { status: 404, contentType: "application/json", body: '{"error":"NOT_FOUND"}' },
+        answer: jsonAnswer(404, { error: "NOT_FOUND" }),
       };
     },
 

@@ -1,6 +1,6 @@
 import { formatRupiah2, type Rupiah } from "../../domain/money.js";
 import type { VirtualAccount } from "../../domain/virtual-account.js";
-import type { SnapOutcome } from "../snap/response-code.js";
+import type { SnapOutcome } from "../../protocols/snap/response-code.js";
 import { BillerOutcomes, type BillTrxType } from "./wire.js";
 
 /**

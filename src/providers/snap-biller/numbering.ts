@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { MAX_VA_DIGITS } from "../../domain/virtual-account.js";
-import { padPartnerServiceId } from "../snap/va-number.js";
+import { padPartnerServiceId } from "../../protocols/snap/va-number.js";
 
 /**
  * VA numbers under our own BIN: `partnerServiceId` (our BIN / company code, space-padded to 8)

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { ConfigError, EnvReader } from "../../config.js";
-import { DEFAULT_MAX_CLOCK_SKEW_MS } from "../snap/inbound-request.js";
+import { DEFAULT_MAX_CLOCK_SKEW_MS } from "../../protocols/snap/inbound-request.js";
 import { checkNumbering, maxCustomerNoDigits } from "./numbering.js";
 
-/** The `snap-biller` provider's configuration (README: `SNAP_BILLER_*`). */
+/** The `snap-biller` provider's configuration (docs/configuration.md: `SNAP_BILLER_*`). */
 export interface SnapBillerSettings {
   /** Our BIN / company code, 1-8 digits. */
   partnerServiceId: string;

@@ -12,12 +12,12 @@ import type {
   VaProvider,
   WebhookResult,
 } from "../provider.js";
-import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../snap/answer.js";
-import { createSnapClient } from "../snap/client.js";
-import { externalIdReusedAnswer, verifyInboundSnapRequest } from "../snap/inbound-request.js";
-import { toSnapMoney } from "../snap/money.js";
-import { SnapOutcomes, SnapService } from "../snap/response-code.js";
-import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../snap/signature.js";
+import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../../protocols/snap/answer.js";
+import { createSnapClient } from "../../protocols/snap/client.js";
+import { externalIdReusedAnswer, verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
+import { toSnapMoney } from "../../protocols/snap/money.js";
+import { SnapOutcomes, SnapService } from "../../protocols/snap/response-code.js";
+import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../../protocols/snap/signature.js";
 import {
   type CallbackReading,
   confirmationFromStatus,

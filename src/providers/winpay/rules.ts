@@ -1,5 +1,5 @@
 import type { Rupiah } from "../../domain/money.js";
-import { JAKARTA_OFFSET_MS } from "../snap/timestamp.js";
+import { JAKARTA_OFFSET_MS } from "../../protocols/snap/timestamp.js";
 import type { WinpayVaType } from "./wire.js";
 
 /**

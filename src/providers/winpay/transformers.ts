@@ -2,10 +2,10 @@ import { DomainError, invalidArgument } from "../../domain/errors.js";
 import { parseRupiah, type Rupiah } from "../../domain/money.js";
 import { type AmountRule, checkVaNumber, type VaUsage } from "../../domain/virtual-account.js";
 import type { Confirmation, PaymentNotification, ProviderCreateRequest, ProviderVirtualAccount } from "../provider.js";
-import { isRecord } from "../snap/json.js";
-import { parseSnapMoney, toSnapMoney } from "../snap/money.js";
-import { formatSnapTimestamp, parseSnapTimestamp } from "../snap/timestamp.js";
-import { payerDigits } from "../snap/va-number.js";
+import { isRecord } from "../shared/wire-helpers.js";
+import { parseSnapMoney, toSnapMoney } from "../../protocols/snap/money.js";
+import { formatSnapTimestamp, parseSnapTimestamp } from "../../protocols/snap/timestamp.js";
+import { payerDigits } from "../../protocols/snap/va-number.js";
 import {
   CUSTOMER_NO,
   channelSupports,

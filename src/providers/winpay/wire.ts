@@ -1,4 +1,4 @@
-import type { SnapMoney } from "../snap/money.js";
+import type { SnapMoney } from "../../protocols/snap/money.js";
 
 /**
  * Winpay's SNAP wire format (seed 003, providers.md §5). Paths are as signed; Winpay serves them

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { InboundHttpRequest } from "../../../src/providers/provider.js";
-import { createAccessTokenIssuer } from "../../../src/providers/snap/access-token-issuer.js";
-import { InMemoryExternalIdStore } from "../../../src/providers/snap/external-id-store.js";
-import { newExternalId } from "../../../src/providers/snap/headers.js";
-import { type InboundCheck, verifyInboundSnapRequest } from "../../../src/providers/snap/inbound-request.js";
-import { signAccessTokenRequest, signAsymmetric, signSymmetric } from "../../../src/providers/snap/signature.js";
-import { formatSnapTimestamp } from "../../../src/providers/snap/timestamp.js";
+import { createAccessTokenIssuer } from "../../../src/protocols/snap/access-token-issuer.js";
+import { InMemoryExternalIdStore } from "../../../src/protocols/snap/external-id-store.js";
+import { newExternalId } from "../../../src/protocols/snap/headers.js";
+import { type InboundCheck, verifyInboundSnapRequest } from "../../../src/protocols/snap/inbound-request.js";
+import { signAccessTokenRequest, signAsymmetric, signSymmetric } from "../../../src/protocols/snap/signature.js";
+import { formatSnapTimestamp } from "../../../src/protocols/snap/timestamp.js";
 import { generateRsaKeyPair } from "./keys.js";
 
 const partner = generateRsaKeyPair();

@@ -8,9 +8,9 @@ import {
   signSymmetric,
   verifyAccessTokenRequest,
   verifyAsymmetric,
-} from "../../../src/providers/snap/signature.js";
-import { formatSnapTimestamp } from "../../../src/providers/snap/timestamp.js";
-import { padPartnerServiceId } from "../../../src/providers/snap/va-number.js";
+} from "../../../src/protocols/snap/signature.js";
+import { formatSnapTimestamp } from "../../../src/protocols/snap/timestamp.js";
+import { padPartnerServiceId } from "../../../src/protocols/snap/va-number.js";
 import { generateRsaKeyPair } from "./keys.js";
 
 /**

@@ -7,7 +7,7 @@ import {
   verifyAccessTokenRequest,
   verifyAsymmetric,
   verifySymmetric,
-} from "../../../src/providers/snap/signature.js";
+} from "../../../src/protocols/snap/signature.js";
 import {
   MIDTRANS_DEMO_PRIVATE_KEY,
   MIDTRANS_DEMO_PUBLIC_KEY,

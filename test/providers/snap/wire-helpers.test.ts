@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../../../src/domain/errors.js";
-import { InMemoryExternalIdStore } from "../../../src/providers/snap/external-id-store.js";
-import { bearerToken, newExternalId } from "../../../src/providers/snap/headers.js";
-import { parseSnapMoney, toSnapMoney } from "../../../src/providers/snap/money.js";
-import { fieldNamedIn, readSnapAnswer, snapErrorKind } from "../../../src/providers/snap/provider-answer.js";
-import { formatSnapResponseCode, parseSnapResponseCode, SnapOutcomes } from "../../../src/providers/snap/response-code.js";
-import { formatSnapTimestamp, jakartaDay, parseSnapTimestamp } from "../../../src/providers/snap/timestamp.js";
+import { InMemoryExternalIdStore } from "../../../src/protocols/snap/external-id-store.js";
+import { bearerToken, newExternalId } from "../../../src/protocols/snap/headers.js";
+import { parseSnapMoney, toSnapMoney } from "../../../src/protocols/snap/money.js";
+import { fieldNamedIn, readSnapAnswer, snapErrorKind } from "../../../src/protocols/snap/provider-answer.js";
+import { formatSnapResponseCode, parseSnapResponseCode, SnapOutcomes } from "../../../src/protocols/snap/response-code.js";
+import { formatSnapTimestamp, jakartaDay, parseSnapTimestamp } from "../../../src/protocols/snap/timestamp.js";
 import {
   composeVirtualAccountNo,
   padPartnerServiceId,
   payerDigits,
   splitVirtualAccountNo,
-} from "../../../src/providers/snap/va-number.js";
+} from "../../../src/protocols/snap/va-number.js";
 
 describe("X-TIMESTAMP", () => {
   it("is Jakarta time, +07:00, no milliseconds, 25 characters", () => {
