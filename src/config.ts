@@ -24,9 +24,9 @@ export interface GatewayConfig {
   defaultProvider: string;
   /** JSON file with real provider accounts (see `providers/configured.ts`); unset: none. */
   providersFile: string | undefined;
-  /** Tenant (or `*`) → bank (or `*`) → providers to try in order; see README. */
+  /** Tenant (or `*`) → bank (or `*`) → providers to try in order; see docs/configuration.md. */
   routes: RoutingRules;
-  /** The `snap-biller` provider (banks call our SNAP inquiry/payment); unset = off. See README. */
+  /** The `snap-biller` provider (banks call our SNAP inquiry/payment); unset = off. See docs/configuration.md. */
   snapBiller?: SnapBillerSettings | undefined;
   /** `simulatorUrl`: use a sandbox simulator running elsewhere instead of starting one in-process. */
   sandboxProvider: { merchantId: string; apiKey: string; webhookSecret: string; simulatorUrl?: string };
@@ -43,6 +43,8 @@ export interface GatewayConfig {
   maxRequestBytes: number;
   corsOrigins: string[];
   logLevel: string;
+  /** `json`, `pretty`, or unset: pretty on a terminal, JSON otherwise. */
+  logFormat: "json" | "pretty" | undefined;
   /** Bearer key for the operator routes (`GET /operator/held-payments`); unset: those routes answer 403. */
   operatorKey: string | undefined;
 }
@@ -105,7 +107,7 @@ export class EnvReader {
   }
 }
 
-/** Reads the configuration from environment variables (documented in the README); throws ConfigError. */
+/** Reads the configuration from environment variables (documented in docs/configuration.md); throws ConfigError. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const read = new EnvReader(env);
   const sandbox = read.boolean("VA_SANDBOX", true);
@@ -156,6 +158,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
     maxRequestBytes: read.integer("VA_MAX_REQUEST_BYTES", 1 << 20, { min: 1 }),
     corsOrigins: (read.text("VA_CORS_ORIGINS") ?? (sandbox ? "*" : "")).split(",").map((o) => o.trim()).filter(Boolean),
     logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
+    logFormat: env.LOG_FORMAT ? read.oneOf("LOG_FORMAT", ["json", "pretty"] as const, "json") : undefined,
     operatorKey: operatorKey(read.text("VA_OPERATOR_KEY")),
   };
 }

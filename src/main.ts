@@ -22,7 +22,7 @@ const { config, tracingWanted } = (() => {
 })();
 // Before the logger and the gateway: every span and log line of the run is traced.
 const tracing = tracingWanted ? await startTracing() : undefined;
-const log = createLogger(config.logLevel);
+const log = config.logFormat ? createLogger(config.logLevel, undefined, config.logFormat) : createLogger(config.logLevel);
 const gateway = await (async () => {
   if (config.databaseUrl) {
     await waitForPostgreSql(config.databaseUrl, {

@@ -124,6 +124,12 @@ describe("configuration", () => {
     );
   });
 
+  it("takes json or pretty logs, and decides by the terminal when unset", () => {
+    expect(configFromEnv({}).logFormat).toBeUndefined();
+    expect(configFromEnv({ LOG_FORMAT: "pretty" }).logFormat).toBe("pretty");
+    expect(refusal({ LOG_FORMAT: "xml" }).message).toBe('LOG_FORMAT must be one of json, pretty, not "xml"');
+  });
+
   it("refuses numbers out of range, naming the variable", () => {
     expect(configFromEnv({ PORT: "9090", VA_DATABASE_WAIT_MS: "0" })).toMatchObject({ port: 9090, databaseWaitMs: 0 });
     expect(refusal({ PORT: "65536" }).message).toBe("PORT must be a whole number from 0 to 65535");

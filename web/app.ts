@@ -1,11 +1,13 @@
-// The sandbox page: creates a VA, asks the sandbox provider to pay it, shows the payment as it
-// arrives on StreamPaymentEvents, and lists the key's recent VAs (any of them can be opened again)
-// — all through Connect-Web (fetch) against the gateway. Bundled by
+// The sandbox page: creates a VA at any bank of any configured provider (read from GetCapabilities),
+// asks that provider's simulator to pay it, shows the payment as it arrives on StreamPaymentEvents,
+// and lists the key's recent VAs (any of them can be opened again) — all through Connect-Web
+// (fetch) against the gateway. Bundled by
 // esbuild when the gateway first serves /app.js (src/operability/web-console.ts).
 import { type Client, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { describeError, errorText, rupiah } from "../src/cli/describe.js";
 import {
+  AmountType,
   type AmountRule,
   EventType,
   PaymentOutcome,
@@ -26,7 +28,10 @@ const gatewayUrl = $<HTMLInputElement>("gateway-url");
 const apiKey = $<HTMLInputElement>("api-key");
 const createForm = $<HTMLFormElement>("create-form");
 const createButton = $<HTMLButtonElement>("create");
+const bankSelect = $<HTMLSelectElement>("bank");
 const simulateButton = $<HTMLButtonElement>("simulate");
+const closedNote = $("va-closed");
+const copyState = $("copy-state");
 const streamState = $("stream-state");
 const eventsList = $<HTMLOListElement>("events");
 const recentList = $<HTMLOListElement>("recent");
@@ -66,6 +71,13 @@ function amountText(rule: AmountRule | undefined): string {
   }
 }
 
+/** States in which a VA takes no payment that would pay it, so the page offers none. */
+const CLOSED: Partial<Record<VirtualAccountStatus, string>> = {
+  [VirtualAccountStatus.COMPLETED]: "Paid: this single-use VA is complete.",
+  [VirtualAccountStatus.EXPIRED]: "Expired: money arriving now would be recorded as LATE.",
+  [VirtualAccountStatus.CANCELLED]: "Cancelled: money arriving now would be recorded as LATE.",
+};
+
 function showVirtualAccount(va: VirtualAccount): void {
   $("va-number").textContent = va.vaNumber;
   $("va-bank").textContent = `${va.bankCode} (${va.provider})`;
@@ -73,19 +85,37 @@ function showVirtualAccount(va: VirtualAccount): void {
   $("va-status").textContent = VirtualAccountStatus[va.status];
   $("va-paid").textContent = rupiah(va.paidAmount);
   $("va-id").textContent = va.id;
+  const closed = CLOSED[va.status];
+  simulateButton.hidden = closed !== undefined;
+  closedNote.hidden = closed === undefined;
+  closedNote.textContent = closed ?? "";
   $("va").hidden = false;
 }
 
-/** Shows `va` and follows its events, leaving the VA shown before. */
-function openVirtualAccount(va: VirtualAccount): void {
-  current?.stream.abort();
-  eventsList.replaceChildren();
-  showVirtualAccount(va);
-  current = { id: va.id, stream: new AbortController() };
+function markCurrentInRecent(): void {
   for (const item of recentList.children) {
-    if ((item as HTMLElement).dataset.id === va.id) (item as HTMLElement).dataset.current = "";
+    if ((item as HTMLElement).dataset.id === current?.id) (item as HTMLElement).dataset.current = "";
     else delete (item as HTMLElement).dataset.current;
   }
+}
+
+/** Stops following the VA shown and hides it, with its events: nothing stale stays on the page. */
+function closeVirtualAccount(): void {
+  current?.stream.abort();
+  current = undefined;
+  eventsList.replaceChildren();
+  $("va").hidden = true;
+  copyState.textContent = "";
+  setStreamState("idle", "");
+  markCurrentInRecent();
+}
+
+/** Shows `va` in place of the VA shown before, and follows its events. */
+function openVirtualAccount(va: VirtualAccount): void {
+  closeVirtualAccount();
+  showVirtualAccount(va);
+  current = { id: va.id, stream: new AbortController() };
+  markCurrentInRecent();
   simulateButton.disabled = false;
   void follow(current.id, current.stream);
 }
@@ -117,6 +147,33 @@ async function showRecent(): Promise<void> {
     recentList.replaceChildren(...virtualAccounts.map(recentItem));
     $("recent-empty").hidden = virtualAccounts.length > 0;
   } catch (error) {
+    recentList.replaceChildren();
+    $("recent-empty").hidden = true;
+    showError(error);
+  }
+}
+
+/**
+ * Fills the bank choice with every bank of every provider the gateway has (in sandbox: each
+ * provider's simulator) that can issue the single-use fixed-amount VA this page creates.
+ */
+async function showBanks(): Promise<void> {
+  const chosen = bankSelect.value;
+  try {
+    const { providers } = await client().getCapabilities({});
+    const groups = providers.map((provider) => {
+      const group = document.createElement("optgroup");
+      group.label = provider.provider;
+      for (const bank of provider.banks) {
+        if (!bank.combinations.some((c) => c.usage === VaUsage.SINGLE && c.amountType === AmountType.FIXED)) continue;
+        group.append(new Option(bank.bankCode, `${provider.provider}/${bank.bankCode}`));
+      }
+      return group;
+    });
+    bankSelect.replaceChildren(...groups.filter((group) => group.children.length > 0));
+    if ([...bankSelect.options].some((option) => option.value === chosen)) bankSelect.value = chosen;
+  } catch (error) {
+    // The choice loaded before stays: a create with it will say what is wrong, too.
     showError(error);
   }
 }
@@ -137,7 +194,7 @@ function recentItem(va: VirtualAccount): HTMLLIElement {
   return item;
 }
 
-function setStreamState(state: "connecting" | "live" | "ended" | "failed", text: string): void {
+function setStreamState(state: "idle" | "connecting" | "live" | "ended" | "failed", text: string): void {
   streamState.dataset.state = state;
   streamState.textContent = text;
 }
@@ -158,6 +215,7 @@ async function follow(id: string, stream: AbortController): Promise<void> {
   } catch (error) {
     if (stream.signal.aborted) return;
     setStreamState("failed", "stream failed");
+    simulateButton.disabled = true;
     showError(error);
   }
 }
@@ -168,10 +226,12 @@ createForm.addEventListener("submit", async (submit) => {
   createButton.disabled = true;
   try {
     const amount = BigInt($<HTMLInputElement>("amount").value || "0");
+    const [provider = "", bankCode = ""] = bankSelect.value.split("/");
     const { virtualAccount } = await client().createVirtualAccount({
       idempotencyKey: `web-${crypto.randomUUID()}`,
       merchantReference: `web-${crypto.randomUUID().slice(0, 8)}`,
-      bankCode: $<HTMLSelectElement>("bank").value,
+      provider,
+      bankCode,
       usage: VaUsage.SINGLE,
       amount: { rule: { case: "fixed", value: { amount } } },
       customer: { name: $<HTMLInputElement>("name").value },
@@ -179,6 +239,8 @@ createForm.addEventListener("submit", async (submit) => {
     if (!virtualAccount) throw new ConnectError("the gateway answered without a virtual account");
     openVirtualAccount(virtualAccount);
   } catch (error) {
+    // The VA shown before is not what this error is about: leave only the error on the page.
+    closeVirtualAccount();
     showError(error);
   } finally {
     createButton.disabled = false;
@@ -198,8 +260,32 @@ simulateButton.addEventListener("click", async () => {
   }
 });
 
+$("copy-number").addEventListener("click", async () => {
+  const number = $("va-number").textContent ?? "";
+  try {
+    await navigator.clipboard.writeText(number);
+    copyState.textContent = "copied";
+  } catch {
+    // No clipboard access (an insecure origin, or refused): select it for the user to copy.
+    getSelection()?.selectAllChildren($("va-number"));
+    copyState.textContent = "selected: press Ctrl-C (⌘-C) to copy";
+  }
+});
+
 $("refresh-recent").addEventListener("click", () => {
   clearError();
   void showRecent();
 });
+
+// Another gateway or key is another tenant: nothing shown for the previous one stays.
+for (const input of [gatewayUrl, apiKey]) {
+  input.addEventListener("change", () => {
+    clearError();
+    closeVirtualAccount();
+    void showBanks();
+    void showRecent();
+  });
+}
+
+void showBanks();
 void showRecent();

@@ -28,7 +28,7 @@ import { describeError, errorText, rupiah } from "./describe.js";
 
 const USAGE = `va — command-line client of the VA gateway (Connect protocol over HTTP/1.1)
 
-usage: va <command> [arguments] [options]
+usage: va [options] <command> [arguments] [options]
 
 commands:
   create --bank BCA --name "Budi Santoso" (--amount 25000 | --open | --min 10000 --max 50000)
@@ -39,18 +39,21 @@ commands:
   cancel <va-id> [--reason TEXT] [--idempotency-key KEY]
   simulate <va-id> [--amount N]   sandbox: the provider's simulator pays the VA and calls back
   watch [<va-id> | --reference REF] [--after CURSOR] [--count N]
-                                  print payment events as they happen (Ctrl-C to stop)
+                                  print events as they happen, until N payments have arrived
+                                  (--count) or Ctrl-C
   list [--status active,paid,…] [--bank BCA] [--provider NAME] [--reference REF]
        [--since ISO-TIME] [--until ISO-TIME] [--limit N] [--page-token TOKEN] [--all]
                                   the VAs of this key, newest first: one page of --limit (default 50,
                                   at most 500) and the token of the next, or every page with --all
 
-options:
+options (before or after the command):
   --url URL     gateway address (default $VA_URL or http://127.0.0.1:8080)
   --key KEY     API key (default $VA_API_KEY or the sandbox demo key)
   --json        machine-readable output: one JSON object per line (errors as JSON on stderr)
   --timeout MS  deadline of each unary call (default 30000)
   -h, --help    this text
+
+Times are shown in local time (set TZ to change it); --json keeps the API's UTC timestamps.
 
 exit status: 0 success, 1 the gateway refused or failed (code, message and field are printed),
 2 bad command line, 130 interrupted.`;
@@ -113,19 +116,36 @@ interface Io {
   interrupt: AbortSignal;
 }
 
+/**
+ * Splits `[global options] <command> [rest]`: only the options every command takes may come before
+ * the command; they are handed on with the rest, so they may equally come after it.
+ */
+function splitCommand(argv: string[]): { leading: string[]; command: string | undefined; rest: string[] } {
+  let i = 0;
+  while (i < argv.length && argv[i]?.startsWith("-")) {
+    const name = argv[i]?.replace(/^--?/, "").split("=")[0] ?? "";
+    const option = Object.entries(COMMON).find(([long, o]) => long === name || ("short" in o && o.short === name))?.[1];
+    if (!option) return { leading: argv.slice(0, i), command: argv[i], rest: argv.slice(i + 1) };
+    i += option.type === "string" && !argv[i]?.includes("=") ? 2 : 1;
+  }
+  return { leading: argv.slice(0, i), command: argv[i], rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+}
+
 /** Runs one command and returns the exit status. */
 async function main(argv: string[], io: Io): Promise<number> {
-  const [command, ...rest] = argv;
+  const { leading, command, rest } = splitCommand(argv);
+  const wantsHelp = leading.some((arg) => arg === "--help" || arg === "-h");
+  if (command === "help" || (command === undefined && wantsHelp)) {
+    io.out(USAGE);
+    return 0;
+  }
   if (command === undefined) {
     io.err(USAGE);
     return 2;
   }
-  if (command === "help" || command === "--help" || command === "-h") {
-    io.out(USAGE);
-    return 0;
-  }
   if (!Object.hasOwn(COMMANDS, command)) {
-    io.err(`va: unknown command "${command}"\n\n${USAGE}`);
+    const what = command.startsWith("-") ? `option "${command}" before the command (only --url, --key, --json, --timeout and --help may come first)` : `command "${command}"`;
+    io.err(`va: unknown ${what}\n\n${USAGE}`);
     return 2;
   }
   let json = rest.includes("--json");
@@ -282,8 +302,11 @@ class Runner {
         ? { case: "merchantReference" as const, value: reference }
         : { case: undefined };
     const { io } = this.settings;
-    if (!this.settings.json) io.err(`watching ${filter.value ?? "every VA of this key"}… (Ctrl-C to stop)`);
-    let seen = 0;
+    if (!this.settings.json) {
+      const until = count === undefined ? "Ctrl-C to stop" : `until ${count} payment${count === 1 ? "" : "s"} or Ctrl-C`;
+      io.err(`watching ${filter.value ?? "every VA of this key"}… (${until})`);
+    }
+    let payments = 0;
     if (count === 0) return 0;
     // Leaving the loop early does not end the HTTP request by itself; aborting does.
     const done = new AbortController();
@@ -293,7 +316,7 @@ class Runner {
         if (message.kind.case !== "event") continue;
         const event = message.kind.value;
         this.print(PaymentEventSchema, event, () => eventLine(event));
-        if (count !== undefined && ++seen >= count) return 0;
+        if (event.payment && count !== undefined && ++payments >= count) return 0;
       }
       return 0;
     } finally {
@@ -377,7 +400,28 @@ function amountText(rule: AmountRule | undefined): string {
   }
 }
 
-const when = (timestamp: Parameters<typeof timestampDate>[0] | undefined) => (timestamp ? timestampDate(timestamp).toISOString() : "-");
+/** Local time with its UTC offset, e.g. `2026-11-25 22:31:05 +07:00` (TZ decides the zone). */
+function when(timestamp: Parameters<typeof timestampDate>[0] | undefined): string {
+  if (!timestamp) return "-";
+  const date = timestampDate(timestamp);
+  const two = (n: number) => String(n).padStart(2, "0");
+  const offset = -date.getTimezoneOffset();
+  const zone = `${offset < 0 ? "-" : "+"}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`;
+  const day = `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}`;
+  return `${day} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())} ${zone}`;
+}
+
+/** The outcome, with what it means when the payment did not simply pay the bill. */
+function outcomeText(outcome: PaymentOutcome): string {
+  switch (outcome) {
+    case PaymentOutcome.LATE:
+      return "LATE (arrived after the VA expired or was cancelled; recorded, the VA stays closed)";
+    case PaymentOutcome.REPEATED:
+      return "REPEATED (a further payment into a completed single-use VA; recorded)";
+    default:
+      return PaymentOutcome[outcome] ?? "UNSPECIFIED";
+  }
+}
 
 function vaBlock(va: VirtualAccount | undefined, replayed = false): string {
   if (!va) return "(no virtual account in the answer)";
@@ -400,7 +444,7 @@ function vaLine(va: VirtualAccount): string {
 
 function paymentLine(payment: Payment): string {
   const fee = payment.fee === undefined ? "" : `  fee ${rupiah(payment.fee)}  net ${rupiah(payment.netAmount ?? payment.amount - payment.fee)}`;
-  return `  ${payment.id}  ${rupiah(payment.amount)}  ${PaymentOutcome[payment.outcome]}${fee}  paid ${when(payment.paidAt)}  ref ${payment.providerPaymentReference}`;
+  return `  ${payment.id}  ${rupiah(payment.amount)}  ${outcomeText(payment.outcome)}${fee}  paid ${when(payment.paidAt)}  ref ${payment.providerPaymentReference}`;
 }
 
 function eventLine(event: MessageShape<typeof PaymentEventSchema>): string {
@@ -408,8 +452,9 @@ function eventLine(event: MessageShape<typeof PaymentEventSchema>): string {
   let line = `#${event.cursor}  ${when(event.occurredAt)}  ${EventType[event.type]}  ${va?.id ?? ""}`;
   if (event.payment) {
     const { amount, fee, netAmount, outcome } = event.payment;
-    line += `  ${rupiah(amount)} ${PaymentOutcome[outcome]}`;
+    line += `  ${rupiah(amount)}`;
     if (fee !== undefined) line += ` (fee ${rupiah(fee)}, net ${rupiah(netAmount ?? amount - fee)})`;
+    line += ` ${outcomeText(outcome)}`;
   }
   if (va) line += `  → ${VirtualAccountStatus[va.status]}`;
   return line;

@@ -60,7 +60,7 @@ describe("va CLI against a running gateway", { timeout: 120_000 }, () => {
     expect(created.stdout).toContain("Rp 75.000 (fixed), single use");
 
     // Watch first; pay once the stream has shown the creation event.
-    const watcher = spawnVa(["watch", id, "--json", "--count", "2", ...common]);
+    const watcher = spawnVa(["watch", id, "--json", "--count", "1", ...common]);
     const watching = finished(watcher);
     const firstLine = new Promise<string>((resolve) => {
       let seen = "";
@@ -85,10 +85,40 @@ describe("va CLI against a running gateway", { timeout: 120_000 }, () => {
     expect(status.stdout).toMatch(/pay_[0-9a-f]{32} {2}Rp 75\.000 {2}ACCEPTED {2}fee Rp [0-9.]+ {2}net Rp [0-9.]+/);
 
     // The replayed stream in text form, and the key taken from VA_API_KEY.
-    const replay = await va(["watch", id, "--count", "2", "--url", gateway.url], { VA_API_KEY: TENANTS.alpha.apiKey });
+    const replay = await va(["watch", id, "--count", "1", "--url", gateway.url], { VA_API_KEY: TENANTS.alpha.apiKey });
     expect(replay.code).toBe(0);
-    expect(replay.stdout).toMatch(/^#\d+ {2}\S+ {2}VIRTUAL_ACCOUNT_CREATED {2}va_/m);
-    expect(replay.stdout).toMatch(/PAYMENT_RECEIVED {2}va_\S+ {2}Rp 75\.000 ACCEPTED \(fee Rp [0-9.]+, net Rp [0-9.]+\) {2}→ COMPLETED/);
+    expect(replay.stdout).toMatch(/^#\d+ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d {2}VIRTUAL_ACCOUNT_CREATED {2}va_/m);
+    expect(replay.stdout).toMatch(/PAYMENT_RECEIVED {2}va_\S+ {2}Rp 75\.000 \(fee Rp [0-9.]+, net Rp [0-9.]+\) ACCEPTED {2}→ COMPLETED/);
+  });
+
+  it("takes options before the command, shows local times, labels a late payment, and ends watch --count after N payments", async () => {
+    const before = [`--url=${gateway.url}`, "--key", TENANTS.alpha.apiKey];
+    const created = await va([...before, "--json", "create", "--bank", "BNI", "--amount", "5000", "--name", "Late Payer"]);
+    expect(created.code, created.stderr).toBe(0);
+    const { id, expiresAt } = JSON.parse(created.stdout).virtualAccount as { id: string; expiresAt: string };
+    expect((await va([...before, "cancel", id])).code).toBe(0);
+
+    // From the first event: the replay (created, cancelled) counts no payment, so watch waits for one.
+    const watching = va([...before, "watch", id, "--count", "1"], { TZ: "Asia/Jakarta" });
+    expect((await va([...before, "simulate", id])).code).toBe(0);
+    const watched = await watching;
+    expect(watched.code, watched.stderr).toBe(0);
+    expect(watched.stderr).toContain(`watching ${id}… (until 1 payment or Ctrl-C)`);
+    const lines = watched.stdout.trim().split("\n");
+    expect(lines.map((line) => line.split("  ")[2])).toEqual(["VIRTUAL_ACCOUNT_CREATED", "VIRTUAL_ACCOUNT_CANCELLED", "PAYMENT_RECEIVED"]);
+    const late = "LATE (arrived after the VA expired or was cancelled; recorded, the VA stays closed)";
+    expect(lines[2]).toMatch(/ {2}Rp 5\.000 \(fee Rp [0-9.]+, net Rp [0-9.]+\) LATE \(.*\) {2}→ CANCELLED$/);
+    expect(lines[2]).toContain(late);
+    for (const line of lines) expect(line).toMatch(/^#\d+ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+07:00 {2}/);
+
+    // The same instant as the JSON's UTC timestamp, shown in the zone TZ names.
+    const jakarta = new Date(Date.parse(expiresAt) + 7 * 3_600_000).toISOString();
+    const status = await va(["status", id, ...before], { TZ: "Asia/Jakarta" });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain(`expires     ${jakarta.slice(0, 10)} ${jakarta.slice(11, 19)} +07:00`);
+    expect(status.stdout).toContain(`Rp 5.000  ${late}`);
+    const utc = await va(["status", id, ...before], { TZ: "UTC" });
+    expect(utc.stdout).toContain(`expires     ${expiresAt.slice(0, 10)} ${expiresAt.slice(11, 19)} +00:00`);
   });
 
   it("inquiry and cancel (idempotent), also through npm run cli", async () => {
@@ -178,13 +208,21 @@ describe("va CLI against a running gateway", { timeout: 120_000 }, () => {
       [["status"], "expected exactly one VA id"],
       [["frobnicate"], 'unknown command "frobnicate"'],
       [["inquiry", "va_1", "--colour"], "Unknown option '--colour'"],
+      [["--colour", "inquiry", "va_1"], 'unknown option "--colour" before the command'],
+      [["--timeout", "5000"], "usage: va [options] <command>"],
     ];
-    const [help, ...results] = await Promise.all([va(["--help"]), ...cases.map(([args]) => va([...args, "--url", gateway.url]))]);
+    const [help, helpAfterOptions, ...results] = await Promise.all([
+      va(["--help"]),
+      va(["--url", gateway.url, "--help"]),
+      ...cases.map(([args]) => va([...args, "--url", gateway.url])),
+    ]);
     cases.forEach(([args, message], i) => {
       expect(results[i]?.code, args.join(" ")).toBe(2);
       expect(results[i]?.stderr, args.join(" ")).toContain(message);
     });
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain("usage: va <command>");
+    expect(help.stdout).toContain("usage: va [options] <command>");
+    expect(helpAfterOptions.code).toBe(0);
+    expect(helpAfterOptions.stdout).toContain("usage: va [options] <command>");
   });
 });

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SANDBOX_DEMO_KEY } from "../../src/config.js";
-import { PaymentOutcome, VirtualAccountStatus } from "../../src/gen/va/v1/va_pb.js";
+import { AmountType, PaymentOutcome, VaUsage, VirtualAccountStatus } from "../../src/gen/va/v1/va_pb.js";
 import { vaClient } from "../support/clients.js";
 import { startTestGateway, TENANTS, type TestGateway } from "../support/gateway.js";
 
@@ -42,7 +42,8 @@ describe.skipIf(skipReason !== undefined)("sandbox page in headless Chromium (Co
   });
 
   it("creates a VA, simulates a payment and shows it arriving on the live stream", async () => {
-    const page = await browser.newPage();
+    const context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
+    const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on("pageerror", (error) => pageErrors.push(error.message));
     // Loaded from `localhost`, calling the gateway at `127.0.0.1`: another origin, so every call
@@ -59,7 +60,16 @@ describe.skipIf(skipReason !== undefined)("sandbox page in headless Chromium (Co
     expect(await page.textContent("#error")).toContain("unauthenticated: invalid API key");
 
     await page.fill("#api-key", SANDBOX_DEMO_KEY);
-    await page.selectOption("#bank", "BNI");
+    // Every bank of every provider that can issue a single-use fixed-amount VA, from GetCapabilities.
+    const { providers } = await vaClient(gateway.url, SANDBOX_DEMO_KEY).getCapabilities({});
+    const offered = providers.flatMap((p) =>
+      p.banks
+        .filter((b) => b.combinations.some((c) => c.usage === VaUsage.SINGLE && c.amountType === AmountType.FIXED))
+        .map((b) => `${p.provider}/${b.bankCode}`),
+    );
+    expect(offered).toEqual(expect.arrayContaining(["sandbox/BCA", "sandbox/BNI", "sandbox/CIMB", "sandbox/BSI", "winpay/BRI"]));
+    await expect.poll(() => page.$$eval("#bank option", (options) => options.map((o) => (o as unknown as { value: string }).value))).toEqual(offered);
+    await page.selectOption("#bank", "sandbox/BNI");
     await page.fill("#amount", "125000");
     await page.fill("#name", "Siti Rahma");
     await page.click("#create");
@@ -68,6 +78,9 @@ describe.skipIf(skipReason !== undefined)("sandbox page in headless Chromium (Co
     const vaNumber = (await page.textContent("#va-number")) ?? "";
     const vaId = (await page.textContent("#va-id")) ?? "";
     expect(vaNumber).toMatch(/^[0-9]{8,23}$/);
+    await page.click("#copy-number");
+    await expect.poll(() => page.textContent("#copy-state")).toBe("copied");
+    expect(await page.evaluate("navigator.clipboard.readText()")).toBe(vaNumber);
     expect(await page.textContent("#va-bank")).toBe("BNI (sandbox)");
     expect(await page.textContent("#va-amount")).toBe("Rp 125.000");
     expect(await page.textContent("#va-status")).toBe("ACTIVE");
@@ -85,6 +98,9 @@ describe.skipIf(skipReason !== undefined)("sandbox page in headless Chromium (Co
     expect(paymentText).toMatch(/fee Rp [0-9.]+ · net Rp [0-9.]+/);
     await expect.poll(() => page.textContent("#va-status")).toBe("COMPLETED");
     expect(await page.textContent("#va-paid")).toBe("Rp 125.000");
+    // A completed VA offers no further simulated payment.
+    expect(await page.isHidden("#simulate")).toBe(true);
+    expect(await page.textContent("#va-closed")).toBe("Paid: this single-use VA is complete.");
 
     // What the page showed is what the gateway recorded.
     const status = await vaClient(gateway.url, SANDBOX_DEMO_KEY).getPaymentStatus({ virtualAccountId: vaId });
@@ -106,11 +122,29 @@ describe.skipIf(skipReason !== undefined)("sandbox page in headless Chromium (Co
     await expect.poll(() => page.textContent("#va-id")).toBe(vaId);
     expect(await page.textContent("#va-status")).toBe("COMPLETED");
     await page.locator('#events li[data-type="PAYMENT_RECEIVED"]').waitFor();
+    expect(await page.isHidden("#simulate")).toBe(true);
+
+    // A refused create leaves only its error: the VA shown before and its events are gone.
+    await page.fill("#amount", "9999999999999");
+    await page.click("#create");
+    await page.locator("#error").waitFor({ state: "visible" });
+    expect(await page.textContent("#error")).toContain("invalid_argument");
+    expect(await page.isHidden("#va")).toBe(true);
+    expect(await page.locator("#events li").count()).toBe(0);
+    expect(await page.locator("#recent li[data-current]").count()).toBe(0);
+
+    // Another provider's simulator, chosen from the list: a new VA, Simulate offered again.
+    await page.fill("#amount", "40000");
+    await page.selectOption("#bank", "winpay/BRI");
+    await page.click("#create");
+    await expect.poll(() => page.textContent("#va-bank")).toBe("BRI (winpay)");
+    expect(await page.isHidden("#error")).toBe(true);
+    expect(await page.isVisible("#simulate")).toBe(true);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: `${ARTIFACTS}web-page.png`, fullPage: true });
     expect(pageErrors).toEqual([]);
-    await page.close();
+    await context.close();
   });
 
   it("is only served in sandbox mode", async () => {
