@@ -1,5 +1,4 @@
-import { createFileRegistry, type DescMessage, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { create } from "@bufbuild/protobuf";
+import { create, createFileRegistry, type DescMessage, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 
 /**

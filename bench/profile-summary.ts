@@ -147,7 +147,9 @@ export function summarizeProfile(file: string, top = 25, window?: { fromUs: numb
 
 export function formatProfileSummary(summary: ProfileSummary): string {
   const table = (title: string, rows: Row[]) =>
-    [`${title}`, ...rows.map((r) => `  ${r.percent.toFixed(1).padStart(5)}%  ${String(r.ms).padStart(8)} ms  ${r.name}`)].join("\n");
+    [`${title}`, ...rows.map((r) => `  ${r.percent.toFixed(1).padStart(5)}%  ${String(r.ms).padStart(8)} ms  ${r.name}`)].join(
+      "\n",
+    );
   return [
     `profile ${summary.file}${summary.window ? ` (samples in ${summary.window.fromUs}-${summary.window.toUs} µs only)` : ""}: ${summary.wallMs} ms sampled, ${summary.busyMs} ms busy, ${summary.idleMs} ms idle (percentages are of busy time)`,
     table("self time by package / area:", summary.byPackage),

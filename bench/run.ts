@@ -22,14 +22,19 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import pg from "pg";
-import {
-  InquiryVirtualAccountRequestSchema,
-  InquiryVirtualAccountResponseSchema,
-} from "../src/gen/va/v1/va_pb.js";
+import { InquiryVirtualAccountRequestSchema, InquiryVirtualAccountResponseSchema } from "../src/gen/va/v1/va_pb.js";
 import { createRequest, sandboxCallback, sandboxPaymentId } from "../test/support/fixtures.js";
 import { Child } from "./children.js";
-import { ECHO_PATH, decodeEcho, encodeEcho } from "./echo.js";
-import { type H2loadResult, h2loadVersion, protocolHeaders, runH2load, verifyUnary, type WireProtocol, writeBody } from "./h2load.js";
+import { decodeEcho, ECHO_PATH, encodeEcho } from "./echo.js";
+import {
+  type H2loadResult,
+  h2loadVersion,
+  protocolHeaders,
+  runH2load,
+  verifyUnary,
+  type WireProtocol,
+  writeBody,
+} from "./h2load.js";
 import { closedLoop, grpcClients, postJson } from "./node-load.js";
 import { formatProfileSummary, type ProfileSummary, summarizeProfile } from "./profile-summary.js";
 import type { SeededVa, ServerReply, ServerRequest, SubscriberReply, SubscriberRequest } from "./protocol.js";
@@ -295,7 +300,9 @@ async function h2loadRow(options: {
   const bodyFile = join(WORK, `${options.name}.body`);
   writeBody(bodyFile, options.protocol, options.message);
   const headers = protocolHeaders(options.protocol, options.auth ? { authorization: `Bearer ${API_KEY}` } : {});
-  options.check(await verifyUnary({ url: options.server.url, path: options.path, protocol: options.protocol, headers, bodyFile }));
+  options.check(
+    await verifyUnary({ url: options.server.url, path: options.path, protocol: options.protocol, headers, bodyFile }),
+  );
   const window = new CpuWindow([options.server.pid], false);
   const startTimer = setTimeout(() => window.mark("start"), WARMUP_S * 1000);
   let result: H2loadResult;
@@ -352,7 +359,10 @@ async function inquiryRows(server: ServerChild, protocols: WireProtocol[]) {
   if (!client) throw new Error("no client");
   const { virtualAccount } = await client.createVirtualAccount(createRequest());
   const id = virtualAccount?.id ?? "";
-  const message = toBinary(InquiryVirtualAccountRequestSchema, create(InquiryVirtualAccountRequestSchema, { virtualAccountId: id }));
+  const message = toBinary(
+    InquiryVirtualAccountRequestSchema,
+    create(InquiryVirtualAccountRequestSchema, { virtualAccountId: id }),
+  );
   for (const protocol of protocols) {
     const scenario = `inquiry-${protocol}`;
     log(`${scenario}: h2load ${DURATION_S}s`);
@@ -596,7 +606,9 @@ async function streamsRow(subscribers: number, execArgv: string[] = []) {
         serverGcPauseTotalMs: loop.gcPauseTotalMs === undefined ? undefined : round(loop.gcPauseTotalMs, 1),
       },
       ...(acknowledged < total
-        ? { note: `${id}: only ${acknowledged}/${total} callbacks acknowledged within ${round(sendSeconds + DRAIN_MS / 1000, 0)}s: the server ingests fewer than ${PAYMENT_RATE}/s, so latency includes queueing` }
+        ? {
+            note: `${id}: only ${acknowledged}/${total} callbacks acknowledged within ${round(sendSeconds + DRAIN_MS / 1000, 0)}s: the server ingests fewer than ${PAYMENT_RATE}/s, so latency includes queueing`,
+          }
         : {}),
     });
   } finally {
@@ -617,7 +629,12 @@ async function runAnchors(execArgv: string[] = [], only?: string) {
   }
   if ((only === undefined || only === "anchor-connect") && selected("anchor-connect", "anchors")) {
     log("anchor-connect: bare @connectrpc/connect-node echo");
-    await echoAnchor("anchor-connect", "connect-echo", "bare connect-node (http2.createServer + connectNodeAdapter) unary echo", execArgv);
+    await echoAnchor(
+      "anchor-connect",
+      "connect-echo",
+      "bare connect-node (http2.createServer + connectNodeAdapter) unary echo",
+      execArgv,
+    );
   }
 }
 
@@ -637,7 +654,13 @@ async function runSqliteService() {
     // A fresh process: creates grow the simulator's and the database's state.
     const server = await startServer("gateway-sqlite-create", "gateway", sqliteEnv("gateway-sqlite-create"));
     try {
-      await createRow("create-sqlite", "create", "CreateVirtualAccount, sandbox provider (HTTP to in-process simulator), SQLite", [server], false);
+      await createRow(
+        "create-sqlite",
+        "create",
+        "CreateVirtualAccount, sandbox provider (HTTP to in-process simulator), SQLite",
+        [server],
+        false,
+      );
     } finally {
       await stopServer(server);
     }
@@ -687,7 +710,13 @@ async function runPostgresService() {
       throw e;
     });
     try {
-      await createRow("create-postgres-2x", "scaleout", "CreateVirtualAccount, PostgreSQL, 2 replicas (same database)", [a, b], true);
+      await createRow(
+        "create-postgres-2x",
+        "scaleout",
+        "CreateVirtualAccount, PostgreSQL, 2 replicas (same database)",
+        [a, b],
+        true,
+      );
     } finally {
       await Promise.all([stopServer(a), stopServer(b)]);
     }
@@ -774,7 +803,20 @@ function targets(): TargetCheck[] {
 }
 
 function table(): string {
-  const header = ["scenario", "req/s", "p50 ms", "p99 ms", "err", "srv CPU µs/req", "srv cores", "box cores", "db µs/req", "× grpc-js", "× connect", "× grpc-js /CPU"];
+  const header = [
+    "scenario",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "err",
+    "srv CPU µs/req",
+    "srv cores",
+    "box cores",
+    "db µs/req",
+    "× grpc-js",
+    "× connect",
+    "× grpc-js /CPU",
+  ];
   const rows = results.map((r) => {
     if (r.skipped) return [r.id, `skipped: ${r.skipped}`];
     const f = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "-" : String(v));
@@ -795,7 +837,9 @@ function table(): string {
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length > 2).map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
-    cells.length === 2 ? `${cells[0]?.padEnd(widths[0] ?? 0)}  ${cells[1]}` : cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
+    cells.length === 2
+      ? `${cells[0]?.padEnd(widths[0] ?? 0)}  ${cells[1]}`
+      : cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
   const out = [line(header), line(header.map((_, i) => "-".repeat(widths[i] ?? 0))), ...rows.map(line)];
   const streams = results.filter((r) => r.streams);
   if (streams.length > 0) {
@@ -928,7 +972,7 @@ async function main(): Promise<void> {
   console.log(`${DURATION_S}s measured after ${WARMUP_S}s warm-up per row; everything on loopback, sharing the same cores\n`);
   console.log(table());
   if (checks.length > 0) {
-    console.log("\ntargets (issue \"Performance: npm run bench\"):");
+    console.log('\ntargets (issue "Performance: npm run bench"):');
     for (const c of checks) {
       const mark = c.pass === undefined ? "  ·  " : c.pass ? "PASS " : "FAIL ";
       console.log(`  ${mark} ${c.target}: ${c.measured}`);

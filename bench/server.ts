@@ -129,7 +129,14 @@ async function seed(gateway: Gateway, tenantId: string, merchantId: string, coun
     await new Store(gateway.database).transaction(async (tx) => {
       for (const va of vas) {
         await tx.virtualAccounts.insert(va);
-        await tx.events.append({ tenantId, type: "VIRTUAL_ACCOUNT_CREATED", cause: "RPC", occurredAt: now, virtualAccount: va, payment: undefined });
+        await tx.events.append({
+          tenantId,
+          type: "VIRTUAL_ACCOUNT_CREATED",
+          cause: "RPC",
+          occurredAt: now,
+          virtualAccount: va,
+          payment: undefined,
+        });
       }
     });
     for (const va of vas) seeded.push({ id: va.id, vaNumber: va.vaNumber, providerReference: va.providerReference });

@@ -102,7 +102,8 @@ export class EnvReader {
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const text = this.text(name);
     if (text === undefined) return fallback;
-    if (!allowed.includes(text as T)) throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, not ${JSON.stringify(text.slice(0, 40))}`);
+    if (!allowed.includes(text as T))
+      throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, not ${JSON.stringify(text.slice(0, 40))}`);
     return text as T;
   }
 }
@@ -156,7 +157,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
     idempotencyLeaseMs: read.integer("VA_IDEMPOTENCY_LEASE_MS", 60_000),
     shutdownGraceMs: read.integer("VA_SHUTDOWN_GRACE_MS", 10_000),
     maxRequestBytes: read.integer("VA_MAX_REQUEST_BYTES", 1 << 20, { min: 1 }),
-    corsOrigins: (read.text("VA_CORS_ORIGINS") ?? (sandbox ? "*" : "")).split(",").map((o) => o.trim()).filter(Boolean),
+    corsOrigins: (read.text("VA_CORS_ORIGINS") ?? (sandbox ? "*" : ""))
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
     logLevel: read.oneOf("LOG_LEVEL", LOG_LEVELS, "info"),
     logFormat: env.LOG_FORMAT ? read.oneOf("LOG_FORMAT", ["json", "pretty"] as const, "json") : undefined,
     operatorKey: operatorKey(read.text("VA_OPERATOR_KEY")),
@@ -201,8 +205,10 @@ function productionProviders(defaultProvider: string | undefined, routes: Routin
   }
   const known = `configured: ${configured.join(", ")}`;
   const chosen = defaultProvider ?? (configured.length === 1 ? configured[0] : undefined);
-  if (chosen === undefined) throw new ConfigError(`VA_DEFAULT_PROVIDER must be set when several providers are configured (${known})`);
-  if (!configured.includes(chosen)) throw new ConfigError(`VA_DEFAULT_PROVIDER names "${chosen}", which is not configured (${known})`);
+  if (chosen === undefined)
+    throw new ConfigError(`VA_DEFAULT_PROVIDER must be set when several providers are configured (${known})`);
+  if (!configured.includes(chosen))
+    throw new ConfigError(`VA_DEFAULT_PROVIDER names "${chosen}", which is not configured (${known})`);
   for (const names of Object.values(routes).flatMap((banks) => Object.values(banks))) {
     const missing = names.find((name) => !configured.includes(name));
     if (missing !== undefined) throw new ConfigError(`VA_ROUTES names "${missing}", which is not configured (${known})`);
@@ -232,7 +238,7 @@ function operatorKey(text: string | undefined): string | undefined {
 }
 
 function parseRoutes(text: string): RoutingRules {
-  const problem = "VA_ROUTES must be JSON like {\"tenant-or-*\": {\"BCA-or-*\": [\"winpay\", \"doku\"]}}";
+  const problem = 'VA_ROUTES must be JSON like {"tenant-or-*": {"BCA-or-*": ["winpay", "doku"]}}';
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

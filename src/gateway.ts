@@ -1,11 +1,10 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createValidateInterceptor } from "@connectrpc/validate";
-import { type SnapBiller, startSnapBiller } from "./wiring/snap-biller.js";
 import { CallbackIntake } from "./app/callbacks.js";
 import { ExpirySweeper } from "./app/expiry.js";
-import { PaymentReconciler } from "./app/reconciler.js";
 import { PaymentRecorder } from "./app/payments.js";
 import { ProviderRegistry } from "./app/provider-registry.js";
+import { PaymentReconciler } from "./app/reconciler.js";
 import { VirtualAccounts } from "./app/virtual-accounts.js";
 import type { GatewayConfig } from "./config.js";
 import { EventHub } from "./events/hub.js";
@@ -14,18 +13,19 @@ import { type AppLogger, createLogger } from "./logging.js";
 import { createOperability } from "./operability/index.js";
 import { type Database, openDatabase } from "./persistence/orm.js";
 import { Store } from "./persistence/store.js";
-import type { VaProvider } from "./providers/provider.js";
 import type { ProviderCapabilities } from "./providers/capabilities.js";
-import { sandboxKitFactories } from "./sandbox/catalog.js";
 import { providersFromFile } from "./providers/configured.js";
+import type { VaProvider } from "./providers/provider.js";
 import { createSandboxProvider } from "./providers/sandbox/adapter.js";
 import { sandboxCapabilities } from "./providers/sandbox/capabilities.js";
+import { sandboxKitFactories } from "./sandbox/catalog.js";
 import type { SandboxKit } from "./sandbox/kit.js";
 import { authenticatedTenant, createAuthInterceptor, forServices, hashApiKey } from "./transport/connect/auth.js";
 import { createErrorInterceptor } from "./transport/connect/errors.js";
-import { createHttpHandler } from "./transport/routes.js";
-import { createOnePortServer } from "./transport/http/one-port-server.js";
 import { vaServiceRoutes } from "./transport/connect/va-service.js";
+import { createOnePortServer } from "./transport/http/one-port-server.js";
+import { createHttpHandler } from "./transport/routes.js";
+import { type SnapBiller, startSnapBiller } from "./wiring/snap-biller.js";
 
 /** First pause before a held payment (unconfirmed or unmatched) is looked at again; doubles up to an hour. */
 const HELD_PAYMENT_RETRY_MS = 30_000;
@@ -104,7 +104,13 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   });
 
   const snapBiller = config.snapBiller
-    ? await startSnapBiller(config.snapBiller, { store, clock, log, sandbox: config.sandbox, retryDelaysMs: overrides.simulatorRetryDelaysMs })
+    ? await startSnapBiller(config.snapBiller, {
+        store,
+        clock,
+        log,
+        sandbox: config.sandbox,
+        retryDelaysMs: overrides.simulatorRetryDelaysMs,
+      })
     : undefined;
   if (snapBiller) providers.register(snapBiller.kit.provider, snapBiller.kit.capabilities);
 
@@ -173,15 +179,23 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     operability.metrics.observeSweep(sweeper.runOnce()).catch(logError("expiry sweep failed"));
   }, config.sweepIntervalMs);
   sweeping.unref();
-  const reconciling = everyInterval(config.sweepIntervalMs, async () => {
-    await reconciler.runOnce();
-    await intake.reviewHeld();
-    await store.idempotencyKeys.deleteDoneBefore(new Date(clock().getTime() - config.idempotencyRetentionMs));
-  }, logError("reconciliation failed"));
+  const reconciling = everyInterval(
+    config.sweepIntervalMs,
+    async () => {
+      await reconciler.runOnce();
+      await intake.reviewHeld();
+      await store.idempotencyKeys.deleteDoneBefore(new Date(clock().getTime() - config.idempotencyRetentionMs));
+    },
+    logError("reconciliation failed"),
+  );
   const billerStatusPolling = snapBiller
-    ? everyInterval(snapBiller.statusIntervalMs, async () => {
-        await snapBiller.poller.runOnce();
-      }, logError("biller inquiry status failed"))
+    ? everyInterval(
+        snapBiller.statusIntervalMs,
+        async () => {
+          await snapBiller.poller.runOnce();
+        },
+        logError("biller inquiry status failed"),
+      )
     : undefined;
 
   return {

@@ -50,7 +50,9 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
   );
 }
 
-const LEVEL_NAMES: Record<number, string> = Object.fromEntries(Object.entries(pino.levels.values).map(([name, value]) => [value, name]));
+const LEVEL_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(pino.levels.values).map(([name, value]) => [value, name]),
+);
 const LEVEL_STYLES: Record<string, Parameters<typeof styleText>[0]> = {
   trace: "gray",
   debug: "gray",
@@ -85,7 +87,9 @@ function prettyStream(target: NodeJS.WriteStream): { write(line: string): void }
         .filter(([key]) => !SHOWN_ELSEWHERE.has(key))
         .map(([key, value]) => `${paint("dim", `${key}=`)}${typeof value === "string" ? value : JSON.stringify(value)}`);
       const err = entry.err as { type?: string; message?: string; stack?: string } | undefined;
-      const stack = err ? `\n    ${(err.stack ?? `${err.type ?? "Error"}: ${err.message ?? ""}`).replaceAll("\n", "\n    ")}` : "";
+      const stack = err
+        ? `\n    ${(err.stack ?? `${err.type ?? "Error"}: ${err.message ?? ""}`).replaceAll("\n", "\n    ")}`
+        : "";
       const head = `${paint("dim", clock)} ${paint(LEVEL_STYLES[level] ?? "white", level.toUpperCase().padEnd(5))} ${String(entry.msg ?? "")}`;
       target.write(`${[head, ...fields].join("  ")}${stack}\n`);
     },

@@ -57,11 +57,11 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       .close()
       .then(() => tracing?.shutdown())
       .then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, "shutdown failed");
-        process.exit(1);
-      },
-    );
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: error }, "shutdown failed");
+          process.exit(1);
+        },
+      );
   });
 }

@@ -16,8 +16,8 @@ import {
   type VirtualAccount,
   VirtualAccountStatus,
 } from "../src/gen/va/v1/va_pb.js";
-import { sandboxKitFactories } from "../src/sandbox/catalog.js";
 import { signCallback } from "../src/providers/sandbox/signature.js";
+import { sandboxKitFactories } from "../src/sandbox/catalog.js";
 import { PROTOCOLS, type ProtocolName, transportFor, vaClient } from "./support/clients.js";
 import { createRequest, eventually, storedEvents } from "./support/fixtures.js";
 import { SANDBOX_SECRETS, startTestGateway, TENANTS, type TestGateway } from "./support/gateway.js";
@@ -92,7 +92,6 @@ function expectInvalidArgument(error: ConnectError, field: string, via: Via): vo
   if (via === "either") expect([...fields.violations, ...fields.detail], context).toContain(field);
 }
 
-
 /** Everything the stream delivers within `ms`. */
 async function eventsWithin(client: VaClient, request: StreamInit, ms: number, whileOpen: () => Promise<void>) {
   const abort = new AbortController();
@@ -136,11 +135,31 @@ interface CreateCase {
 
 const CREATE_CASES: CreateCase[] = [
   { name: "empty idempotency_key", overrides: { idempotencyKey: "" }, field: "idempotency_key", via: "violation" },
-  { name: "idempotency_key with a space", overrides: { idempotencyKey: "key with space" }, field: "idempotency_key", via: "violation" },
-  { name: "idempotency_key over 64 characters", overrides: { idempotencyKey: "k".repeat(65) }, field: "idempotency_key", via: "violation" },
+  {
+    name: "idempotency_key with a space",
+    overrides: { idempotencyKey: "key with space" },
+    field: "idempotency_key",
+    via: "violation",
+  },
+  {
+    name: "idempotency_key over 64 characters",
+    overrides: { idempotencyKey: "k".repeat(65) },
+    field: "idempotency_key",
+    via: "violation",
+  },
   { name: "empty merchant_reference", overrides: { merchantReference: "" }, field: "merchant_reference", via: "violation" },
-  { name: "merchant_reference with bad characters", overrides: { merchantReference: "order #1 ☃" }, field: "merchant_reference", via: "violation" },
-  { name: "merchant_reference with a newline", overrides: { merchantReference: "order-1\nx" }, field: "merchant_reference", via: "violation" },
+  {
+    name: "merchant_reference with bad characters",
+    overrides: { merchantReference: "order #1 ☃" },
+    field: "merchant_reference",
+    via: "violation",
+  },
+  {
+    name: "merchant_reference with a newline",
+    overrides: { merchantReference: "order-1\nx" },
+    field: "merchant_reference",
+    via: "violation",
+  },
   { name: "lower-case bank_code", overrides: { bankCode: "bca" }, field: "bank_code", via: "violation" },
   { name: "one-letter bank_code", overrides: { bankCode: "B" }, field: "bank_code", via: "violation" },
   { name: "empty bank_code", overrides: { bankCode: "" }, field: "bank_code", via: "violation" },
@@ -149,17 +168,42 @@ const CREATE_CASES: CreateCase[] = [
   { name: "usage not a defined value", overrides: { usage: 7 as VaUsage }, field: "usage", via: "violation" },
   { name: "amount missing", overrides: { amount: undefined }, field: "amount", via: "violation" },
   { name: "amount with no rule", overrides: { amount: {} }, field: "amount.rule", via: "violation" },
-  { name: "fixed amount 0", overrides: { amount: { rule: { case: "fixed", value: { amount: 0n } } } }, field: "amount.fixed.amount", via: "violation" },
-  { name: "fixed amount negative", overrides: { amount: { rule: { case: "fixed", value: { amount: -25_000n } } } }, field: "amount.fixed.amount", via: "violation" },
+  {
+    name: "fixed amount 0",
+    overrides: { amount: { rule: { case: "fixed", value: { amount: 0n } } } },
+    field: "amount.fixed.amount",
+    via: "violation",
+  },
+  {
+    name: "fixed amount negative",
+    overrides: { amount: { rule: { case: "fixed", value: { amount: -25_000n } } } },
+    field: "amount.fixed.amount",
+    via: "violation",
+  },
   {
     name: "fixed amount above 999999999999",
     overrides: { amount: { rule: { case: "fixed", value: { amount: 1_000_000_000_000n } } } },
     field: "amount.fixed.amount",
     via: "violation",
   },
-  { name: "range min = max", overrides: { amount: { rule: { case: "range", value: { min: 50_000n, max: 50_000n } } } }, field: "amount.range", via: "either" },
-  { name: "range min > max", overrides: { amount: { rule: { case: "range", value: { min: 90_000n, max: 10_000n } } } }, field: "amount.range", via: "either" },
-  { name: "range min 0", overrides: { amount: { rule: { case: "range", value: { min: 0n, max: 10_000n } } } }, field: "amount.range.min", via: "violation" },
+  {
+    name: "range min = max",
+    overrides: { amount: { rule: { case: "range", value: { min: 50_000n, max: 50_000n } } } },
+    field: "amount.range",
+    via: "either",
+  },
+  {
+    name: "range min > max",
+    overrides: { amount: { rule: { case: "range", value: { min: 90_000n, max: 10_000n } } } },
+    field: "amount.range",
+    via: "either",
+  },
+  {
+    name: "range min 0",
+    overrides: { amount: { rule: { case: "range", value: { min: 0n, max: 10_000n } } } },
+    field: "amount.range.min",
+    via: "violation",
+  },
   {
     name: "range max above 999999999999",
     overrides: { amount: { rule: { case: "range", value: { min: 1n, max: 1_000_000_000_000n } } } },
@@ -168,18 +212,58 @@ const CREATE_CASES: CreateCase[] = [
   },
   { name: "customer missing", overrides: { customer: undefined }, field: "customer", via: "violation" },
   { name: "customer name empty", overrides: { customer: { name: "" } }, field: "customer.name", via: "violation" },
-  { name: "customer name with a control character", overrides: { customer: { name: "Budi\u0007" } }, field: "customer.name", via: "violation" },
-  { name: "bad email", overrides: { customer: { name: "Budi", email: "budi-at-example" } }, field: "customer.email", via: "violation" },
-  { name: "bad phone (letters)", overrides: { customer: { name: "Budi", phone: "0812abc4567" } }, field: "customer.phone", via: "violation" },
-  { name: "bad phone (too short)", overrides: { customer: { name: "Budi", phone: "+62812" } }, field: "customer.phone", via: "violation" },
+  {
+    name: "customer name with a control character",
+    overrides: { customer: { name: "Budi\u0007" } },
+    field: "customer.name",
+    via: "violation",
+  },
+  {
+    name: "bad email",
+    overrides: { customer: { name: "Budi", email: "budi-at-example" } },
+    field: "customer.email",
+    via: "violation",
+  },
+  {
+    name: "bad phone (letters)",
+    overrides: { customer: { name: "Budi", phone: "0812abc4567" } },
+    field: "customer.phone",
+    via: "violation",
+  },
+  {
+    name: "bad phone (too short)",
+    overrides: { customer: { name: "Budi", phone: "+62812" } },
+    field: "customer.phone",
+    via: "violation",
+  },
   { name: "expires_at in the past", overrides: { expiresAt: inSeconds(-3_600_000) }, field: "expires_at", via: "detail" },
-  { name: "expires_at 10 seconds ahead (too soon)", overrides: { expiresAt: inSeconds(10_000) }, field: "expires_at", via: "detail" },
-  { name: "expires_at 91 days ahead (too late)", overrides: { expiresAt: inSeconds(91 * DAY_MS) }, field: "expires_at", via: "detail" },
+  {
+    name: "expires_at 10 seconds ahead (too soon)",
+    overrides: { expiresAt: inSeconds(10_000) },
+    field: "expires_at",
+    via: "detail",
+  },
+  {
+    name: "expires_at 91 days ahead (too late)",
+    overrides: { expiresAt: inSeconds(91 * DAY_MS) },
+    field: "expires_at",
+    via: "detail",
+  },
   { name: "non-digit number_suffix", overrides: { numberSuffix: "12a4" }, field: "number_suffix", via: "violation" },
-  { name: "number_suffix too long for the bank", overrides: { bankCode: "BNI", numberSuffix: "123456789" }, field: "number_suffix", via: "detail" },
+  {
+    name: "number_suffix too long for the bank",
+    overrides: { bankCode: "BNI", numberSuffix: "123456789" },
+    field: "number_suffix",
+    via: "detail",
+  },
   { name: "unknown provider name", overrides: { provider: "nosuchprovider" }, field: "provider", via: "detail" },
   { name: "malformed provider name", overrides: { provider: "Sandbox!" }, field: "provider", via: "violation" },
-  { name: "description over 255 characters", overrides: { description: "d".repeat(256) }, field: "description", via: "violation" },
+  {
+    name: "description over 255 characters",
+    overrides: { description: "d".repeat(256) },
+    field: "description",
+    via: "violation",
+  },
 ];
 
 describe("CreateVirtualAccount with missing or invalid fields", () => {
@@ -240,12 +324,15 @@ const MALFORMED_IDS = [
 ];
 
 describe("malformed fields on the other RPCs", () => {
-  it.each(RPCS_BY_ID)("%s: every malformed virtual_account_id → INVALID_ARGUMENT naming virtual_account_id", async (_name, call) => {
-    for (const id of MALFORMED_IDS) {
-      const error = await rpcFailure(() => call(alpha, id));
-      expectInvalidArgument(error, "virtual_account_id", "violation");
-    }
-  });
+  it.each(RPCS_BY_ID)(
+    "%s: every malformed virtual_account_id → INVALID_ARGUMENT naming virtual_account_id",
+    async (_name, call) => {
+      for (const id of MALFORMED_IDS) {
+        const error = await rpcFailure(() => call(alpha, id));
+        expectInvalidArgument(error, "virtual_account_id", "violation");
+      }
+    },
+  );
 
   it("CancelVirtualAccount: bad idempotency_key or reason → INVALID_ARGUMENT, the VA is untouched", async () => {
     const va = await newVirtualAccount(alpha);
@@ -269,25 +356,28 @@ describe("malformed fields on the other RPCs", () => {
     const va = await newVirtualAccount(alpha);
     const paymentsBefore = simulatedPaymentCount();
     for (const amount of [0n, -1n, 1_000_000_000_000n]) {
-      expectInvalidArgument(await rpcFailure(() => alpha.simulatePayment({ virtualAccountId: va.id, amount })), "amount", "violation");
+      expectInvalidArgument(
+        await rpcFailure(() => alpha.simulatePayment({ virtualAccountId: va.id, amount })),
+        "amount",
+        "violation",
+      );
     }
     expect(simulatedPaymentCount()).toBe(paymentsBefore);
   });
 
-  it.each([
-    ["abc"],
-    ["-1"],
-    ["1.5"],
-    [" 1"],
-    ["12345678901234567890"],
-  ])("StreamPaymentEvents: after_cursor %j → INVALID_ARGUMENT naming after_cursor", async (afterCursor) => {
-    const error = await rpcFailure(() => firstMessage(alpha.streamPaymentEvents({ afterCursor })));
-    expectInvalidArgument(error, "after_cursor", "violation");
-  });
+  it.each([["abc"], ["-1"], ["1.5"], [" 1"], ["12345678901234567890"]])(
+    "StreamPaymentEvents: after_cursor %j → INVALID_ARGUMENT naming after_cursor",
+    async (afterCursor) => {
+      const error = await rpcFailure(() => firstMessage(alpha.streamPaymentEvents({ afterCursor })));
+      expectInvalidArgument(error, "after_cursor", "violation");
+    },
+  );
 
   it("StreamPaymentEvents: an empty or over-long merchant_reference filter → INVALID_ARGUMENT", async () => {
     for (const value of ["", "r".repeat(65)]) {
-      const error = await rpcFailure(() => firstMessage(alpha.streamPaymentEvents({ filter: { case: "merchantReference", value } })));
+      const error = await rpcFailure(() =>
+        firstMessage(alpha.streamPaymentEvents({ filter: { case: "merchantReference", value } })),
+      );
       expectInvalidArgument(error, "merchant_reference", "violation");
     }
   });
@@ -306,7 +396,11 @@ describe("strict Connect JSON: unknown fields and unreadable values are refused 
       headers: { "content-type": "application/json", authorization: `Bearer ${TENANTS.alpha.apiKey}` },
       body: typeof body === "string" ? body : JSON.stringify(body),
     });
-    const json = (await response.json()) as { code?: string; message?: string; details?: { type: string; debug?: { field?: string } }[] };
+    const json = (await response.json()) as {
+      code?: string;
+      message?: string;
+      details?: { type: string; debug?: { field?: string } }[];
+    };
     return { status: response.status, ...json, field: json.details?.find((d) => d.type === "va.v1.ErrorDetail")?.debug?.field };
   }
   const createBody = (overrides: Record<string, unknown>) => ({
@@ -322,14 +416,44 @@ describe("strict Connect JSON: unknown fields and unreadable values are refused 
 
   it.each<[string, Record<string, unknown>, string, RegExp]>([
     ["an unknown top-level field (amountt)", { amountt: 1 }, "amountt", /amountt is not a field/],
-    ["an unknown nested field", { amount: { fixed: { amount: "25000", currency: "IDR" } } }, "amount.fixed.currency", /not a field/],
-    ["a decimal amount string", { amount: { fixed: { amount: "25000.5" } } }, "amount.fixed.amount", /must be a whole number from 1 to 999999999999/],
-    ["a decimal amount number", { amount: { fixed: { amount: 25000.5 } } }, "amount.fixed.amount", /must be a whole number from 1 to 999999999999/],
-    ["an amount beyond int64", { amount: { fixed: { amount: "99999999999999999999" } } }, "amount.fixed.amount", /must be a whole number from 1 to 999999999999/],
-    ["a range bound that is not a number", { amount: { range: { min: "ten", max: "50000" } } }, "amount.range.min", /must be a whole number from 1/],
+    [
+      "an unknown nested field",
+      { amount: { fixed: { amount: "25000", currency: "IDR" } } },
+      "amount.fixed.currency",
+      /not a field/,
+    ],
+    [
+      "a decimal amount string",
+      { amount: { fixed: { amount: "25000.5" } } },
+      "amount.fixed.amount",
+      /must be a whole number from 1 to 999999999999/,
+    ],
+    [
+      "a decimal amount number",
+      { amount: { fixed: { amount: 25000.5 } } },
+      "amount.fixed.amount",
+      /must be a whole number from 1 to 999999999999/,
+    ],
+    [
+      "an amount beyond int64",
+      { amount: { fixed: { amount: "99999999999999999999" } } },
+      "amount.fixed.amount",
+      /must be a whole number from 1 to 999999999999/,
+    ],
+    [
+      "a range bound that is not a number",
+      { amount: { range: { min: "ten", max: "50000" } } },
+      "amount.range.min",
+      /must be a whole number from 1/,
+    ],
     ["an unknown usage name", { usage: "VA_USAGE_SOMETIMES" }, "usage", /must be one of VA_USAGE_SINGLE or VA_USAGE_MULTI/],
     ["a time that is not RFC 3339", { expiresAt: "tomorrow" }, "expires_at", /RFC 3339/],
-    ["two amount rules at once", { amount: { fixed: { amount: "1" }, open: {} } }, "amount.rule", /only one of fixed, open or range/],
+    [
+      "two amount rules at once",
+      { amount: { fixed: { amount: "1" }, open: {} } },
+      "amount.rule",
+      /only one of fixed, open or range/,
+    ],
   ])("%s → invalid_argument naming the field, nothing created", async (_name, overrides, field, says) => {
     const before = await createdCount(alpha);
     const body = createBody(overrides);
@@ -368,7 +492,9 @@ describe.each<ProtocolName>(PROTOCOLS)("violations read as sentences over %s", (
       client.createVirtualAccount(createRequest({ idempotencyKey: "", usage: VaUsage.UNSPECIFIED, customer: { name: "" } })),
     );
     expect(error.code).toBe(Code.InvalidArgument);
-    expect(error.rawMessage).toBe("idempotency_key is required. usage must be one of VA_USAGE_SINGLE or VA_USAGE_MULTI. customer.name is required.");
+    expect(error.rawMessage).toBe(
+      "idempotency_key is required. usage must be one of VA_USAGE_SINGLE or VA_USAGE_MULTI. customer.name is required.",
+    );
     const [violations] = error.findDetails(ViolationsSchema);
     expect(violations?.violations.map((v) => [v.ruleId, (v.field?.elements ?? []).map((e) => e.fieldName).join(".")])).toEqual([
       ["required", "idempotency_key"],
@@ -390,7 +516,9 @@ describe.each<ProtocolName>(PROTOCOLS)("violations read as sentences over %s", (
     const client = vaClient(gateway.url, TENANTS.alpha.apiKey, protocol);
     const error = await rpcFailure(() => client.createVirtualAccount(createRequest({ description: "d".repeat(256) })));
     expect(error.rawMessage).toBe("description must be at most 255 characters long.");
-    const stream = await rpcFailure(() => firstMessage(client.streamPaymentEvents({ filter: { case: "merchantReference", value: "" } })));
+    const stream = await rpcFailure(() =>
+      firstMessage(client.streamPaymentEvents({ filter: { case: "merchantReference", value: "" } })),
+    );
     expect(stream.rawMessage).toBe("merchant_reference must be 1 to 64 characters long.");
   });
 });
@@ -404,7 +532,9 @@ describe.each<ProtocolName>(PROTOCOLS)("error details over %s", (protocol) => {
     expectInvalidArgument(expiry, "expires_at", "detail");
     const stream = await rpcFailure(() => firstMessage(client.streamPaymentEvents({ afterCursor: "x" })));
     expectInvalidArgument(stream, "after_cursor", "violation");
-    const missing = await rpcFailure(() => firstMessage(client.streamPaymentEvents({ filter: { case: "virtualAccountId", value: unknownVaId() } })));
+    const missing = await rpcFailure(() =>
+      firstMessage(client.streamPaymentEvents({ filter: { case: "virtualAccountId", value: unknownVaId() } })),
+    );
     expect(missing.code).toBe(Code.NotFound);
   });
 });
@@ -456,7 +586,9 @@ describe("unknown ids and other tenants' VAs", () => {
       const seen = await eventsWithin(beta, { afterCursor: history.at(-1)?.cursor ?? "" }, 1_000, async () => {
         live = await newVirtualAccount(alpha, { usage: VaUsage.MULTI });
         await alpha.simulatePayment({ virtualAccountId: live.id });
-        await eventually(async () => ((await alpha.getPaymentStatus({ virtualAccountId: live?.id ?? "" })).payments.length ? true : undefined));
+        await eventually(async () =>
+          (await alpha.getPaymentStatus({ virtualAccountId: live?.id ?? "" })).payments.length ? true : undefined,
+        );
       });
       expect(seen).toEqual([]);
     });
@@ -484,12 +616,20 @@ describe.each<ProtocolName>(PROTOCOLS)("authentication over %s", (protocol) => {
   const cases: { name: string; header: string | undefined; secrets: string[] }[] = [
     { name: "no authorization header", header: undefined, secrets: [] },
     { name: "a wrong key", header: "Bearer wrong-key-0123456789", secrets: ["wrong-key-0123456789"] },
-    { name: "a key differing in one character", header: `Bearer ${TENANTS.alpha.apiKey.slice(0, -1)}X`, secrets: [`${TENANTS.alpha.apiKey.slice(0, -1)}X`] },
+    {
+      name: "a key differing in one character",
+      header: `Bearer ${TENANTS.alpha.apiKey.slice(0, -1)}X`,
+      secrets: [`${TENANTS.alpha.apiKey.slice(0, -1)}X`],
+    },
     { name: "Basic with the right key", header: `Basic ${basic}`, secrets: [basic, TENANTS.alpha.apiKey] },
     { name: "Basic with the raw key", header: `Basic ${TENANTS.alpha.apiKey}`, secrets: [TENANTS.alpha.apiKey] },
     { name: "the key without a scheme", header: TENANTS.alpha.apiKey, secrets: [TENANTS.alpha.apiKey] },
     { name: "Bearer with no key", header: "Bearer", secrets: [] },
-    { name: "Bearer with two keys", header: `Bearer ${TENANTS.alpha.apiKey} ${TENANTS.beta.apiKey}`, secrets: [TENANTS.alpha.apiKey, TENANTS.beta.apiKey] },
+    {
+      name: "Bearer with two keys",
+      header: `Bearer ${TENANTS.alpha.apiKey} ${TENANTS.beta.apiKey}`,
+      secrets: [TENANTS.alpha.apiKey, TENANTS.beta.apiKey],
+    },
   ];
 
   it.each(cases)("$name → UNAUTHENTICATED on every RPC, without echoing the key", async ({ header, secrets }) => {
@@ -597,7 +737,12 @@ describe("bad webhooks on /webhooks/<provider>", () => {
 
   const hugeBody = () => Buffer.alloc((1 << 20) + 1, 0x20);
   const CASES: WebhookCase[] = [
-    { name: "malformed JSON", request: () => ({ headers: signed("{not json"), body: "{not json" }), status: 400, error: "MALFORMED_PAYLOAD" },
+    {
+      name: "malformed JSON",
+      request: () => ({ headers: signed("{not json"), body: "{not json" }),
+      status: 400,
+      error: "MALFORMED_PAYLOAD",
+    },
     {
       name: "truncated JSON",
       request: () => {
@@ -762,7 +907,12 @@ describe("bad webhooks on /webhooks/<provider>", () => {
       status: 404,
       error: "UNKNOWN_PROVIDER",
     },
-    { name: "no provider in the path", request: () => ({ path: "/webhooks/", headers: {}, body: "{}" }), status: 404, error: "UNKNOWN_PROVIDER" },
+    {
+      name: "no provider in the path",
+      request: () => ({ path: "/webhooks/", headers: {}, body: "{}" }),
+      status: 404,
+      error: "UNKNOWN_PROVIDER",
+    },
     {
       name: "the provider name in upper case",
       request: () => {
@@ -798,7 +948,10 @@ describe("bad webhooks on /webhooks/<provider>", () => {
 
   it("GET or PUT instead of POST → a 4xx, never a 5xx or a stack trace", async () => {
     for (const method of ["GET", "PUT", "DELETE"]) {
-      const response = await fetch(`${gateway.url}/webhooks/sandbox`, { method, ...(method === "PUT" ? { body: callback() } : {}) });
+      const response = await fetch(`${gateway.url}/webhooks/sandbox`, {
+        method,
+        ...(method === "PUT" ? { body: callback() } : {}),
+      });
       const text = await response.text();
       expect(response.status, `${method}: ${text}`).toBeGreaterThanOrEqual(400);
       expect(response.status).toBeLessThan(500);
@@ -829,7 +982,9 @@ describe("bad webhooks on /webhooks/<provider>", () => {
     expect(status.virtualAccount?.status).toBe(VirtualAccountStatus.ACTIVE);
     const events = await storedEvents(alpha, { filter: { case: "virtualAccountId", value: va.id } });
     expect(events.map((e) => e.type)).toEqual([EventType.VIRTUAL_ACCOUNT_CREATED]);
-    expect(gateway.logs.filter((line) => line.includes("webhook handler failed") || line.includes("could not be recorded"))).toEqual([]);
+    expect(
+      gateway.logs.filter((line) => line.includes("webhook handler failed") || line.includes("could not be recorded")),
+    ).toEqual([]);
   });
 
   it("control: the same callback, correctly signed, is recorded (so the rejections above were about the defects)", async () => {

@@ -1,8 +1,8 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventCause, EventType, PaymentOutcome, VaUsage, VirtualAccountStatus } from "../src/gen/va/v1/va_pb.js";
-import type { BankSimulator, SnapExchange } from "../src/sandbox/snap-biller/bank.js";
 import { snapBillerSettings } from "../src/providers/snap-biller/settings.js";
+import type { BankSimulator, SnapExchange } from "../src/sandbox/snap-biller/bank.js";
 import { vaClient } from "./support/clients.js";
 import { postgresUnavailableReason } from "./support/databases.js";
 import { createRequest, takeEvents } from "./support/fixtures.js";
@@ -33,7 +33,12 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("SNAP biller flow on %s", (
       controlledClock: true,
       // The periodic jobs stay out of the way; the tests run the status poller themselves.
       config: {
-        snapBiller: snapBillerSettings({ partnerServiceId: BIN, bankCode: "BCA", bankPartnerId: "BANK-TEST", statusIntervalMs: 3_600_000 }),
+        snapBiller: snapBillerSettings({
+          partnerServiceId: BIN,
+          bankCode: "BCA",
+          bankPartnerId: "BANK-TEST",
+          statusIntervalMs: 3_600_000,
+        }),
       },
       overrides: { simulatorRetryDelaysMs: [20, 40] },
     });
@@ -53,7 +58,8 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("SNAP biller flow on %s", (
   }
 
   const payments = async (id: string) => (await client.getPaymentStatus({ virtualAccountId: id })).payments;
-  const inquiryIdOf = (exchange: SnapExchange) => String((exchange.json?.virtualAccountData as { inquiryRequestId?: string })?.inquiryRequestId);
+  const inquiryIdOf = (exchange: SnapExchange) =>
+    String((exchange.json?.virtualAccountData as { inquiryRequestId?: string })?.inquiryRequestId);
 
   /** An inquiry that succeeded, for the tests that are about the payment. */
   async function inquire(vaNumber: string, inquiryRequestId = `inq-${crypto.randomUUID()}`) {
@@ -97,21 +103,24 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("SNAP biller flow on %s", (
     expect(await payments(va.id)).toHaveLength(1);
   });
 
-  it.skipIf(skip)("payment without an inquiry (no VA registered at the bank), or with another paymentRequestId: 4042501, nothing recorded", async () => {
-    const va = await newVa();
-    const without = await bank.send("payment", bank.paymentBody(va.vaNumber, "never-inquired", 25_000n));
-    expect([without.status, without.responseCode]).toEqual([404, "4042501"]);
+  it.skipIf(skip)(
+    "payment without an inquiry (no VA registered at the bank), or with another paymentRequestId: 4042501, nothing recorded",
+    async () => {
+      const va = await newVa();
+      const without = await bank.send("payment", bank.paymentBody(va.vaNumber, "never-inquired", 25_000n));
+      expect([without.status, without.responseCode]).toEqual([404, "4042501"]);
 
-    await inquire(va.vaNumber, "inquiry-one");
-    const wrongId = await bank.send("payment", bank.paymentBody(va.vaNumber, "inquiry-two", 25_000n));
-    expect([wrongId.status, wrongId.responseCode]).toEqual([404, "4042501"]);
-    // An inquiry id of another VA is no better.
-    const other = await newVa();
-    const foreign = await bank.send("payment", bank.paymentBody(other.vaNumber, "inquiry-one", 25_000n));
-    expect(foreign.responseCode).toBe("4042501");
-    expect(await payments(va.id)).toHaveLength(0);
-    expect(await payments(other.id)).toHaveLength(0);
-  });
+      await inquire(va.vaNumber, "inquiry-one");
+      const wrongId = await bank.send("payment", bank.paymentBody(va.vaNumber, "inquiry-two", 25_000n));
+      expect([wrongId.status, wrongId.responseCode]).toEqual([404, "4042501"]);
+      // An inquiry id of another VA is no better.
+      const other = await newVa();
+      const foreign = await bank.send("payment", bank.paymentBody(other.vaNumber, "inquiry-one", 25_000n));
+      expect(foreign.responseCode).toBe("4042501");
+      expect(await payments(va.id)).toHaveLength(0);
+      expect(await payments(other.id)).toHaveLength(0);
+    },
+  );
 
   it.skipIf(skip)("wrong amount: 4042513 and nothing recorded; the inquiry can still be paid right", async () => {
     const va = await newVa();
@@ -128,7 +137,10 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("SNAP biller flow on %s", (
   });
 
   it.skipIf(skip)("range and open bills: the typed amount is quoted and must be paid", async () => {
-    const range = await newVa({ usage: VaUsage.MULTI, amount: { rule: { case: "range", value: { min: 10_000n, max: 50_000n } } } });
+    const range = await newVa({
+      usage: VaUsage.MULTI,
+      amount: { rule: { case: "range", value: { min: 10_000n, max: 50_000n } } },
+    });
     const outside = await bank.send("inquiry", bank.inquiryBody(range.vaNumber, "range-outside", 60_000n));
     expect(outside.responseCode).toBe("4042413");
     const inquiry = await bank.send("inquiry", bank.inquiryBody(range.vaNumber, "range-typed", 30_000n));
@@ -178,9 +190,12 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("SNAP biller flow on %s", (
     expect(third.body).toBe(first?.body);
     expect(await payments(va.id)).toHaveLength(1);
     const events = await takeEvents(client, { filter: { case: "virtualAccountId", value: va.id } }, 3);
-    const later = await takeEvents(client, { filter: { case: "virtualAccountId", value: va.id }, afterCursor: events[2]?.cursor }, 1, 800).catch(
-      (error: Error) => error,
-    );
+    const later = await takeEvents(
+      client,
+      { filter: { case: "virtualAccountId", value: va.id }, afterCursor: events[2]?.cursor },
+      1,
+      800,
+    ).catch((error: Error) => error);
     expect(later).toBeInstanceOf(Error);
     // The same paymentRequestId with another amount is not the same payment.
     const other = await bank.send("payment", bank.paymentBody(va.vaNumber, transfer.inquiryRequestId, 30_000n));
@@ -192,9 +207,13 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("SNAP biller flow on %s", (
     const id = await inquire(va.vaNumber);
     const body = JSON.stringify(bank.paymentBody(va.vaNumber, id, 25_000n));
     const answers = await Promise.all(Array.from({ length: 12 }, () => bank.send("payment", body)));
-    expect(answers.map((a) => a.status), gateway.logs.filter((l) => l.includes('"level":50')).join("\n").slice(0, 2000)).toEqual(
-      Array(12).fill(200),
-    );
+    expect(
+      answers.map((a) => a.status),
+      gateway.logs
+        .filter((l) => l.includes('"level":50'))
+        .join("\n")
+        .slice(0, 2000),
+    ).toEqual(Array(12).fill(200));
     expect(new Set(answers.map((a) => a.body)).size).toBe(1);
     expect(await payments(va.id)).toHaveLength(1);
     const status = await client.getPaymentStatus({ virtualAccountId: va.id });
@@ -209,9 +228,12 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("SNAP biller flow on %s", (
     expect(answers.map((a) => a.responseCode)).toEqual(Array(8).fill("2002400"));
     expect(new Set(answers.map((a) => a.body)).size).toBe(1);
     const events = await takeEvents(client, { filter: { case: "virtualAccountId", value: va.id } }, 2);
-    const later = await takeEvents(client, { filter: { case: "virtualAccountId", value: va.id }, afterCursor: events[1]?.cursor }, 1, 800).catch(
-      (error: Error) => error,
-    );
+    const later = await takeEvents(
+      client,
+      { filter: { case: "virtualAccountId", value: va.id }, afterCursor: events[1]?.cursor },
+      1,
+      800,
+    ).catch((error: Error) => error);
     expect(later).toBeInstanceOf(Error);
   });
 
@@ -275,7 +297,11 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("SNAP biller flow on %s", (
     const tamperedPath = await bank.send("inquiry", inquiry, { signedPath: "/v1.0/transfer-va/payment" });
     expect([tamperedPath.status, tamperedPath.responseCode]).toEqual([401, "4012400"]);
     const stale = await bank.send("inquiry", inquiry, { timestamp: new Date(gateway.now().getTime() - 10 * 60_000) });
-    expect([stale.status, stale.responseCode, stale.json?.responseMessage]).toEqual([401, "4012400", "Unauthorized. Stale Timestamp"]);
+    expect([stale.status, stale.responseCode, stale.json?.responseMessage]).toEqual([
+      401,
+      "4012400",
+      "Unauthorized. Stale Timestamp",
+    ]);
     const stranger = await bank.send("inquiry", inquiry, { partnerId: "SOME-OTHER-BANK" });
     expect(stranger.responseCode).toBe("4042416");
     let events = await takeEvents(client, { filter: { case: "virtualAccountId", value: va.id } }, 1);
@@ -296,91 +322,111 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("SNAP biller flow on %s", (
     expect(events.map((e) => e.type)).toEqual([EventType.VIRTUAL_ACCOUNT_CREATED, EventType.VIRTUAL_ACCOUNT_INQUIRED]);
   });
 
-  it.skipIf(skip)("X-EXTERNAL-ID: reused for another request 4092500, retried with the same body the first answer; a refused attempt does not burn its id", async () => {
-    const va = await newVa();
-    const externalId = `${Date.now()}${dialect === "sqlite" ? 1 : 2}0000000000001`;
-    const inquiry = await bank.send("inquiry", bank.inquiryBody(va.vaNumber, "ext-id-inquiry"), { externalId });
-    expect(inquiry.responseCode).toBe("2002400");
+  it.skipIf(skip)(
+    "X-EXTERNAL-ID: reused for another request 4092500, retried with the same body the first answer; a refused attempt does not burn its id",
+    async () => {
+      const va = await newVa();
+      const externalId = `${Date.now()}${dialect === "sqlite" ? 1 : 2}0000000000001`;
+      const inquiry = await bank.send("inquiry", bank.inquiryBody(va.vaNumber, "ext-id-inquiry"), { externalId });
+      expect(inquiry.responseCode).toBe("2002400");
 
-    const reused = await bank.send("payment", bank.paymentBody(va.vaNumber, "ext-id-inquiry", 25_000n), { externalId });
-    expect([reused.status, reused.responseCode, reused.json?.responseMessage]).toEqual([
-      409,
-      "4092500",
-      "Cannot use same X-EXTERNAL-ID in same day",
-    ]);
-    expect(await payments(va.id)).toHaveLength(0);
+      const reused = await bank.send("payment", bank.paymentBody(va.vaNumber, "ext-id-inquiry", 25_000n), { externalId });
+      expect([reused.status, reused.responseCode, reused.json?.responseMessage]).toEqual([
+        409,
+        "4092500",
+        "Cannot use same X-EXTERNAL-ID in same day",
+      ]);
+      expect(await payments(va.id)).toHaveLength(0);
 
-    // Refused (wrong amount): the id stays usable, so the corrected request may carry it.
-    const paymentId = `${Date.now()}${dialect === "sqlite" ? 1 : 2}0000000000002`;
-    const wrong = await bank.send("payment", bank.paymentBody(va.vaNumber, "ext-id-inquiry", 1_000n), { externalId: paymentId });
-    expect(wrong.responseCode).toBe("4042513");
-    const right = await bank.send("payment", bank.paymentBody(va.vaNumber, "ext-id-inquiry", 25_000n), { externalId: paymentId });
-    expect(right.responseCode).toBe("2002500");
-    // Now it is spent: the same body again is the bank's retry and gets the first answer …
-    const replay = await bank.send("payment", right.sent.body, { externalId: paymentId });
-    expect([replay.status, replay.body]).toEqual([right.status, right.body]);
-    // … another request under it is refused.
-    const other = await newVa();
-    await inquire(other.vaNumber, "ext-id-other");
-    const foreign = await bank.send("payment", bank.paymentBody(other.vaNumber, "ext-id-other", 25_000n), { externalId: paymentId });
-    expect([foreign.status, foreign.responseCode]).toEqual([409, "4092500"]);
-    expect(await payments(va.id)).toHaveLength(1);
-    expect(await payments(other.id)).toHaveLength(0);
-  });
+      // Refused (wrong amount): the id stays usable, so the corrected request may carry it.
+      const paymentId = `${Date.now()}${dialect === "sqlite" ? 1 : 2}0000000000002`;
+      const wrong = await bank.send("payment", bank.paymentBody(va.vaNumber, "ext-id-inquiry", 1_000n), {
+        externalId: paymentId,
+      });
+      expect(wrong.responseCode).toBe("4042513");
+      const right = await bank.send("payment", bank.paymentBody(va.vaNumber, "ext-id-inquiry", 25_000n), {
+        externalId: paymentId,
+      });
+      expect(right.responseCode).toBe("2002500");
+      // Now it is spent: the same body again is the bank's retry and gets the first answer …
+      const replay = await bank.send("payment", right.sent.body, { externalId: paymentId });
+      expect([replay.status, replay.body]).toEqual([right.status, right.body]);
+      // … another request under it is refused.
+      const other = await newVa();
+      await inquire(other.vaNumber, "ext-id-other");
+      const foreign = await bank.send("payment", bank.paymentBody(other.vaNumber, "ext-id-other", 25_000n), {
+        externalId: paymentId,
+      });
+      expect([foreign.status, foreign.responseCode]).toEqual([409, "4092500"]);
+      expect(await payments(va.id)).toHaveLength(1);
+      expect(await payments(other.id)).toHaveLength(0);
+    },
+  );
 
-  it.skipIf(skip)("Inquiry Status (26): a payment the bank took but never told us about is recorded; a reversed one is not", async () => {
-    const lost = await newVa();
-    const lostTransfer = await bank.transfer(lost.vaNumber, { deliverPayment: false });
-    expect(lostTransfer.state).toBe("UNCONFIRMED");
-    const reversed = await newVa();
-    const reversedTransfer = await bank.transfer(reversed.vaNumber, { amount: 1n });
-    expect(reversedTransfer.state).toBe("REVERSED");
-    const flaky = await newVa();
-    const flakyTransfer = await bank.transfer(flaky.vaNumber, { deliverPayment: false });
+  it.skipIf(skip)(
+    "Inquiry Status (26): a payment the bank took but never told us about is recorded; a reversed one is not",
+    async () => {
+      const lost = await newVa();
+      const lostTransfer = await bank.transfer(lost.vaNumber, { deliverPayment: false });
+      expect(lostTransfer.state).toBe("UNCONFIRMED");
+      const reversed = await newVa();
+      const reversedTransfer = await bank.transfer(reversed.vaNumber, { amount: 1n });
+      expect(reversedTransfer.state).toBe("REVERSED");
+      const flaky = await newVa();
+      const flakyTransfer = await bank.transfer(flaky.vaNumber, { deliverPayment: false });
 
-    const poller = gateway.snapBiller?.poller;
-    if (!poller) throw new Error("no poller");
-    // Before the timer runs out nothing is asked.
-    await poller.runOnce();
-    const asked = () => bank.statusQueries.filter((q) =>
-      [lostTransfer, reversedTransfer, flakyTransfer].some((t) => t.inquiryRequestId === q.inquiryRequestId),
-    );
-    expect(asked()).toHaveLength(0);
+      const poller = gateway.snapBiller?.poller;
+      if (!poller) throw new Error("no poller");
+      // Before the timer runs out nothing is asked.
+      await poller.runOnce();
+      const asked = () =>
+        bank.statusQueries.filter((q) =>
+          [lostTransfer, reversedTransfer, flakyTransfer].some((t) => t.inquiryRequestId === q.inquiryRequestId),
+        );
+      expect(asked()).toHaveLength(0);
 
-    gateway.advanceClock(TIMER_MS + 60_000);
-    // The bank is down for the first query it gets after that.
-    bank.failStatusQueries = 1;
-    await poller.runOnce();
-    await poller.runOnce();
-    gateway.advanceClock(2 * 60_000);
-    await poller.runOnce();
+      gateway.advanceClock(TIMER_MS + 60_000);
+      // The bank is down for the first query it gets after that.
+      bank.failStatusQueries = 1;
+      await poller.runOnce();
+      await poller.runOnce();
+      gateway.advanceClock(2 * 60_000);
+      await poller.runOnce();
 
-    const lostPayments = await payments(lost.id);
-    expect(lostPayments.map((p) => [p.amount, p.providerPaymentReference])).toEqual([[25_000n, lostTransfer.inquiryRequestId]]);
-    const events = await takeEvents(client, { filter: { case: "virtualAccountId", value: lost.id } }, 3);
-    expect(events[2]?.type).toBe(EventType.PAYMENT_RECEIVED);
-    expect(events[2]?.cause).toBe(EventCause.STATUS_POLL);
-    expect(await payments(reversed.id)).toHaveLength(0);
-    expect(await payments(flaky.id)).toHaveLength(1);
-    const flags = Object.fromEntries(asked().filter((q) => q.status === 200).map((q) => [q.inquiryRequestId, q.paymentFlagStatus]));
-    expect(flags).toEqual({
-      [lostTransfer.inquiryRequestId]: "00",
-      [reversedTransfer.inquiryRequestId]: "01",
-      [flakyTransfer.inquiryRequestId]: "00",
-    });
-    // The failed query (whichever inquiry it was for) was asked again once the retry pause passed.
-    expect(bank.statusQueries.filter((q) => q.status === 500)).toHaveLength(1);
+      const lostPayments = await payments(lost.id);
+      expect(lostPayments.map((p) => [p.amount, p.providerPaymentReference])).toEqual([[25_000n, lostTransfer.inquiryRequestId]]);
+      const events = await takeEvents(client, { filter: { case: "virtualAccountId", value: lost.id } }, 3);
+      expect(events[2]?.type).toBe(EventType.PAYMENT_RECEIVED);
+      expect(events[2]?.cause).toBe(EventCause.STATUS_POLL);
+      expect(await payments(reversed.id)).toHaveLength(0);
+      expect(await payments(flaky.id)).toHaveLength(1);
+      const flags = Object.fromEntries(
+        asked()
+          .filter((q) => q.status === 200)
+          .map((q) => [q.inquiryRequestId, q.paymentFlagStatus]),
+      );
+      expect(flags).toEqual({
+        [lostTransfer.inquiryRequestId]: "00",
+        [reversedTransfer.inquiryRequestId]: "01",
+        [flakyTransfer.inquiryRequestId]: "00",
+      });
+      // The failed query (whichever inquiry it was for) was asked again once the retry pause passed.
+      expect(bank.statusQueries.filter((q) => q.status === 500)).toHaveLength(1);
 
-    // Settled inquiries are not asked about again; the bank's late notification still gets a success.
-    const before = bank.statusQueries.length;
-    await poller.runOnce();
-    expect(bank.statusQueries.length).toBe(before);
-    const late = await bank.send("payment", bank.paymentBody(lost.vaNumber, lostTransfer.inquiryRequestId, 25_000n, "Y"));
-    expect(late.responseCode).toBe("2002500");
-    expect(await payments(lost.id)).toHaveLength(1);
-    const afterReversal = await bank.send("payment", bank.paymentBody(reversed.vaNumber, reversedTransfer.inquiryRequestId, 25_000n));
-    expect(afterReversal.responseCode).toBe("4032500");
-  });
+      // Settled inquiries are not asked about again; the bank's late notification still gets a success.
+      const before = bank.statusQueries.length;
+      await poller.runOnce();
+      expect(bank.statusQueries.length).toBe(before);
+      const late = await bank.send("payment", bank.paymentBody(lost.vaNumber, lostTransfer.inquiryRequestId, 25_000n, "Y"));
+      expect(late.responseCode).toBe("2002500");
+      expect(await payments(lost.id)).toHaveLength(1);
+      const afterReversal = await bank.send(
+        "payment",
+        bank.paymentBody(reversed.vaNumber, reversedTransfer.inquiryRequestId, 25_000n),
+      );
+      expect(afterReversal.responseCode).toBe("4032500");
+    },
+  );
 
   it.skipIf(skip)("SimulatePayment drives the bank simulator through inquiry and payment", async () => {
     const va = await newVa();

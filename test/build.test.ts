@@ -9,7 +9,9 @@ import { vaClient } from "./support/clients.js";
 import { createRequest } from "./support/fixtures.js";
 
 describe("the compiled build", () => {
-  it("`npm run build` writes dist/, and plain `node dist/main.js` serves the API, the page and the database", { timeout: 120_000 }, async () => {
+  it("`npm run build` writes dist/, and plain `node dist/main.js` serves the API, the page and the database", {
+    timeout: 120_000,
+  }, async () => {
     const build = spawnSync("npm", ["run", "build"], { encoding: "utf8", timeout: 100_000 });
     expect(build.status, build.stdout + build.stderr).toBe(0);
     for (const file of ["main.js", "persistence/wal-checkpoint-worker.mjs", "persistence/migrations/sqlite/index.js"]) {

@@ -14,7 +14,10 @@ function file(name: string, content: string): string {
 }
 
 const durianpayFile = () =>
-  file("providers.json", JSON.stringify({ durianpay: { baseUrl: "https://api.example", serverKey: "dp_live_secret_value", providerAccount: "acme" } }));
+  file(
+    "providers.json",
+    JSON.stringify({ durianpay: { baseUrl: "https://api.example", serverKey: "dp_live_secret_value", providerAccount: "acme" } }),
+  );
 
 /** Outside sandbox, with keys and one real provider: the smallest production configuration. */
 const production = () => ({ VA_SANDBOX: "false", VA_API_KEYS: "shop=0123456789abcdef", VA_PROVIDERS_FILE: durianpayFile() });
@@ -58,18 +61,24 @@ describe("configuration", () => {
     const outside = configFromEnv(production());
     expect(outside.apiKeys).toEqual([{ tenantId: "shop", apiKey: "0123456789abcdef" }]);
     expect(refusal({ ...production(), VA_API_KEYS: "" }).message).toMatch(/^VA_API_KEYS must be set outside sandbox/);
-    expect(refusal({ ...production(), VA_API_KEYS: `shop=${SANDBOX_DEMO_KEY}` }).message).toMatch(/^VA_API_KEYS must not use the public sandbox demo key/);
+    expect(refusal({ ...production(), VA_API_KEYS: `shop=${SANDBOX_DEMO_KEY}` }).message).toMatch(
+      /^VA_API_KEYS must not use the public sandbox demo key/,
+    );
   });
 
   it("outside sandbox needs a configured provider, and defaults and routes only to configured ones", () => {
     const { VA_PROVIDERS_FILE: _, ...withoutProviders } = production();
     expect(refusal(withoutProviders).message).toMatch(/^VA_PROVIDERS_FILE must list at least one provider/);
-    expect(refusal({ ...production(), VA_PROVIDERS_FILE: file("empty.json", "{}") }).message).toMatch(/^VA_PROVIDERS_FILE must list/);
+    expect(refusal({ ...production(), VA_PROVIDERS_FILE: file("empty.json", "{}") }).message).toMatch(
+      /^VA_PROVIDERS_FILE must list/,
+    );
     expect(configFromEnv(production()).defaultProvider).toBe("durianpay");
     expect(refusal({ ...production(), VA_DEFAULT_PROVIDER: "sandbox" }).message).toBe(
       'VA_DEFAULT_PROVIDER names "sandbox", which is not configured (configured: durianpay)',
     );
-    expect(refusal({ ...production(), VA_ROUTES: '{"*": {"BCA": ["durianpay", "winpay"]}}' }).message).toMatch(/^VA_ROUTES names "winpay"/);
+    expect(refusal({ ...production(), VA_ROUTES: '{"*": {"BCA": ["durianpay", "winpay"]}}' }).message).toMatch(
+      /^VA_ROUTES names "winpay"/,
+    );
     const withBiller = {
       ...production(),
       SNAP_BILLER_PARTNER_SERVICE_ID: "22691",
@@ -77,23 +86,31 @@ describe("configuration", () => {
       SNAP_BILLER_BANK_PARTNER_ID: "BNI-01",
       SNAP_BILLER_BANK_PUBLIC_KEY: "-----BEGIN PUBLIC KEY-----\\nabc\\n-----END PUBLIC KEY-----",
     };
-    expect(refusal(withBiller).message).toMatch(/^VA_DEFAULT_PROVIDER must be set when several providers are configured \(configured: durianpay, snap-biller\)/);
+    expect(refusal(withBiller).message).toMatch(
+      /^VA_DEFAULT_PROVIDER must be set when several providers are configured \(configured: durianpay, snap-biller\)/,
+    );
     expect(configFromEnv({ ...withBiller, VA_DEFAULT_PROVIDER: "snap-biller" }).defaultProvider).toBe("snap-biller");
     const { VA_PROVIDERS_FILE: __, ...billerOnly } = withBiller;
     expect(configFromEnv(billerOnly).defaultProvider).toBe("snap-biller");
   });
 
   it("reports a providers file that cannot be read or used in one line, without its content", () => {
-    expect(refusal({ VA_PROVIDERS_FILE: join(folder, "missing.json") }).message).toMatch(/^VA_PROVIDERS_FILE .*missing\.json cannot be read \(ENOENT\)$/);
+    expect(refusal({ VA_PROVIDERS_FILE: join(folder, "missing.json") }).message).toMatch(
+      /^VA_PROVIDERS_FILE .*missing\.json cannot be read \(ENOENT\)$/,
+    );
     expect(refusal({ VA_PROVIDERS_FILE: file("broken.json", '{"durianpay": {"serverKey": "dp_live_SECRET"') }).message).toMatch(
       /^VA_PROVIDERS_FILE .* is not valid JSON$/,
     );
-    const missingField = refusal({ VA_PROVIDERS_FILE: file("field.json", JSON.stringify({ durianpay: { serverKey: "dp_live_SECRET" } })) });
+    const missingField = refusal({
+      VA_PROVIDERS_FILE: file("field.json", JSON.stringify({ durianpay: { serverKey: "dp_live_SECRET" } })),
+    });
     expect(missingField.message).toBe("VA_PROVIDERS_FILE: durianpay.baseUrl must be a non-empty string");
     const badKey = refusal({
       VA_PROVIDERS_FILE: file(
         "key.json",
-        JSON.stringify({ winpay: { baseUrl: "https://x", partnerId: "P", privateKey: "-----SECRET-----", winpayPublicKey: "-----SECRET-----" } }),
+        JSON.stringify({
+          winpay: { baseUrl: "https://x", partnerId: "P", privateKey: "-----SECRET-----", winpayPublicKey: "-----SECRET-----" },
+        }),
       ),
     });
     expect(badKey.message).toMatch(/^VA_PROVIDERS_FILE: winpay: /);
@@ -105,7 +122,10 @@ describe("configuration", () => {
     expect(configFromEnv({ DATABASE_URL: "postgresql://u@db/va" }).databaseUrl).toBe("postgresql://u@db/va");
     expect(configFromEnv({ DATABASE_URL: "" }).databaseUrl).toBeUndefined();
     for (const [url, problem] of [
-      ["mysql://root:hunter22@db/va", /^DATABASE_URL must start with postgres:\/\/ or postgresql:\/\/ \(mysql:\/\/ is not supported\)$/],
+      [
+        "mysql://root:hunter22@db/va",
+        /^DATABASE_URL must start with postgres:\/\/ or postgresql:\/\/ \(mysql:\/\/ is not supported\)$/,
+      ],
       ["postgres://u:hunter22@db:5432", /^DATABASE_URL must name the database/],
       ["postgres://u:hunter22@db:5432/", /^DATABASE_URL must name the database/],
       ["hunter22", /^DATABASE_URL must be a URL/],
@@ -140,8 +160,12 @@ describe("configuration", () => {
 
   it("names the SNAP biller variable that is wrong", () => {
     const biller = { SNAP_BILLER_PARTNER_SERVICE_ID: "22691" };
-    expect(refusal({ SNAP_BILLER_PARTNER_SERVICE_ID: "1234567890" }).message).toBe("SNAP_BILLER_PARTNER_SERVICE_ID must be 1-8 digits");
-    expect(refusal({ ...biller, SNAP_BILLER_CUSTOMER_NO_DIGITS: "19" }).message).toMatch(/^SNAP_BILLER_CUSTOMER_NO_DIGITS: .*6\.\.18/);
+    expect(refusal({ SNAP_BILLER_PARTNER_SERVICE_ID: "1234567890" }).message).toBe(
+      "SNAP_BILLER_PARTNER_SERVICE_ID must be 1-8 digits",
+    );
+    expect(refusal({ ...biller, SNAP_BILLER_CUSTOMER_NO_DIGITS: "19" }).message).toMatch(
+      /^SNAP_BILLER_CUSTOMER_NO_DIGITS: .*6\.\.18/,
+    );
     expect(refusal({ ...biller, SNAP_BILLER_TOKEN_SECRET: "short" }).message).toMatch(/^SNAP_BILLER_TOKEN_SECRET /);
     expect(refusal({ ...biller, SNAP_BILLER_INQUIRY_TIMEOUT_MS: "soon" }).message).toMatch(/^SNAP_BILLER_INQUIRY_TIMEOUT_MS /);
   });

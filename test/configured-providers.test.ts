@@ -19,8 +19,14 @@ describe("providers configured from a file", () => {
   beforeAll(async () => {
     simulator = await startDurianpaySimulator({ serverKey: SERVER_KEY, retryDelaysMs: [50] });
     const file = join(folder, "providers.json");
-    writeFileSync(file, JSON.stringify({ durianpay: { baseUrl: simulator.url, serverKey: SERVER_KEY, providerAccount: "acme" } }));
-    gateway = await startTestGateway({ dialect: "sqlite", config: { sandbox: false, providersFile: file, defaultProvider: "durianpay" } });
+    writeFileSync(
+      file,
+      JSON.stringify({ durianpay: { baseUrl: simulator.url, serverKey: SERVER_KEY, providerAccount: "acme" } }),
+    );
+    gateway = await startTestGateway({
+      dialect: "sqlite",
+      config: { sandbox: false, providersFile: file, defaultProvider: "durianpay" },
+    });
     simulator.setCallbackUrl(`${gateway.url}/webhooks/durianpay`);
   });
   afterAll(async () => {
@@ -42,14 +48,19 @@ describe("providers configured from a file", () => {
 
   it("refuses to start on a bad file, naming the field and never a secret", async () => {
     const file = join(folder, "bad.json");
-    writeFileSync(file, JSON.stringify({ winpay: { baseUrl: "http://127.0.0.1:1", partnerId: "P", privateKey: "-----SECRET-----" } }));
-    const error = await startTestGateway({ dialect: "sqlite", config: { sandbox: false, providersFile: file } }).catch((e: Error) => e);
+    writeFileSync(
+      file,
+      JSON.stringify({ winpay: { baseUrl: "http://127.0.0.1:1", partnerId: "P", privateKey: "-----SECRET-----" } }),
+    );
+    const error = await startTestGateway({ dialect: "sqlite", config: { sandbox: false, providersFile: file } }).catch(
+      (e: Error) => e,
+    );
     expect(String(error)).toContain("winpay.winpayPublicKey");
     expect(String(error)).not.toContain("SECRET");
     const unknown = join(folder, "unknown.json");
     writeFileSync(unknown, JSON.stringify({ xendit: {} }));
-    expect(String(await startTestGateway({ dialect: "sqlite", config: { providersFile: unknown } }).catch((e: Error) => e))).toContain(
-      'unknown provider "xendit"',
-    );
+    expect(
+      String(await startTestGateway({ dialect: "sqlite", config: { providersFile: unknown } }).catch((e: Error) => e)),
+    ).toContain('unknown provider "xendit"');
   });
 });

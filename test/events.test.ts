@@ -91,8 +91,7 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("event log on %s", (dialect
     const third = (await beta.createVirtualAccount(createRequest({ merchantReference: `${ref}-3` }))).virtualAccount;
     const [created] = await takeEvents(beta, { filter: { case: "virtualAccountId", value: third?.id ?? "" } }, 1);
     const afterCursor = created?.cursor ?? "";
-    const paidIds = (events: PaymentEvent[]) =>
-      events.map((e) => `${EventType[e.type]} ${e.virtualAccount?.id}`).sort();
+    const paidIds = (events: PaymentEvent[]) => events.map((e) => `${EventType[e.type]} ${e.virtualAccount?.id}`).sort();
     // Earlier streams (this test's and the previous ones') have let go once the count drops to zero.
     await eventually(async () => (gateway.hub.subscriberCount === 0 ? true : undefined));
     // Subscribed before the payments commit, so what they get is live fan-out, not replay.

@@ -43,7 +43,10 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("payment flow on %s", (dial
     const status = await client.getPaymentStatus({ virtualAccountId: id });
     expect(status.virtualAccount?.paidAmount).toBe(25_000n);
     expect(status.payments).toHaveLength(1);
-    const simulated = gateway.sandboxKits.get("sandbox")?.payments().filter((p) => p.providerPaymentRef === providerPaymentReference);
+    const simulated = gateway.sandboxKits
+      .get("sandbox")
+      ?.payments()
+      .filter((p) => p.providerPaymentRef === providerPaymentReference);
     expect(simulated?.map((p) => p.amount)).toEqual([25_000n]);
     expect(events.map((e) => e.cause)).toEqual([EventCause.RPC, EventCause.CALLBACK]);
     expect(status.payments[0]?.rawProviderPayload).toContain(providerPaymentReference);
@@ -55,7 +58,12 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("payment flow on %s", (dial
     await client.simulatePayment({ virtualAccountId: id });
     await client.simulatePayment({ virtualAccountId: id });
     const events = await takeEvents(client, { filter: { case: "virtualAccountId", value: id } }, 3);
-    expect(events.slice(1).map((e) => e.payment?.outcome).sort()).toEqual([PaymentOutcome.ACCEPTED, PaymentOutcome.REPEATED]);
+    expect(
+      events
+        .slice(1)
+        .map((e) => e.payment?.outcome)
+        .sort(),
+    ).toEqual([PaymentOutcome.ACCEPTED, PaymentOutcome.REPEATED]);
     const status = await client.getPaymentStatus({ virtualAccountId: id });
     expect(status.virtualAccount?.status).toBe(VirtualAccountStatus.COMPLETED);
     expect(status.virtualAccount?.paidAmount).toBe(25_000n);
@@ -135,16 +143,25 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("payment flow on %s", (dial
         })),
       ),
     );
-    expect(answers.map((a) => a.status), gateway.logs.filter((l) => l.includes("error")).join("\n").slice(0, 3000)).toEqual(Array(20).fill(200));
+    expect(
+      answers.map((a) => a.status),
+      gateway.logs
+        .filter((l) => l.includes("error"))
+        .join("\n")
+        .slice(0, 3000),
+    ).toEqual(Array(20).fill(200));
     expect(answers.filter((a) => a.body.duplicate === false)).toHaveLength(1);
 
     const status = await client.getPaymentStatus({ virtualAccountId: va?.id ?? "" });
     expect(status.payments).toHaveLength(1);
     const events = await takeEvents(client, { filter: { case: "virtualAccountId", value: va?.id ?? "" } }, 2);
     // Nothing more arrives: read again from the last cursor and expect only heartbeats.
-    const later = await takeEvents(client, { filter: { case: "virtualAccountId", value: va?.id ?? "" }, afterCursor: events[1]?.cursor }, 1, 1_500).catch(
-      (e: Error) => e,
-    );
+    const later = await takeEvents(
+      client,
+      { filter: { case: "virtualAccountId", value: va?.id ?? "" }, afterCursor: events[1]?.cursor },
+      1,
+      1_500,
+    ).catch((e: Error) => e);
     expect(later).toBeInstanceOf(Error);
     expect(events.filter((e) => e.type === EventType.PAYMENT_RECEIVED)).toHaveLength(1);
   });
@@ -157,9 +174,13 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("payment flow on %s", (dial
 
     // While "disconnected": two payments and a second VA with the same reference.
     await client.simulatePayment({ virtualAccountId: id, amount: 25_000n });
-    await eventually(async () => ((await client.getPaymentStatus({ virtualAccountId: id })).payments.length === 1 ? true : undefined));
+    await eventually(async () =>
+      (await client.getPaymentStatus({ virtualAccountId: id })).payments.length === 1 ? true : undefined,
+    );
     await client.simulatePayment({ virtualAccountId: id, amount: 25_000n });
-    await eventually(async () => ((await client.getPaymentStatus({ virtualAccountId: id })).payments.length === 2 ? true : undefined));
+    await eventually(async () =>
+      (await client.getPaymentStatus({ virtualAccountId: id })).payments.length === 2 ? true : undefined,
+    );
     await client.createVirtualAccount(createRequest({ merchantReference }));
 
     const abort = new AbortController();

@@ -84,7 +84,9 @@ describe("operator routes without VA_OPERATOR_KEY", () => {
   it("answer 403 and say how to turn them on", async () => {
     const gateway = await startTestGateway({ dialect: "sqlite" });
     try {
-      const answer = await fetch(`${gateway.url}/operator/held-payments`, { headers: { authorization: "Bearer anything-at-all-123" } });
+      const answer = await fetch(`${gateway.url}/operator/held-payments`, {
+        headers: { authorization: "Bearer anything-at-all-123" },
+      });
       expect(answer.status).toBe(403);
       expect(await answer.json()).toEqual({ error: "operator routes are off: set VA_OPERATOR_KEY" });
     } finally {

@@ -1,9 +1,9 @@
 import { ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { externalIdFor } from "../src/app/virtual-accounts.js";
 import { ErrorDetailSchema } from "../src/gen/va/v1/va_pb.js";
 import type { ProviderCreateRequest, VaProvider } from "../src/providers/provider.js";
 import { sandboxCapabilities } from "../src/providers/sandbox/capabilities.js";
-import { externalIdFor } from "../src/app/virtual-accounts.js";
 import { vaClient } from "./support/clients.js";
 import { createRequest, eventually, rejection, takeEvents } from "./support/fixtures.js";
 import { startTestGateway, TENANTS, type TestGateway } from "./support/gateway.js";
@@ -24,7 +24,12 @@ function gatedProvider() {
     async createVirtualAccount(request: ProviderCreateRequest) {
       externalIds.push(request.externalId);
       await gate;
-      return { providerAccount: "gated", providerReference: `ref-${request.externalId}`, vaNumber: `8${externalIds.length}`.padEnd(16, "0"), providerVaId: undefined };
+      return {
+        providerAccount: "gated",
+        providerReference: `ref-${request.externalId}`,
+        vaNumber: `8${externalIds.length}`.padEnd(16, "0"),
+        providerVaId: undefined,
+      };
     },
     async cancelVirtualAccount() {},
     async receiveWebhook() {
@@ -109,7 +114,12 @@ describe("idempotency keys", () => {
     const replay = await client.createVirtualAccount(request);
     expect(replay.virtualAccount?.id).toBe(second.ok ? second.id : "");
     const events = await takeEvents(client, { filter: { case: "merchantReference", value: request.merchantReference ?? "" } }, 1);
-    const more = await takeEvents(client, { filter: { case: "merchantReference", value: request.merchantReference ?? "" }, afterCursor: events[0]?.cursor }, 1, 1_000).catch((e: Error) => e);
+    const more = await takeEvents(
+      client,
+      { filter: { case: "merchantReference", value: request.merchantReference ?? "" }, afterCursor: events[0]?.cursor },
+      1,
+      1_000,
+    ).catch((e: Error) => e);
     expect(more).toBeInstanceOf(Error);
   });
 
@@ -132,7 +142,9 @@ describe("idempotency keys", () => {
     expect((await client.createVirtualAccount(request)).replayed).toBe(true);
     gateway.advanceClock(31 * 60_000);
     await eventually(async () => {
-      const again = await client.createVirtualAccount({ ...request, merchantReference: "after-retention" }).catch(() => undefined);
+      const again = await client
+        .createVirtualAccount({ ...request, merchantReference: "after-retention" })
+        .catch(() => undefined);
       return again?.replayed === false ? again : undefined;
     });
     expect(first.virtualAccount?.id).toBeDefined();

@@ -3,7 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { VaStatus, VirtualAccount as DomainVa } from "../src/domain/virtual-account.js";
+import type { VirtualAccount as DomainVa, VaStatus } from "../src/domain/virtual-account.js";
 import {
   ErrorDetailSchema,
   type ListVirtualAccountsRequestSchema,
@@ -73,7 +73,14 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("ListVirtualAccounts on %s"
   let alpha: Client<typeof VaService>;
   let beta: Client<typeof VaService>;
   /** Every VA of alpha in the order the list must give, with the fields the filters look at. */
-  let alphaVas: { id: string; createdAt: Date; status: VaStatus; bankCode: string; provider: string; merchantReference: string }[] = [];
+  let alphaVas: {
+    id: string;
+    createdAt: Date;
+    status: VaStatus;
+    bankCode: string;
+    provider: string;
+    merchantReference: string;
+  }[] = [];
   let betaIds: string[] = [];
 
   /** Every page of a listing, following next_page_token to the end. */
@@ -125,11 +132,14 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("ListVirtualAccounts on %s"
     await gateway?.stop();
   });
 
-  it.skipIf(skip)("pages through every VA exactly once, newest first (created_at, then id), and the last page has no token", async () => {
-    const { ids, pages } = await listAll(alpha, { pageSize: 37 });
-    expect(ids).toEqual(alphaVas.map((va) => va.id));
-    expect(pages).toBe(Math.ceil(alphaVas.length / 37));
-  });
+  it.skipIf(skip)(
+    "pages through every VA exactly once, newest first (created_at, then id), and the last page has no token",
+    async () => {
+      const { ids, pages } = await listAll(alpha, { pageSize: 37 });
+      expect(ids).toEqual(alphaVas.map((va) => va.id));
+      expect(pages).toBe(Math.ceil(alphaVas.length / 37));
+    },
+  );
 
   it.skipIf(skip)("page_size: 0 means 50, above 500 is clamped to 500", async () => {
     const first = await alpha.listVirtualAccounts({});
@@ -153,13 +163,25 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("ListVirtualAccounts on %s"
     ["merchant_reference", { merchantReference: "seed-3" }, (va) => va.merchantReference === "seed-3"],
     [
       "created-at range (from inclusive, before exclusive)",
-      { createdAfter: timestampFromDate(new Date(SEED_START + 30 * 60_000)), createdBefore: timestampFromDate(new Date(SEED_START + 90 * 60_000)) },
+      {
+        createdAfter: timestampFromDate(new Date(SEED_START + 30 * 60_000)),
+        createdBefore: timestampFromDate(new Date(SEED_START + 90 * 60_000)),
+      },
       (va) => va.createdAt.getTime() >= SEED_START + 30 * 60_000 && va.createdAt.getTime() < SEED_START + 90 * 60_000,
     ],
     [
       "all of them together",
-      { statuses: [VirtualAccountStatus.ACTIVE, VirtualAccountStatus.PAID], bankCode: "BCA", provider: "sandbox", createdBefore: timestampFromDate(new Date(SEED_START + 150 * 60_000)) },
-      (va) => ["ACTIVE", "PAID"].includes(va.status) && va.bankCode === "BCA" && va.provider === "sandbox" && va.createdAt.getTime() < SEED_START + 150 * 60_000,
+      {
+        statuses: [VirtualAccountStatus.ACTIVE, VirtualAccountStatus.PAID],
+        bankCode: "BCA",
+        provider: "sandbox",
+        createdBefore: timestampFromDate(new Date(SEED_START + 150 * 60_000)),
+      },
+      (va) =>
+        ["ACTIVE", "PAID"].includes(va.status) &&
+        va.bankCode === "BCA" &&
+        va.provider === "sandbox" &&
+        va.createdAt.getTime() < SEED_START + 150 * 60_000,
     ],
   ];
 
@@ -179,28 +201,35 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("ListVirtualAccounts on %s"
     expect(error.findDetails(ErrorDetailSchema).map((d) => d.field)).toEqual(["page_token"]);
   });
 
-  it.skipIf(skip)("a page token sent with other filters, or one the service never issued → INVALID_ARGUMENT naming page_token", async () => {
-    const page = await alpha.listVirtualAccounts({ pageSize: 5, bankCode: "BCA" });
-    const token = page.nextPageToken;
-    const tampered = Buffer.from(Buffer.from(token, "base64url").toString("utf8").replace(/"f":"[^"]*"/, '"f":"x"')).toString("base64url");
-    for (const request of [
-      { pageToken: token, bankCode: "BNI" },
-      { pageToken: token },
-      { pageToken: token, bankCode: "BCA", statuses: [VirtualAccountStatus.ACTIVE] },
-      { pageToken: "not-a-token" },
-      { pageToken: "!!" },
-      { pageToken: Buffer.from("[1,2]").toString("base64url") },
-      { pageToken: tampered, bankCode: "BCA" },
-    ]) {
-      const error = await rpcFailure(() => alpha.listVirtualAccounts(request));
-      expect(error.code, `${JSON.stringify(request)}: ${error.rawMessage}`).toBe(Code.InvalidArgument);
-      expect(error.findDetails(ErrorDetailSchema).map((d) => d.field)).toEqual(["page_token"]);
-      expect(error.rawMessage).toMatch(/^page_token/);
-    }
-    // The same filters (page size may change between pages) carry on.
-    const next = await alpha.listVirtualAccounts({ pageSize: 3, bankCode: "BCA", pageToken: token });
-    expect(next.virtualAccounts.every((va) => va.bankCode === "BCA")).toBe(true);
-  });
+  it.skipIf(skip)(
+    "a page token sent with other filters, or one the service never issued → INVALID_ARGUMENT naming page_token",
+    async () => {
+      const page = await alpha.listVirtualAccounts({ pageSize: 5, bankCode: "BCA" });
+      const token = page.nextPageToken;
+      const tampered = Buffer.from(
+        Buffer.from(token, "base64url")
+          .toString("utf8")
+          .replace(/"f":"[^"]*"/, '"f":"x"'),
+      ).toString("base64url");
+      for (const request of [
+        { pageToken: token, bankCode: "BNI" },
+        { pageToken: token },
+        { pageToken: token, bankCode: "BCA", statuses: [VirtualAccountStatus.ACTIVE] },
+        { pageToken: "not-a-token" },
+        { pageToken: "!!" },
+        { pageToken: Buffer.from("[1,2]").toString("base64url") },
+        { pageToken: tampered, bankCode: "BCA" },
+      ]) {
+        const error = await rpcFailure(() => alpha.listVirtualAccounts(request));
+        expect(error.code, `${JSON.stringify(request)}: ${error.rawMessage}`).toBe(Code.InvalidArgument);
+        expect(error.findDetails(ErrorDetailSchema).map((d) => d.field)).toEqual(["page_token"]);
+        expect(error.rawMessage).toMatch(/^page_token/);
+      }
+      // The same filters (page size may change between pages) carry on.
+      const next = await alpha.listVirtualAccounts({ pageSize: 3, bankCode: "BCA", pageToken: token });
+      expect(next.virtualAccounts.every((va) => va.bankCode === "BCA")).toBe(true);
+    },
+  );
 
   it.skipIf(skip).each<[string, string, ListInit]>([
     ["a negative page_size", "page_size", { pageSize: -1 }],
@@ -225,16 +254,22 @@ describe.each<TestDialect>(["sqlite", "postgresql"])("ListVirtualAccounts on %s"
   it.skipIf(skip)("the (tenant_id, created_at, id) index serves the listing and the page bound, with no sort step", async () => {
     const connection = gateway.database.orm.em.fork().getConnection();
     const query =
-      'select * from "virtual_account" where "tenant_id" = \'alpha\' and "status" in (\'ACTIVE\', \'PAID\') ' +
+      "select * from \"virtual_account\" where \"tenant_id\" = 'alpha' and \"status\" in ('ACTIVE', 'PAID') " +
       `and ("created_at", "id") < (${dialect === "sqlite" ? SEED_START + 100 * 60_000 : "'2026-11-01T01:40:00Z'"}, 'va_f') ` +
       'order by "created_at" desc, "id" desc limit 51';
     if (dialect === "sqlite") {
-      const plan = (await connection.execute<{ detail: string }[]>(`explain query plan ${query}`)).map((row) => row.detail).join("\n");
-      expect(plan).toMatch(/SEARCH virtual_account USING INDEX virtual_account_tenant_created_idx \(tenant_id=\? AND \(created_at,id\)<\(\?,\?\)\)/);
+      const plan = (await connection.execute<{ detail: string }[]>(`explain query plan ${query}`))
+        .map((row) => row.detail)
+        .join("\n");
+      expect(plan).toMatch(
+        /SEARCH virtual_account USING INDEX virtual_account_tenant_created_idx \(tenant_id=\? AND \(created_at,id\)<\(\?,\?\)\)/,
+      );
       expect(plan).not.toMatch(/TEMP B-TREE/);
     } else {
       await connection.execute("analyze virtual_account");
-      const plan = (await connection.execute<{ "QUERY PLAN": string }[]>(`explain ${query}`)).map((row) => row["QUERY PLAN"]).join("\n");
+      const plan = (await connection.execute<{ "QUERY PLAN": string }[]>(`explain ${query}`))
+        .map((row) => row["QUERY PLAN"])
+        .join("\n");
       expect(plan).toMatch(/Index Scan Backward using virtual_account_tenant_created_idx/);
       expect(plan).toMatch(/Index Cond: .*ROW\(created_at, \(id\)::text\) < ROW/);
       expect(plan).not.toMatch(/Sort/);

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo, connect } from "node:net";
+import { type AddressInfo, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -9,7 +9,7 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { SANDBOX_DEMO_KEY } from "../src/config.js";
 import { vaClient } from "./support/clients.js";
-import { postgresUnavailableReason, POSTGRES_ADMIN_URL } from "./support/databases.js";
+import { POSTGRES_ADMIN_URL, postgresUnavailableReason } from "./support/databases.js";
 import { createRequest } from "./support/fixtures.js";
 
 interface Started {
@@ -207,7 +207,12 @@ describe("the service process refuses a configuration that cannot be right", () 
     const folder = mkdtempSync(join(tmpdir(), "va-main-"));
     try {
       const providers = join(folder, "providers.json");
-      writeFileSync(providers, JSON.stringify({ durianpay: { baseUrl: "http://127.0.0.1:9", serverKey: "dp_live_0123456789", providerAccount: "acme" } }));
+      writeFileSync(
+        providers,
+        JSON.stringify({
+          durianpay: { baseUrl: "http://127.0.0.1:9", serverKey: "dp_live_0123456789", providerAccount: "acme" },
+        }),
+      );
       const started = await startProcess({
         VA_SANDBOX: "no",
         VA_API_KEYS: "shop=0123456789abcdef",
@@ -216,7 +221,9 @@ describe("the service process refuses a configuration that cannot be right", () 
       });
       expect(started.output()).toContain('"sandbox":false');
       expect(started.output()).not.toContain(SANDBOX_DEMO_KEY);
-      const refused = await vaClient(started.url, SANDBOX_DEMO_KEY).getCapabilities({}).catch((e: unknown) => ConnectError.from(e));
+      const refused = await vaClient(started.url, SANDBOX_DEMO_KEY)
+        .getCapabilities({})
+        .catch((e: unknown) => ConnectError.from(e));
       expect(refused).toMatchObject({ code: Code.Unauthenticated });
       const capabilities = await vaClient(started.url, "0123456789abcdef").getCapabilities({});
       expect(capabilities.providers.map((p) => p.provider)).toEqual(["durianpay"]);
@@ -249,7 +256,12 @@ describe.skipIf(await postgresUnavailableReason())("the service process on Postg
     const database = `va_missing_${process.pid}`;
     try {
       const providers = join(folder, "providers.json");
-      writeFileSync(providers, JSON.stringify({ durianpay: { baseUrl: "http://127.0.0.1:9", serverKey: "dp_live_0123456789", providerAccount: "acme" } }));
+      writeFileSync(
+        providers,
+        JSON.stringify({
+          durianpay: { baseUrl: "http://127.0.0.1:9", serverKey: "dp_live_0123456789", providerAccount: "acme" },
+        }),
+      );
       const run = await runToExit({
         VA_SANDBOX: "false",
         VA_API_KEYS: "shop=0123456789abcdef",
@@ -271,11 +283,22 @@ describe.skipIf(await postgresUnavailableReason())("the service process on Postg
     const run = await runToExit({ DATABASE_URL: urlFor("va", port), VA_DATABASE_WAIT_MS: "2000" });
     expect(Date.now() - started).toBeGreaterThan(1_500);
     expect(run.status).toBe(1);
-    const lines = run.stdout.trim().split("\n").map((line) => JSON.parse(line) as { level: number; msg: string });
+    const lines = run.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { level: number; msg: string });
     const retries = lines.filter((line) => line.level === 40);
     expect(retries.length).toBeGreaterThanOrEqual(2);
-    for (const retry of retries) expect(retry.msg).toMatch(new RegExp(`^PostgreSQL at 127\\.0\\.0\\.1:${port} is not reachable \\(ECONNREFUSED\\); attempt \\d+, retrying in \\d+ ms$`));
-    expect(lines.at(-1)).toMatchObject({ level: 60, msg: expect.stringMatching(new RegExp(`^could not start: PostgreSQL at 127\\.0\\.0\\.1:${port} is not reachable`)) });
+    for (const retry of retries)
+      expect(retry.msg).toMatch(
+        new RegExp(
+          `^PostgreSQL at 127\\.0\\.0\\.1:${port} is not reachable \\(ECONNREFUSED\\); attempt \\d+, retrying in \\d+ ms$`,
+        ),
+      );
+    expect(lines.at(-1)).toMatchObject({
+      level: 60,
+      msg: expect.stringMatching(new RegExp(`^could not start: PostgreSQL at 127\\.0\\.0\\.1:${port} is not reachable`)),
+    });
     expect(run.stdout + run.stderr).not.toContain("hunter22");
     expect(run.stdout + run.stderr).not.toMatch(/\n\s+at /);
   });

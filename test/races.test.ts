@@ -63,7 +63,11 @@ describe.skipIf(postgresSkip !== undefined)("races between two replicas on Postg
       const types = events.map((e) => e.type);
       if (cancel.status === "fulfilled") {
         expect(status.virtualAccount?.status).toBe(VirtualAccountStatus.CANCELLED);
-        expect(types).toEqual([EventType.VIRTUAL_ACCOUNT_CREATED, EventType.VIRTUAL_ACCOUNT_CANCELLED, EventType.PAYMENT_RECEIVED]);
+        expect(types).toEqual([
+          EventType.VIRTUAL_ACCOUNT_CREATED,
+          EventType.VIRTUAL_ACCOUNT_CANCELLED,
+          EventType.PAYMENT_RECEIVED,
+        ]);
         expect(status.payments[0]?.outcome).toBe(PaymentOutcome.LATE);
       } else {
         expect(cancel.reason).toMatchObject({ code: 9 });

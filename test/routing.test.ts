@@ -14,7 +14,11 @@ function downProvider(name: string, kind: "UNAVAILABLE" | "INVALID_ARGUMENT"): V
     calls: 0,
     async createVirtualAccount(): Promise<never> {
       provider.calls++;
-      throw new DomainError(kind, `${name} answered HTTP 503`, { provider: name, providerCode: "503", providerMessage: "upstream" });
+      throw new DomainError(kind, `${name} answered HTTP 503`, {
+        provider: name,
+        providerCode: "503",
+        providerMessage: "upstream",
+      });
     },
     async cancelVirtualAccount(): Promise<never> {
       throw new DomainError(kind, "down");

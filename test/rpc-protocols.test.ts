@@ -151,7 +151,10 @@ describe("a real @grpc/grpc-js client (service loaded from the .proto at runtime
     expect(open.virtualAccount?.amount).toMatchObject({ rule: "range", range: { min: "10000", max: "50000" } });
     const openId = open.virtualAccount?.id ?? "";
     const cancelled = await client.cancelVirtualAccount({ virtualAccountId: openId, idempotencyKey: `cancel-${openId}` });
-    expect(cancelled).toMatchObject({ replayed: false, virtualAccount: { id: openId, status: "VIRTUAL_ACCOUNT_STATUS_CANCELLED" } });
+    expect(cancelled).toMatchObject({
+      replayed: false,
+      virtualAccount: { id: openId, status: "VIRTUAL_ACCOUNT_STATUS_CANCELLED" },
+    });
     const again = await client.cancelVirtualAccount({ virtualAccountId: openId, idempotencyKey: `cancel-${openId}` });
     expect(again.replayed).toBe(true);
   });
@@ -199,7 +202,9 @@ describe("a real @grpc/grpc-js client (service loaded from the .proto at runtime
     const detail = statusDetailsOf(error)?.details.find((d) => d.typeUrl.endsWith("/buf.validate.Violations"));
     expect(detail).toBeDefined();
     const violations = fromBinary(ViolationsSchema, detail?.value ?? new Uint8Array());
-    expect(violations.violations.map((v) => v.field?.elements.map((e) => e.fieldName).join("."))).toContain("amount.fixed.amount");
+    expect(violations.violations.map((v) => v.field?.elements.map((e) => e.fieldName).join("."))).toContain(
+      "amount.fixed.amount",
+    );
   });
 
   it("a domain error on the server stream (unknown VA) arrives as NOT_FOUND with the trailer", async () => {
@@ -255,7 +260,9 @@ describe.each<ProtocolName>(PROTOCOLS)("connect-node client over %s", (protocol)
     expect(status.virtualAccount?.status).toBe(VirtualAccountStatus.COMPLETED);
     expect(status.payments.map((p) => p.amount)).toEqual([25_000n]);
 
-    const multi = await client.createVirtualAccount(createRequest({ usage: VaUsage.MULTI, amount: { rule: { case: "open", value: {} } } }));
+    const multi = await client.createVirtualAccount(
+      createRequest({ usage: VaUsage.MULTI, amount: { rule: { case: "open", value: {} } } }),
+    );
     const multiId = multi.virtualAccount?.id ?? "";
     const cancelled = await client.cancelVirtualAccount({ virtualAccountId: multiId, idempotencyKey: `c-${multiId}` });
     expect(cancelled.virtualAccount?.status).toBe(VirtualAccountStatus.CANCELLED);
@@ -287,17 +294,25 @@ describe.each<ProtocolName>(PROTOCOLS)("connect-node client over %s", (protocol)
 
     const invalid = ConnectError.from(await failureOf(() => client.createVirtualAccount(createRequest({ bankCode: "bca" }))));
     expect(invalid.code).toBe(Code.InvalidArgument);
-    const fields = invalid.findDetails(ViolationsSchema).flatMap((v) => v.violations.map((x) => x.field?.elements.map((e) => e.fieldName).join(".")));
+    const fields = invalid
+      .findDetails(ViolationsSchema)
+      .flatMap((v) => v.violations.map((x) => x.field?.elements.map((e) => e.fieldName).join(".")));
     expect(fields).toContain("bank_code");
 
-    const provider = ConnectError.from(await failureOf(() => client.createVirtualAccount(createRequest({ provider: "nosuchprovider" }))));
+    const provider = ConnectError.from(
+      await failureOf(() => client.createVirtualAccount(createRequest({ provider: "nosuchprovider" }))),
+    );
     expect(provider.code).toBe(Code.InvalidArgument);
     expect(provider.findDetails(ErrorDetailSchema)[0]?.field).toBe("provider");
   });
 });
 
 /** Reads one whole HTTP/1.1 response (the request asks for `connection: close`). */
-async function rawHttp1Exchange(port: number, pieces: (string | Buffer)[], gapMs: number): Promise<{ head: string; body: string }> {
+async function rawHttp1Exchange(
+  port: number,
+  pieces: (string | Buffer)[],
+  gapMs: number,
+): Promise<{ head: string; body: string }> {
   const socket = net.connect(port, "127.0.0.1");
   socket.setNoDelay(true);
   await once(socket, "connect");
@@ -426,7 +441,9 @@ describe("HTTP/1.1 and HTTP/2 on one port", () => {
     const answer = await rawHttp1Exchange(gateway.port, [request.slice(0, 1), request.slice(1)], 150);
     expect(answer.head).toMatch(/^HTTP\/1\.1 200 /);
     expect(answer.head).toMatch(/^content-type: application\/json/im);
-    expect(JSON.parse(answer.body)).toMatchObject({ virtualAccount: { id: virtualAccount?.id, status: "VIRTUAL_ACCOUNT_STATUS_ACTIVE" } });
+    expect(JSON.parse(answer.body)).toMatchObject({
+      virtualAccount: { id: virtualAccount?.id, status: "VIRTUAL_ACCOUNT_STATUS_ACTIVE" },
+    });
   });
 
   it('a "P" then the rest of a webhook POST also reaches the webhook route over HTTP/1.1', async () => {
@@ -449,7 +466,10 @@ describe("HTTP/1.1 and HTTP/2 on one port", () => {
     const proxy = await startSplittingProxy(gateway.port, cuts, 20);
     try {
       expect(await h2Get(proxy.url, "/healthz")).toEqual({ status: 200, body: JSON.stringify({ status: "ok" }) });
-      const client = createClient(VaService, createGrpcTransport({ baseUrl: proxy.url, interceptors: [bearer(TENANTS.alpha.apiKey)] }));
+      const client = createClient(
+        VaService,
+        createGrpcTransport({ baseUrl: proxy.url, interceptors: [bearer(TENANTS.alpha.apiKey)] }),
+      );
       const error = ConnectError.from(await failureOf(() => client.inquiryVirtualAccount({ virtualAccountId: UNKNOWN_VA_ID })));
       expect(error.code).toBe(Code.NotFound);
     } finally {
@@ -563,7 +583,9 @@ describe("graceful shutdown", () => {
       firstEvents.push(new Promise<void>((resolve) => call.once("data", () => resolve())));
       endings.push(
         new Promise<Ending>((resolve) => {
-          call.on("error", (e: Error) => resolve({ protocol: "grpc-js", outcome: `error ${isServiceError(e) ? e.code : e.message}` }));
+          call.on("error", (e: Error) =>
+            resolve({ protocol: "grpc-js", outcome: `error ${isServiceError(e) ? e.code : e.message}` }),
+          );
           call.on("end", () => resolve({ protocol: "grpc-js", outcome: "ended" }));
         }),
       );

@@ -65,7 +65,9 @@ afterAll(async () => {
 
 function describeError(error: ConnectError): string {
   const details = error.details.map((d) =>
-    "desc" in d ? JSON.stringify(d.value, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) : `${d.type} ${Buffer.from(d.value).toString("latin1")} ${JSON.stringify(d.debug ?? null)}`,
+    "desc" in d
+      ? JSON.stringify(d.value, (_k, v) => (typeof v === "bigint" ? v.toString() : v))
+      : `${d.type} ${Buffer.from(d.value).toString("latin1")} ${JSON.stringify(d.debug ?? null)}`,
   );
   return [error.message, error.rawMessage, ...details, JSON.stringify([...error.metadata])].join("\n");
 }
@@ -105,7 +107,9 @@ const AMOUNTS: Record<AmountType, MessageInitShape<typeof AmountRuleSchema> | un
 };
 
 /** A VA at `provider` (multi-use if it offers one), paid once by its simulator; with the real callback. */
-async function paidVirtualAccount(provider: string): Promise<{ va: VirtualAccount; kit: SandboxKit; real: CallbackDelivery; bank: BankCapability }> {
+async function paidVirtualAccount(
+  provider: string,
+): Promise<{ va: VirtualAccount; kit: SandboxKit; real: CallbackDelivery; bank: BankCapability }> {
   const kit = gateway.sandboxKits.get(provider) as SandboxKit;
   const { providers } = await alpha.getCapabilities({ provider });
   const bank = providers[0]?.banks[0];
@@ -117,7 +121,9 @@ async function paidVirtualAccount(provider: string): Promise<{ va: VirtualAccoun
   );
   if (!virtualAccount) throw new Error("no VA");
   await alpha.simulatePayment({ virtualAccountId: virtualAccount.id });
-  await eventually(async () => ((await alpha.getPaymentStatus({ virtualAccountId: virtualAccount.id })).payments.length === 1 ? true : undefined));
+  await eventually(async () =>
+    (await alpha.getPaymentStatus({ virtualAccountId: virtualAccount.id })).payments.length === 1 ? true : undefined,
+  );
   await kit.idle();
   const real = kit.lastDelivery();
   if (!real) throw new Error(`${provider}: no callback delivered`);
@@ -149,16 +155,24 @@ describe.each(SIGNED)("signed callbacks of %s", (provider) => {
   });
 
   it("forged (signed with another key) → refused as a bad signature, nothing recorded", async () => {
-    const forged = kit.forgeCallback({ providerAccount: "", providerReference: va.providerReference, vaNumber: va.vaNumber, bankCode: va.bankCode }, 25_000n);
+    const forged = kit.forgeCallback(
+      { providerAccount: "", providerReference: va.providerReference, vaNumber: va.vaNumber, bankCode: va.bankCode },
+      25_000n,
+    );
     // Headers the kit's forgery leaves out (winpay's lacks CHANNEL-ID) are copied from the real
     // callback, so that it is the signature, not a missing header, that gets it refused.
     const present = new Set(Object.keys(forged.headers).map((name) => name.toLowerCase()));
     const missing = Object.entries(real.headers).filter(([name]) => !present.has(name.toLowerCase()));
-    expect((await deliver({ ...forged, headers: { ...Object.fromEntries(missing), ...forged.headers } })).line).toMatch(refusal.badSignature);
+    expect((await deliver({ ...forged, headers: { ...Object.fromEntries(missing), ...forged.headers } })).line).toMatch(
+      refusal.badSignature,
+    );
     if (provider === "sandbox") {
       // A webhook secret one character off.
       const secret = `${SANDBOX_SECRETS.webhookSecret.slice(0, -1)}${SANDBOX_SECRETS.webhookSecret.endsWith("x") ? "y" : "x"}`;
-      const callback = sandboxCallback({ ...SANDBOX_SECRETS, webhookSecret: secret }, gateway.now(), va, { id: sandboxPaymentId(), amount: 25_000n });
+      const callback = sandboxCallback({ ...SANDBOX_SECRETS, webhookSecret: secret }, gateway.now(), va, {
+        id: sandboxPaymentId(),
+        amount: 25_000n,
+      });
       expect((await deliver({ url: real.url, ...callback })).line).toMatch(refusal.badSignature);
     }
     expect(await paymentsOf(va)).toHaveLength(1);
@@ -208,7 +222,9 @@ describe.each(SIGNED)("signed callbacks of %s", (provider) => {
 describe("sandbox: the accepted clock skew to the second", () => {
   let va: VirtualAccount;
   beforeAll(async () => {
-    const { virtualAccount } = await alpha.createVirtualAccount(createRequest({ usage: VaUsage.MULTI, amount: { rule: { case: "open", value: {} } } }));
+    const { virtualAccount } = await alpha.createVirtualAccount(
+      createRequest({ usage: VaUsage.MULTI, amount: { rule: { case: "open", value: {} } } }),
+    );
     va = virtualAccount as VirtualAccount;
   });
 
@@ -224,9 +240,12 @@ describe("sandbox: the accepted clock skew to the second", () => {
     expect((await sendSigned(offset)).line).toBe('200 {"received":true,"duplicate":false}');
   });
   // Outside the window the callback is confirmed with the provider, which never made these payments.
-  it.each([-305, 305, -86_400, 86_400])("a callback signed %i s from our clock is not believed: the provider denies it", async (offset) => {
-    expect((await sendSigned(offset)).line).toBe('404 {"error":"PAYMENT_NOT_CONFIRMED"}');
-  });
+  it.each([-305, 305, -86_400, 86_400])(
+    "a callback signed %i s from our clock is not believed: the provider denies it",
+    async (offset) => {
+      expect((await sendSigned(offset)).line).toBe('404 {"error":"PAYMENT_NOT_CONFIRMED"}');
+    },
+  );
   it("only the two in-window callbacks were recorded", async () => {
     expect(await paymentsOf(va)).toHaveLength(2);
   });
@@ -312,7 +331,10 @@ describe("API keys", () => {
     for (let i = 0; i < key.length; i++) {
       const char = key[i] ?? "";
       const replacement = PRINTABLE[(PRINTABLE.indexOf(char) + 1 + (i % 7)) % PRINTABLE.length] ?? "x";
-      await expectUnauthenticated(key.slice(0, i) + replacement + key.slice(i + 1), EVERY_RPC[i % EVERY_RPC.length] as [string, Call]);
+      await expectUnauthenticated(
+        key.slice(0, i) + replacement + key.slice(i + 1),
+        EVERY_RPC[i % EVERY_RPC.length] as [string, Call],
+      );
     }
   });
 
@@ -324,19 +346,26 @@ describe("API keys", () => {
       char: fc.constantFrom(...PRINTABLE),
     });
     await fc.assert(
-      fc.asyncProperty(edit, fc.constantFrom(...EVERY_RPC), fc.constantFrom(...PROTOCOLS), async ({ key, op, at, char }, rpc, protocol) => {
-        const i = at % key.length;
-        const edited =
-          op === "replace"
-            ? key.slice(0, i) + char + key.slice(i + 1)
-            : op === "insert"
-              ? key.slice(0, i) + char + key.slice(i)
-              : op === "delete"
-                ? key.slice(0, i) + key.slice(i + 1)
-                : key.slice(0, i) + ((key[i] ?? "").toUpperCase() === key[i] ? (key[i] ?? "").toLowerCase() : (key[i] ?? "").toUpperCase()) + key.slice(i + 1);
-        fc.pre(!KEYS.includes(edited) && edited.length > 0);
-        await expectUnauthenticated(edited, rpc, protocol);
-      }),
+      fc.asyncProperty(
+        edit,
+        fc.constantFrom(...EVERY_RPC),
+        fc.constantFrom(...PROTOCOLS),
+        async ({ key, op, at, char }, rpc, protocol) => {
+          const i = at % key.length;
+          const edited =
+            op === "replace"
+              ? key.slice(0, i) + char + key.slice(i + 1)
+              : op === "insert"
+                ? key.slice(0, i) + char + key.slice(i)
+                : op === "delete"
+                  ? key.slice(0, i) + key.slice(i + 1)
+                  : key.slice(0, i) +
+                    ((key[i] ?? "").toUpperCase() === key[i] ? (key[i] ?? "").toLowerCase() : (key[i] ?? "").toUpperCase()) +
+                    key.slice(i + 1);
+          fc.pre(!KEYS.includes(edited) && edited.length > 0);
+          await expectUnauthenticated(edited, rpc, protocol);
+        },
+      ),
       fuzzParameters(60),
     );
   }, 60_000);
@@ -384,13 +413,18 @@ describe.each<ProtocolName>(PROTOCOLS)("tenant isolation over %s", (protocol) =>
     const abort = new AbortController();
     const seen: PaymentEvent[] = [];
     const reading = (async () => {
-      for await (const message of betaClient.streamPaymentEvents({ afterCursor: history.at(-1)?.cursor ?? "" }, { signal: abort.signal })) {
+      for await (const message of betaClient.streamPaymentEvents(
+        { afterCursor: history.at(-1)?.cursor ?? "" },
+        { signal: abort.signal },
+      )) {
         if (message.kind.case === "event") seen.push(message.kind.value);
       }
     })().catch(() => undefined);
     const { virtualAccount } = await alphaClient.createVirtualAccount(createRequest({ usage: VaUsage.MULTI }));
     await alphaClient.simulatePayment({ virtualAccountId: virtualAccount?.id ?? "" });
-    await eventually(async () => ((await alphaClient.getPaymentStatus({ virtualAccountId: virtualAccount?.id ?? "" })).payments.length ? true : undefined));
+    await eventually(async () =>
+      (await alphaClient.getPaymentStatus({ virtualAccountId: virtualAccount?.id ?? "" })).payments.length ? true : undefined,
+    );
     await new Promise((resolve) => setTimeout(resolve, 600));
     abort.abort();
     await reading;

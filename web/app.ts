@@ -7,11 +7,11 @@ import { type Client, ConnectError, createClient, type Interceptor } from "@conn
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { describeError, errorText, rupiah } from "../src/cli/describe.js";
 import {
-  AmountType,
   type AmountRule,
+  AmountType,
   EventType,
-  PaymentOutcome,
   type PaymentEvent,
+  PaymentOutcome,
   VaService,
   VaUsage,
   type VirtualAccount,
@@ -203,7 +203,10 @@ function setStreamState(state: "idle" | "connecting" | "live" | "ended" | "faile
 async function follow(id: string, stream: AbortController): Promise<void> {
   setStreamState("connecting", "connecting to the event stream…");
   try {
-    for await (const message of client().streamPaymentEvents({ filter: { case: "virtualAccountId", value: id } }, { signal: stream.signal })) {
+    for await (const message of client().streamPaymentEvents(
+      { filter: { case: "virtualAccountId", value: id } },
+      { signal: stream.signal },
+    )) {
       if (stream.signal.aborted) return;
       setStreamState("live", "stream live");
       if (message.kind.case === "event") {

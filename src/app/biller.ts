@@ -1,12 +1,24 @@
 import { createHash } from "node:crypto";
+import type { Rupiah } from "../domain/money.js";
 import type { VirtualAccount } from "../domain/virtual-account.js";
 import type { Logger } from "../logging.js";
-import type { Rupiah } from "../domain/money.js";
 import type { BillerInquiries, BillerInquiryKey } from "../persistence/repositories/biller-inquiries.js";
 import type { Store, StoreTransaction } from "../persistence/store.js";
+import { snapAnswer, unauthorizedAnswer } from "../protocols/snap/answer.js";
+import { externalIdReusedAnswer, type VerifiedSnapRequest } from "../protocols/snap/inbound-request.js";
+import { type SnapOutcome, SnapService } from "../protocols/snap/response-code.js";
+import { jakartaDay } from "../protocols/snap/timestamp.js";
+import { payerDigits } from "../protocols/snap/va-number.js";
 import type { HttpAnswer, InboundHttpRequest, PaymentNotification } from "../providers/provider.js";
 import type { SnapBillerProvider } from "../providers/snap-biller/adapter.js";
-import { billAdditionalInfo, billName, billStateProblem, paymentAmountProblem, quote, trxTypeOf } from "../providers/snap-biller/bill.js";
+import {
+  billAdditionalInfo,
+  billName,
+  billStateProblem,
+  paymentAmountProblem,
+  quote,
+  trxTypeOf,
+} from "../providers/snap-biller/bill.js";
 import {
   type BillerIdentity,
   BillerOutcomes,
@@ -19,11 +31,6 @@ import {
   readPaymentRequest,
   SNAP_BILLER,
 } from "../providers/snap-biller/wire.js";
-import { snapAnswer, unauthorizedAnswer } from "../protocols/snap/answer.js";
-import { externalIdReusedAnswer, type VerifiedSnapRequest } from "../protocols/snap/inbound-request.js";
-import { type SnapOutcome, SnapService } from "../protocols/snap/response-code.js";
-import { jakartaDay } from "../protocols/snap/timestamp.js";
-import { payerDigits } from "../protocols/snap/va-number.js";
 import { PaymentRecorder } from "./payments.js";
 
 /**
@@ -137,7 +144,10 @@ export class BillerService {
       }
       const inquired: VirtualAccount = { ...va, status: va.status === "ACTIVE" ? "INQUIRED" : va.status, updatedAt: now };
       await tx.saveChange(inquired, "VIRTUAL_ACCOUNT_INQUIRED", "CALLBACK");
-      this.options.log.info({ provider: SNAP_BILLER, virtualAccountId: va.id, inquiryRequestId: key.inquiryRequestId }, "bank inquiry");
+      this.options.log.info(
+        { provider: SNAP_BILLER, virtualAccountId: va.id, inquiryRequestId: key.inquiryRequestId },
+        "bank inquiry",
+      );
       return answer;
     });
   }
@@ -158,7 +168,9 @@ export class BillerService {
     if (!reading.ok) return this.refused(svc, reading.answer, reading.reason);
     const payment = reading.value;
     const key = { partnerId: verdict.request.partnerId, inquiryRequestId: payment.paymentRequestId };
-    const fingerprint = createHash("sha256").update(`${numberDigits(payment.virtualAccountNo)}\u0000${payment.paidAmount}`).digest("hex");
+    const fingerprint = createHash("sha256")
+      .update(`${numberDigits(payment.virtualAccountNo)}\u0000${payment.paidAmount}`)
+      .digest("hex");
     /** The answer this payment already got, when it is the same payment (number and amount). */
     const earlierAnswer = async (inquiries: BillerInquiries) => {
       const inquiry = await inquiries.lock(key);
@@ -195,7 +207,8 @@ export class BillerService {
         return jsonAnswer(inquiry.paymentStatus ?? 200, inquiry.paymentAnswer);
       }
       const va = await this.findBill(tx, payment, svc);
-      if (va.id !== inquiry.virtualAccountId) throw refuse(BillerOutcomes.invalidBill, svc, "VA number now belongs to another VA");
+      if (va.id !== inquiry.virtualAccountId)
+        throw refuse(BillerOutcomes.invalidBill, svc, "VA number now belongs to another VA");
       let expected = inquiry.amount;
       if (inquiry.state === "PAID") {
         // Already recorded from the bank's Inquiry Status; this is the bank's late notification.
@@ -207,7 +220,8 @@ export class BillerService {
           providerAccount: this.options.provider.providerAccount,
           providerPaymentRef: payment.paymentRequestId,
         });
-        if (recordedOn !== va.id) throw refuse(BillerOutcomes.transactionExpired, svc, `inquiry timer elapsed (${inquiry.state})`);
+        if (recordedOn !== va.id)
+          throw refuse(BillerOutcomes.transactionExpired, svc, `inquiry timer elapsed (${inquiry.state})`);
       } else {
         const problem = billStateProblem(va, now);
         if (problem) throw refuse(problem.outcome, svc, problem.reason, problem.message);
@@ -314,7 +328,11 @@ export class BillerService {
     const notFound = () =>
       refuse(BillerOutcomes.invalidBill, svc, "no such VA", `${BillerOutcomes.invalidBill.message} Not Found`);
     if (paddedPartnerServiceId(identity.partnerServiceId) !== provider.partnerServiceId) throw notFound();
-    const va = await tx.virtualAccounts.lockByNumber(SNAP_BILLER, provider.providerAccount, numberDigits(identity.virtualAccountNo));
+    const va = await tx.virtualAccounts.lockByNumber(
+      SNAP_BILLER,
+      provider.providerAccount,
+      numberDigits(identity.virtualAccountNo),
+    );
     if (!va) throw notFound();
     return va;
   }
@@ -403,7 +421,8 @@ export class BillerStatusPoller {
     const amount = status.state === "PAID" ? (status.amount ?? inquiry.amount) : undefined;
     if (status.state === "PAID" && amount !== undefined) {
       const paidAt = status.paidAt ?? now;
-      const recorded = await new PaymentRecorder(store, clock).recordIn(tx, 
+      const recorded = await new PaymentRecorder(store, clock).recordIn(
+        tx,
         SNAP_BILLER,
         {
           providerAccount: provider.providerAccount,
@@ -417,7 +436,10 @@ export class BillerStatusPoller {
         "STATUS_POLL",
       );
       await tx.billerInquiries.update(key, { ...checked, state: "PAID", paidAmount: amount, paidAt });
-      log.info({ provider: SNAP_BILLER, inquiryRequestId: key.inquiryRequestId, result: recorded }, "bank confirmed a payment we never got");
+      log.info(
+        { provider: SNAP_BILLER, inquiryRequestId: key.inquiryRequestId, result: recorded },
+        "bank confirmed a payment we never got",
+      );
       return "paid";
     }
     if (status.state === "UNPAID") {
@@ -427,7 +449,11 @@ export class BillerStatusPoller {
     const reason = status.state === "UNKNOWN" ? status.reason : "paid without an amount";
     const giveUp = checked.statusChecks >= (this.options.maxChecks ?? 10);
     await tx.billerInquiries.update(key, { ...checked, ...(giveUp ? { state: "UNRESOLVED" as const } : {}) });
-    (giveUp ? log.error : log.warn).call(log, { provider: SNAP_BILLER, inquiryRequestId: key.inquiryRequestId, reason }, "inquiry status inconclusive");
+    (giveUp ? log.error : log.warn).call(
+      log,
+      { provider: SNAP_BILLER, inquiryRequestId: key.inquiryRequestId, reason },
+      "inquiry status inconclusive",
+    );
     return "unknown";
   }
 }

@@ -51,7 +51,9 @@ export class CallbackIntake {
     const confirmation = await this.confirm(provider, report, this.clock()).catch(() => undefined);
     if (confirmation === undefined) {
       const detail = `${belief.doubt}; the provider could not confirm it yet`;
-      await this.store.transaction((tx) => tx.heldPayments.hold(this.recorder.held(provider.name, report, "UNCONFIRMED", detail)));
+      await this.store.transaction((tx) =>
+        tx.heldPayments.hold(this.recorder.held(provider.name, report, "UNCONFIRMED", detail)),
+      );
       return "HELD";
     }
     if (!confirmation.paid) return "REFUTED";
@@ -97,7 +99,10 @@ export class CallbackIntake {
       return outcome;
     });
     if (recorded !== "UNKNOWN_VIRTUAL_ACCOUNT") return "RECORDED";
-    await this.postpone({ ...held, reason: "UNMATCHED", payment: report }, "confirmed by the provider; no virtual account matches it");
+    await this.postpone(
+      { ...held, reason: "UNMATCHED", payment: report },
+      "confirmed by the provider; no virtual account matches it",
+    );
     return "STILL_HELD";
   }
 

@@ -2,8 +2,7 @@ import { DomainError, invalidArgument } from "../domain/errors.js";
 import type { VirtualAccountDraft } from "../domain/virtual-account.js";
 import type { BankCapability, ProviderCapabilities } from "../providers/capabilities.js";
 
-const describeCombinations = (bank: BankCapability) =>
-  bank.combinations.map((c) => `${c.usage}+${c.amountType}`).join(", ");
+const describeCombinations = (bank: BankCapability) => bank.combinations.map((c) => `${c.usage}+${c.amountType}`).join(", ");
 
 /**
  * Why `provider` cannot issue this VA, naming the request field and the provider's rule; undefined

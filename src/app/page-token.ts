@@ -29,7 +29,10 @@ export function decodePageToken(token: string, query: unknown): PagePosition {
   const body = parse(token);
   if (!body) throw invalidArgument("page_token", "not a page token this service issued; start again without one");
   if (body.f !== fingerprint(query)) {
-    throw invalidArgument("page_token", "was issued for other filters; send the same filters as the first page, or start again without a token");
+    throw invalidArgument(
+      "page_token",
+      "was issued for other filters; send the same filters as the first page, or start again without a token",
+    );
   }
   return { createdAt: new Date(body.t), id: body.i };
 }

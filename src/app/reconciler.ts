@@ -52,11 +52,13 @@ export class PaymentReconciler {
     return { polled, recorded };
   }
 
-  private async poll(
-    va: VirtualAccount,
-    fetchPayments: NonNullable<VaProvider["fetchPayments"]>,
-  ): Promise<number> {
-    const ref = { providerAccount: va.providerAccount, providerReference: va.providerReference, vaNumber: va.vaNumber, bankCode: va.bankCode };
+  private async poll(va: VirtualAccount, fetchPayments: NonNullable<VaProvider["fetchPayments"]>): Promise<number> {
+    const ref = {
+      providerAccount: va.providerAccount,
+      providerReference: va.providerReference,
+      vaNumber: va.vaNumber,
+      bankCode: va.bankCode,
+    };
     const payments = await fetchPayments(ref, AbortSignal.timeout(this.options.providerTimeoutMs));
     let recorded = 0;
     for (const payment of payments) {

@@ -131,7 +131,9 @@ export class VirtualAccounts {
     let lastFailure: unknown;
     for (const { adapter, breaker } of able) {
       if (breaker.isOpen(this.options.clock())) {
-        lastFailure = new DomainError("UNAVAILABLE", `${adapter.name} is failing; its circuit is open`, { provider: adapter.name });
+        lastFailure = new DomainError("UNAVAILABLE", `${adapter.name} is failing; its circuit is open`, {
+          provider: adapter.name,
+        });
         continue;
       }
       try {
@@ -220,7 +222,8 @@ export class VirtualAccounts {
     checkChanges(current, changes, clock());
     const { adapter, capabilities } = providers.get(current.provider);
     const problem = updateProblem(capabilities, current.bankCode);
-    if (problem || !adapter.updateVirtualAccount) throw problem ?? updateProblem({ ...capabilities, banks: [] }, current.bankCode);
+    if (problem || !adapter.updateVirtualAccount)
+      throw problem ?? updateProblem({ ...capabilities, banks: [] }, current.bankCode);
     await adapter.updateVirtualAccount(providerRef(current), changes, signal);
     return store.transaction(async (tx) => {
       const locked = await tx.virtualAccounts.lock({ id: current.id, tenantId });
@@ -303,7 +306,6 @@ function fingerprint(request: object): string {
 export function externalIdFor(tenantId: string, idempotencyKey: string): string {
   return createHash("sha256").update(`${tenantId}\u0000${idempotencyKey}`).digest("hex").slice(0, 32);
 }
-
 
 const isProviderDown = (error: unknown) =>
   error instanceof DomainError && (error.kind === "UNAVAILABLE" || error.kind === "DEADLINE_EXCEEDED");

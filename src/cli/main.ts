@@ -8,8 +8,8 @@ import { SANDBOX_DEMO_KEY } from "../config.js";
 import {
   type AmountRule,
   CancelVirtualAccountResponseSchema,
-  CreateVirtualAccountResponseSchema,
   type CreateVirtualAccountRequestSchema,
+  CreateVirtualAccountResponseSchema,
   EventType,
   GetPaymentStatusResponseSchema,
   InquiryVirtualAccountResponseSchema,
@@ -144,7 +144,9 @@ async function main(argv: string[], io: Io): Promise<number> {
     return 2;
   }
   if (!Object.hasOwn(COMMANDS, command)) {
-    const what = command.startsWith("-") ? `option "${command}" before the command (only --url, --key, --json, --timeout and --help may come first)` : `command "${command}"`;
+    const what = command.startsWith("-")
+      ? `option "${command}" before the command (only --url, --key, --json, --timeout and --help may come first)`
+      : `command "${command}"`;
     io.err(`va: unknown ${what}\n\n${USAGE}`);
     return 2;
   }
@@ -196,7 +198,8 @@ const text = (value: string | boolean | undefined): string | undefined => (typeo
 
 /** A whole number given on the command line, as bigint. */
 function whole(value: string | boolean | undefined, flag: string): bigint {
-  if (typeof value !== "string" || !/^[0-9]{1,15}$/.test(value)) throw new UsageError(`${flag} must be a whole number, got "${value ?? ""}"`);
+  if (typeof value !== "string" || !/^[0-9]{1,15}$/.test(value))
+    throw new UsageError(`${flag} must be a whole number, got "${value ?? ""}"`);
   return BigInt(value);
 }
 
@@ -228,14 +231,18 @@ class Runner {
         return 0;
       }
       case "inquiry": {
-        const response = await this.api.inquiryVirtualAccount({ virtualAccountId: onePositional(positionals, "VA id") }, this.call);
+        const response = await this.api.inquiryVirtualAccount(
+          { virtualAccountId: onePositional(positionals, "VA id") },
+          this.call,
+        );
         this.print(InquiryVirtualAccountResponseSchema, response, () => vaBlock(response.virtualAccount));
         return 0;
       }
       case "status": {
         const response = await this.api.getPaymentStatus({ virtualAccountId: onePositional(positionals, "VA id") }, this.call);
         this.print(GetPaymentStatusResponseSchema, response, () => {
-          const payments = response.payments.length === 0 ? ["payments    none"] : ["payments", ...response.payments.map(paymentLine)];
+          const payments =
+            response.payments.length === 0 ? ["payments    none"] : ["payments", ...response.payments.map(paymentLine)];
           return [vaBlock(response.virtualAccount), ...payments].join("\n");
         });
         return 0;
@@ -259,7 +266,8 @@ class Runner {
         this.print(
           SimulatePaymentResponseSchema,
           response,
-          () => `payment made by the provider's simulator: ${response.providerPaymentReference}\nits callback follows; see it with: va watch ${id}`,
+          () =>
+            `payment made by the provider's simulator: ${response.providerPaymentReference}\nits callback follows; see it with: va watch ${id}`,
         );
         return 0;
       }
@@ -333,7 +341,8 @@ function createRequest(options: Options): MessageInitShape<typeof CreateVirtualA
   const usage = text(options.usage) ?? "single";
   if (usage !== "single" && usage !== "multi") throw new UsageError(`--usage must be single or multi, got "${usage}"`);
   const ways = [options.amount !== undefined, options.open === true, options.min !== undefined || options.max !== undefined];
-  if (ways.filter(Boolean).length !== 1) throw new UsageError("create needs exactly one of --amount N, --open, or --min N --max N");
+  if (ways.filter(Boolean).length !== 1)
+    throw new UsageError("create needs exactly one of --amount N, --open, or --min N --max N");
   let amount: MessageInitShape<typeof CreateVirtualAccountRequestSchema>["amount"];
   if (options.amount !== undefined) amount = { rule: { case: "fixed", value: { amount: whole(options.amount, "--amount") } } };
   else if (options.open) amount = { rule: { case: "open", value: {} } };
@@ -439,11 +448,22 @@ function vaBlock(va: VirtualAccount | undefined, replayed = false): string {
 }
 
 function vaLine(va: VirtualAccount): string {
-  return [va.id, VirtualAccountStatus[va.status], `${va.bankCode}/${va.provider}`, va.vaNumber, amountText(va.amount), va.merchantReference, when(va.createdAt)].join("  ");
+  return [
+    va.id,
+    VirtualAccountStatus[va.status],
+    `${va.bankCode}/${va.provider}`,
+    va.vaNumber,
+    amountText(va.amount),
+    va.merchantReference,
+    when(va.createdAt),
+  ].join("  ");
 }
 
 function paymentLine(payment: Payment): string {
-  const fee = payment.fee === undefined ? "" : `  fee ${rupiah(payment.fee)}  net ${rupiah(payment.netAmount ?? payment.amount - payment.fee)}`;
+  const fee =
+    payment.fee === undefined
+      ? ""
+      : `  fee ${rupiah(payment.fee)}  net ${rupiah(payment.netAmount ?? payment.amount - payment.fee)}`;
   return `  ${payment.id}  ${rupiah(payment.amount)}  ${outcomeText(payment.outcome)}${fee}  paid ${when(payment.paidAt)}  ref ${payment.providerPaymentReference}`;
 }
 

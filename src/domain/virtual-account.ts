@@ -3,10 +3,7 @@ import { MAX_RUPIAH, type Rupiah } from "./money.js";
 
 export type VaUsage = "SINGLE" | "MULTI";
 
-export type AmountRule =
-  | { type: "FIXED"; amount: Rupiah }
-  | { type: "OPEN" }
-  | { type: "RANGE"; min: Rupiah; max: Rupiah };
+export type AmountRule = { type: "FIXED"; amount: Rupiah } | { type: "OPEN" } | { type: "RANGE"; min: Rupiah; max: Rupiah };
 
 export type VaStatus = "ACTIVE" | "INQUIRED" | "PAID" | "COMPLETED" | "EXPIRED" | "CANCELLED";
 
@@ -62,10 +59,7 @@ export const DEFAULT_LIFETIME_MS = 24 * 3_600_000;
 export const MAX_VA_DIGITS = 23;
 
 /** Applies the rules no provider may relax; returns the draft with the default expiry filled in. */
-export function checkDraft(
-  draft: Omit<VirtualAccountDraft, "expiresAt"> & { expiresAt?: Date },
-  now: Date,
-): VirtualAccountDraft {
+export function checkDraft(draft: Omit<VirtualAccountDraft, "expiresAt"> & { expiresAt?: Date }, now: Date): VirtualAccountDraft {
   checkAmountRule(draft.amount);
   const expiresAt = draft.expiresAt ?? new Date(now.getTime() + DEFAULT_LIFETIME_MS);
   const lifetime = expiresAt.getTime() - now.getTime();
@@ -111,18 +105,15 @@ export function suggestedAmount(rule: AmountRule): Rupiah | undefined {
   return undefined;
 }
 
-export const isOpenForPayment = (status: VaStatus) =>
-  status === "ACTIVE" || status === "INQUIRED" || status === "PAID";
+export const isOpenForPayment = (status: VaStatus) => status === "ACTIVE" || status === "INQUIRED" || status === "PAID";
 
 /** Cancel is allowed while the VA can still take money; cancelling twice is a no-op. */
 export function cancelTransition(va: VirtualAccount): "CANCEL" | "ALREADY_CANCELLED" {
   if (va.status === "CANCELLED") return "ALREADY_CANCELLED";
   if (!isOpenForPayment(va.status)) {
-    throw new DomainError(
-      "FAILED_PRECONDITION",
-      `virtual account is ${va.status.toLowerCase()} and can no longer be cancelled`,
-      { field: "virtual_account_id" },
-    );
+    throw new DomainError("FAILED_PRECONDITION", `virtual account is ${va.status.toLowerCase()} and can no longer be cancelled`, {
+      field: "virtual_account_id",
+    });
   }
   return "CANCEL";
 }
@@ -148,5 +139,4 @@ export function checkChanges(va: VirtualAccount, changes: { amount?: AmountRule;
 }
 
 /** True when the sweeper should close the VA now. */
-export const isDue = (va: VirtualAccount, now: Date) =>
-  isOpenForPayment(va.status) && va.expiresAt.getTime() <= now.getTime();
+export const isDue = (va: VirtualAccount, now: Date) => isOpenForPayment(va.status) && va.expiresAt.getTime() <= now.getTime();

@@ -30,7 +30,8 @@ export function heldPaymentsRoute(deps: HeldPaymentsDeps): PlainRoute {
       }
       const query = new URL(request.url ?? "/", "http://localhost").searchParams;
       const state = query.get("state") ?? "HELD";
-      if (!STATES.has(state as HeldState)) return send(response, 400, { error: "state must be HELD, RECORDED or REFUTED", field: "state" });
+      if (!STATES.has(state as HeldState))
+        return send(response, 400, { error: "state must be HELD, RECORDED or REFUTED", field: "state" });
       const limit = Number(query.get("limit") ?? "100");
       if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
         return send(response, 400, { error: `limit must be an integer from 1 to ${MAX_LIMIT}`, field: "limit" });
@@ -70,5 +71,5 @@ function toJson(held: HeldPayment) {
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest();
 
-const send = (response: HttpResponse, status: number, body: object) => sendJson(response, status, body, { "cache-control": "no-store" });
-
+const send = (response: HttpResponse, status: number, body: object) =>
+  sendJson(response, status, body, { "cache-control": "no-store" });

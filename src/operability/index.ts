@@ -3,8 +3,8 @@ import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { VaService } from "../gen/va/v1/va_pb.js";
 import type { Logger } from "../logging.js";
 import type { PlainRoute } from "../transport/http/plain-route.js";
-import { type HeldPaymentsDeps, heldPaymentsRoute } from "./held-payments.js";
 import { healthRoutes } from "./health.js";
+import { type HeldPaymentsDeps, heldPaymentsRoute } from "./held-payments.js";
 import { GatewayMetrics, type MetricsSources } from "./metrics.js";
 import { reflectionRoutes } from "./reflection.js";
 import { createObservingInterceptor } from "./rpc-observer.js";
@@ -66,7 +66,11 @@ export function createOperability(deps: OperabilityDeps) {
       health(router);
       reflection(router);
     },
-    getRoutes: [metricsRoute, heldPaymentsRoute(deps.heldPayments), ...(deps.sandbox ? webConsoleRoutes() : [])] as readonly PlainRoute[],
+    getRoutes: [
+      metricsRoute,
+      heldPaymentsRoute(deps.heldPayments),
+      ...(deps.sandbox ? webConsoleRoutes() : []),
+    ] as readonly PlainRoute[],
     /** Counts a webhook callback as the webhook route reports it (`WebhookOutcome`). */
     observeWebhook(outcome: { provider: string; result: string; recorded?: string | undefined }): void {
       metrics.webhookCallbacks.inc({ provider: outcome.provider, result: outcome.result });

@@ -1,8 +1,8 @@
-import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import type { DescMethod } from "@bufbuild/protobuf";
+import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logging.js";
-import type { GatewayMetrics } from "./metrics.js";
 import { REQUEST_ID_HEADER, requestIdFrom } from "../transport/http/request-id.js";
+import type { GatewayMetrics } from "./metrics.js";
 
 /** Codes that mean the server (or a provider behind it) failed, not the caller. */
 const SERVER_FAULTS = new Set([Code.Unknown, Code.Internal, Code.Unavailable, Code.DataLoss, Code.DeadlineExceeded]);

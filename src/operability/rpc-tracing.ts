@@ -1,8 +1,8 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { type Context, context, type Span, SpanStatusCode, type TextMapGetter } from "@opentelemetry/api";
-import { protocolOf } from "./rpc-observer.js";
 import { continueTrace, runInSpan, SpanKind, startSpan, tracingOn } from "../tracing.js";
+import { protocolOf } from "./rpc-observer.js";
 
 const headersGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
@@ -10,7 +10,14 @@ const headersGetter: TextMapGetter<Headers> = {
 };
 
 /** Codes that mark a server span failed (OpenTelemetry's RPC conventions); the rest are the caller's doing. */
-const SERVER_ERRORS = new Set([Code.Unknown, Code.DeadlineExceeded, Code.Unimplemented, Code.Internal, Code.Unavailable, Code.DataLoss]);
+const SERVER_ERRORS = new Set([
+  Code.Unknown,
+  Code.DeadlineExceeded,
+  Code.Unimplemented,
+  Code.Internal,
+  Code.Unavailable,
+  Code.DataLoss,
+]);
 
 /**
  * One server span per RPC, continuing the caller's `traceparent` (Connect, gRPC and gRPC-Web all

@@ -26,7 +26,12 @@ export function webConsoleRoutes(): PlainRoute[] {
     response.end(body);
   };
   const fail = (response: HttpResponse) => (error: unknown) =>
-    send(response, 500, "text/plain; charset=utf-8", `page unavailable: ${error instanceof Error ? error.message : String(error)}`);
+    send(
+      response,
+      500,
+      "text/plain; charset=utf-8",
+      `page unavailable: ${error instanceof Error ? error.message : String(error)}`,
+    );
   return [
     {
       path: "/",

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { MigrationObject } from "@mikro-orm/core";
 import { LibSqlDriver, MikroORM as LibSqlOrm } from "@mikro-orm/libsql";
 import { Migrator } from "@mikro-orm/migrations";
-import { MikroORM as PostgreSqlOrm, PostgreSqlDriver } from "@mikro-orm/postgresql";
+import { PostgreSqlDriver, MikroORM as PostgreSqlOrm } from "@mikro-orm/postgresql";
 import pg from "pg";
 import { ENTITIES } from "./entities.js";
 import { postgresqlMigrations } from "./migrations/postgresql/index.js";

@@ -113,8 +113,16 @@ function once(key: string, build: () => SqlText): SqlText {
 
 export function insertInto(into: AnyTable, properties: readonly string[], onConflictDoNothing?: readonly string[]): SqlText {
   return once(`insert:${into.entity}:${properties}:${onConflictDoNothing ?? ""}`, () => {
-    const columns = join(properties.map((p) => column(into, p)), ", ");
-    const conflictColumns = onConflictDoNothing && join(onConflictDoNothing.map((p) => column(into, p)), ", ");
+    const columns = join(
+      properties.map((p) => column(into, p)),
+      ", ",
+    );
+    const conflictColumns =
+      onConflictDoNothing &&
+      join(
+        onConflictDoNothing.map((p) => column(into, p)),
+        ", ",
+      );
     const conflict = conflictColumns ? sql` on conflict (${conflictColumns}) do nothing` : sql``;
     return sql`insert into ${into} (${columns}) values (${placeholders(properties.length)})${conflict}`;
   });
@@ -232,7 +240,10 @@ const EVENT_COLUMNS = [
   "virtualAccount",
   "payment",
 ] as const;
-const EVENT_COLUMN_LIST = join(EVENT_COLUMNS.map((p) => event[p]), ", ");
+const EVENT_COLUMN_LIST = join(
+  EVENT_COLUMNS.map((p) => event[p]),
+  ", ",
+);
 export const APPEND_EVENT_SQLITE = sql`insert into ${event} (${EVENT_COLUMN_LIST}) values (?, ?, ?, ?, ?, ?, ?, ?) returning ${event.sequence}`;
 /**
  * (columns…, lock key, channel). One round trip: takes the append lock, then draws the sequence
@@ -243,7 +254,11 @@ export const APPEND_EVENT_SQLITE = sql`insert into ${event} (${EVENT_COLUMN_LIST
 export const APPEND_EVENT_POSTGRESQL = sql`insert into ${event} (${EVENT_COLUMN_LIST}) select ?, ?, ?, ?, ?, ?::timestamptz, ?, ? from (select pg_advisory_xact_lock(?)) as append_lock returning ${event.sequence}, pg_notify(?, ${event.sequence}::text)`;
 
 /** (after, [upTo], [tenantId, [virtualAccountId | merchantReference]], limit) */
-export function readEvents(shape: { upTo: boolean; tenant: boolean; narrowedTo?: "virtualAccountId" | "merchantReference" }): SqlText {
+export function readEvents(shape: {
+  upTo: boolean;
+  tenant: boolean;
+  narrowedTo?: "virtualAccountId" | "merchantReference";
+}): SqlText {
   return once(`read-events:${shape.upTo}:${shape.tenant}:${shape.narrowedTo ?? ""}`, () => {
     const conditions: SqlText[] = [sql`${event.sequence} > ?`];
     if (shape.upTo) conditions.push(sql`${event.sequence} <= ?`);

@@ -1,4 +1,4 @@
-import type { Knex, SqlEntityManager as EntityManager } from "@mikro-orm/knex";
+import type { SqlEntityManager as EntityManager, Knex } from "@mikro-orm/knex";
 import type { Dialect } from "./orm.js";
 import { deleteFrom, insertInto, type SqlText, type Table, updateOf } from "./sql.js";
 

@@ -14,7 +14,10 @@ export interface WalCheckpointer {
   stop(): Promise<void>;
 }
 
-export function startWalCheckpointer(path: string, options: { intervalMs: number; onError: (message: string) => void }): WalCheckpointer {
+export function startWalCheckpointer(
+  path: string,
+  options: { intervalMs: number; onError: (message: string) => void },
+): WalCheckpointer {
   const worker = new Worker(new URL("./wal-checkpoint-worker.mjs", import.meta.url), {
     workerData: { path, intervalMs: options.intervalMs },
   });

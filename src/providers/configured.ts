@@ -19,7 +19,9 @@ export function providersFromFile(path: string, now: () => Date): ConfiguredProv
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new Error(`VA_PROVIDERS_FILE ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).name})`);
+    throw new Error(
+      `VA_PROVIDERS_FILE ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).name})`,
+    );
   }
   let settings: unknown;
   try {
@@ -33,7 +35,8 @@ export function providersFromFile(path: string, now: () => Date): ConfiguredProv
   }
   return Object.entries(settings).map(([name, value]) => {
     const entry = providerCatalog[name];
-    if (!entry) throw new Error(`VA_PROVIDERS_FILE: unknown provider "${name}" (known: ${Object.keys(providerCatalog).join(", ")})`);
+    if (!entry)
+      throw new Error(`VA_PROVIDERS_FILE: unknown provider "${name}" (known: ${Object.keys(providerCatalog).join(", ")})`);
     if (typeof value !== "object" || value === null) throw new Error(`VA_PROVIDERS_FILE: "${name}" must be an object`);
     try {
       const providerSettings = entry.readSettings(new SettingsFields(name, value as Record<string, unknown>));

@@ -114,7 +114,6 @@ export class CallbackSender {
     setMaxListeners(0, this.stop.signal);
   }
 
-
   send(build: () => CallbackDelivery): DeliveryRecord {
     const record: DeliveryRecord = { delivery: build(), attempts: 0, acknowledged: false, lastStatus: undefined };
     if (this.holding) {

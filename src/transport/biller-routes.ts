@@ -1,10 +1,10 @@
 import type { BillerRoute, BillerService } from "../app/biller.js";
 import type { Logger } from "../logging.js";
-import type { HttpAnswer } from "../providers/provider.js";
-import { BillerPath } from "../providers/snap-biller/wire.js";
 import { snapAnswer } from "../protocols/snap/answer.js";
 import { SnapOutcomes, SnapService } from "../protocols/snap/response-code.js";
 import { formatSnapTimestamp } from "../protocols/snap/timestamp.js";
+import type { HttpAnswer } from "../providers/provider.js";
+import { BillerPath } from "../providers/snap-biller/wire.js";
 import type { HttpRequest, HttpResponse } from "./http/exchange.js";
 import { inboundRequest } from "./http/inbound-request.js";
 import { readBody } from "./http/read-body.js";

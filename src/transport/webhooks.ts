@@ -42,11 +42,7 @@ const withRequestId = (log: Logger, requestId: string): Logger => ({
  * acknowledgement its provider expects. With tracing on it is a server span (continuing the
  * provider's `traceparent` if it sends one), the parent of the transactions that record it.
  */
-export function handleWebhook(
-  deps: WebhookDeps,
-  request: HttpRequest,
-  response: HttpResponse,
-): Promise<void> {
+export function handleWebhook(deps: WebhookDeps, request: HttpRequest, response: HttpResponse): Promise<void> {
   if (!tracingOn()) return answerWebhook(deps, request, response, undefined);
   const span = { kind: SpanKind.SERVER, parent: continueTrace(request.headers), attributes: WEBHOOK_SPAN_ATTRIBUTES };
   return inSpan(`POST ${WEBHOOK_ROUTE}`, span, (started) => answerWebhook(deps, request, response, started));
@@ -74,11 +70,16 @@ async function answerWebhook(
   } else {
     const rawBody = await readBody(request, deps.maxBodyBytes);
     if (!rawBody) deps.observe?.({ provider: provider.name, result: "too_large" });
-    answer = rawBody ? await receive({ ...deps, log }, provider.name, inboundRequest(request, url.pathname, rawBody)) : jsonAnswer(413, { error: "PAYLOAD_TOO_LARGE" });
+    answer = rawBody
+      ? await receive({ ...deps, log }, provider.name, inboundRequest(request, url.pathname, rawBody))
+      : jsonAnswer(413, { error: "PAYLOAD_TOO_LARGE" });
   }
   const durationMs = Math.round(performance.now() - started);
   if (span) endWebhookSpan(span, provider?.name, answer.status);
-  log.info({ provider: providerName.slice(0, 32), path: url.pathname.slice(0, 200), status: answer.status, durationMs }, "webhook");
+  log.info(
+    { provider: providerName.slice(0, 32), path: url.pathname.slice(0, 200), status: answer.status, durationMs },
+    "webhook",
+  );
   if (response.headersSent || response.destroyed) return;
   response.writeHead(answer.status, { "content-type": answer.contentType, [REQUEST_ID_HEADER]: requestId });
   response.end(answer.body);
@@ -105,7 +106,10 @@ async function receive(deps: WebhookDeps, providerName: string, inbound: Inbound
     deps.observe?.({ provider: providerName, result: "verified", recorded: recorded.toLowerCase() });
     const fields = { provider: providerName, paymentRef: notification.providerPaymentRef, result: recorded };
     if (recorded === "HELD" || recorded === "REFUTED") {
-      deps.log.warn({ ...fields, doubt: belief.verified ? "no virtual account matches it" : belief.doubt }, "payment callback not recorded");
+      deps.log.warn(
+        { ...fields, doubt: belief.verified ? "no virtual account matches it" : belief.doubt },
+        "payment callback not recorded",
+      );
     } else {
       deps.log.info(fields, "payment callback");
     }

@@ -61,7 +61,9 @@ const RULES: Rule[] = [
     name: "src/app imports src/domain and node: builtins, and of the outer layers only the types in APP_TYPE_ONLY",
     from: /^src\/app\//,
     forbidden: (d) =>
-      d.kind !== "builtin" && !/^src\/(app|domain)\//.test(d.to) && !(d.typeOnly && APP_TYPE_ONLY.some((allowed) => allowed.test(d.to))),
+      d.kind !== "builtin" &&
+      !/^src\/(app|domain)\//.test(d.to) &&
+      !(d.typeOnly && APP_TYPE_ONLY.some((allowed) => allowed.test(d.to))),
   },
   {
     name: "only the wiring that starts them (gateway.ts, src/wiring/) imports the test doubles in src/sandbox",

@@ -5,11 +5,11 @@ import {
   type AmountRuleSchema,
   AmountType,
   type BankCapability,
-  type VaCombination,
   ErrorDetailSchema,
   EventType,
-  type VirtualAccount,
+  type VaCombination,
   VaUsage,
+  type VirtualAccount,
   VirtualAccountStatus,
 } from "../../src/gen/va/v1/va_pb.js";
 import { sandboxKitFactories } from "../../src/sandbox/catalog.js";
@@ -150,11 +150,13 @@ describe.each(PROVIDERS)("provider %s", (name) => {
   });
 
   it("updates amount and expiry where the provider supports it, and refuses up front where not", async () => {
-    const combination = bank.combinations.find((c) => c.amountType === AmountType.FIXED) ?? (bank.combinations[0] as VaCombination);
+    const combination =
+      bank.combinations.find((c) => c.amountType === AmountType.FIXED) ?? (bank.combinations[0] as VaCombination);
     const { virtualAccount } = await create(combination.usage, combination.amountType);
     const id = virtualAccount?.id ?? "";
     const expiresAt = timestampFromDate(new Date(Date.now() + 48 * 3_600_000));
-    const amount = combination.amountType === AmountType.FIXED ? { rule: { case: "fixed" as const, value: { amount: 30_000n } } } : undefined;
+    const amount =
+      combination.amountType === AmountType.FIXED ? { rule: { case: "fixed" as const, value: { amount: 30_000n } } } : undefined;
     const update = client.updateVirtualAccount({ virtualAccountId: id, expiresAt, amount });
     if (!bank.canUpdate) {
       expect((await rejection(update)).code).toBe(9);

@@ -120,18 +120,22 @@ async function crashRun(dialect: TestDialect): Promise<void> {
     retryDelaysMs: RETRY_DELAYS_MS,
   });
   const proxy = await startCountingProxy(simulator.url);
-  const service = new ServiceProcess(port, {
-    SANDBOX_SIMULATOR_URL: proxy.url,
-    SANDBOX_MERCHANT_ID: SECRETS.merchantId,
-    SANDBOX_API_KEY: SECRETS.apiKey,
-    SANDBOX_WEBHOOK_SECRET: SECRETS.webhookSecret,
-    VA_API_KEYS: `${TENANT.tenantId}=${TENANT.apiKey}`,
-    ...(postgres ? { DATABASE_URL: postgres.url } : { SQLITE_PATH: join(folder, "va.sqlite") }),
-    VA_IDEMPOTENCY_LEASE_MS: String(LEASE_MS),
-    VA_HEARTBEAT_MS: "500",
-    VA_EVENT_POLL_MS: "200",
-    LOG_LEVEL: "info",
-  }, process.env.VA_CRASH_COLD_START === "1");
+  const service = new ServiceProcess(
+    port,
+    {
+      SANDBOX_SIMULATOR_URL: proxy.url,
+      SANDBOX_MERCHANT_ID: SECRETS.merchantId,
+      SANDBOX_API_KEY: SECRETS.apiKey,
+      SANDBOX_WEBHOOK_SECRET: SECRETS.webhookSecret,
+      VA_API_KEYS: `${TENANT.tenantId}=${TENANT.apiKey}`,
+      ...(postgres ? { DATABASE_URL: postgres.url } : { SQLITE_PATH: join(folder, "va.sqlite") }),
+      VA_IDEMPOTENCY_LEASE_MS: String(LEASE_MS),
+      VA_HEARTBEAT_MS: "500",
+      VA_EVENT_POLL_MS: "200",
+      LOG_LEVEL: "info",
+    },
+    process.env.VA_CRASH_COLD_START === "1",
+  );
   const tally = new ErrorTally();
   try {
     await service.start();
@@ -239,7 +243,9 @@ async function crashRun(dialect: TestDialect): Promise<void> {
         recordedLines.push(paymentLine(payment.providerPaymentReference, flow.providerReference, payment.amount, payment.fee));
       }
       if (value.virtualAccount?.paymentCount !== value.payments.length) {
-        countMismatches.push(`${flow.virtualAccountId}: count ${value.virtualAccount?.paymentCount} vs ${value.payments.length} payments`);
+        countMismatches.push(
+          `${flow.virtualAccountId}: count ${value.virtualAccount?.paymentCount} vs ${value.payments.length} payments`,
+        );
       }
     });
     const paidLines = events
@@ -261,7 +267,10 @@ async function crashRun(dialect: TestDialect): Promise<void> {
         `kills at (time/flows done/moment): ${timeline.join(" ")};`,
         `payments: ${ledger.length} in the ledger (${planned} planned, ${ledger.length - planned} extra from retried SimulatePayment), ${recordedLines.length} recorded, ${paidLines.length} PAYMENT_RECEIVED events;`,
         `creates: ${results.reduce((n, r) => n + r.createAttempts, 0)} attempts, ${results.filter((r) => r.createAttempts > 1).length} flows retried, ${results.filter((r) => r.replayed).length} answered replayed;`,
-        `provider calls: ${[...proxy.counts].sort().map(([name, n]) => `${name}=${n}`).join(" ")} (lookup = a retried create adopting its VA);`,
+        `provider calls: ${[...proxy.counts]
+          .sort()
+          .map(([name, n]) => `${name}=${n}`)
+          .join(" ")} (lookup = a retried create adopting its VA);`,
         `callbacks: ${simulator.deliveries.reduce((n, d) => n + d.attempts, 0)} attempts for ${simulator.deliveries.length} payments;`,
         `client errors: ${tally};`,
         ...[...tally.samples].map(([name, messages]) => `  ${name}: ${[...messages].join(" | ")}`),
@@ -269,13 +278,17 @@ async function crashRun(dialect: TestDialect): Promise<void> {
         `total ${seconds(totalMs)} (flows ${seconds(flowsMs)}, final crash + callbacks drained ${seconds(drainedMs - flowsMs)}, checks ${seconds(totalMs - drainedMs)})`,
       ].join("\n  "),
     );
-    if (service.stats.errorLines.length > 0) console.log(`[crash/${dialect}] first service errors:\n${service.stats.errorLines.join("\n")}`);
+    if (service.stats.errorLines.length > 0)
+      console.log(`[crash/${dialect}] first service errors:\n${service.stats.errorLines.join("\n")}`);
 
     expect(byVaId.size, "every flow has its own VA").toBe(FLOWS);
     expect(byProviderVa.size, "every VA has its own provider VA").toBe(FLOWS);
 
     // The truth: what the simulator took, every payment into one of our VAs, every callback acknowledged.
-    expect(ledger.filter((p) => !byProviderVa.has(p.virtualAccountId)), "payments into VAs we do not know").toEqual([]);
+    expect(
+      ledger.filter((p) => !byProviderVa.has(p.virtualAccountId)),
+      "payments into VAs we do not know",
+    ).toEqual([]);
     const unacknowledged = simulator.deliveries.filter((d) => !d.acknowledged);
     expect(
       unacknowledged.map((d) => `${d.lastStatus} after ${d.attempts}: ${d.delivery.body.slice(0, 120)}`),
@@ -283,7 +296,10 @@ async function crashRun(dialect: TestDialect): Promise<void> {
     ).toEqual([]);
     const ledgerRefs = new Set(ledger.map((p) => p.paymentId));
     const answeredRefs = results.flatMap((r) => r.paymentRefs);
-    expect(answeredRefs.filter((ref) => !ledgerRefs.has(ref)), "SimulatePayment answers missing from the ledger").toEqual([]);
+    expect(
+      answeredRefs.filter((ref) => !ledgerRefs.has(ref)),
+      "SimulatePayment answers missing from the ledger",
+    ).toEqual([]);
 
     // What the service recorded, VA by VA: equal to the ledger, nothing lost, nothing doubled.
     expect(countMismatches, "VA payment counts").toEqual([]);
@@ -291,7 +307,10 @@ async function crashRun(dialect: TestDialect): Promise<void> {
 
     // The tenant's stream from the start: each VA created once, each payment received once, in cursor order.
     const cursors = events.map((e) => BigInt(e.cursor));
-    expect(cursors.every((c, i) => i === 0 || c > (cursors[i - 1] as bigint)), "cursors strictly increase").toBe(true);
+    expect(
+      cursors.every((c, i) => i === 0 || c > (cursors[i - 1] as bigint)),
+      "cursors strictly increase",
+    ).toBe(true);
     expect(createdIds.sort(), "VIRTUAL_ACCOUNT_CREATED events").toEqual([...byVaId.keys()].sort());
     expect(paidLines.sort(), "PAYMENT_RECEIVED events vs simulator ledger").toEqual(ledgerLines);
     expect(events.length, "no other events").toBe(FLOWS + ledger.length);
@@ -300,12 +319,17 @@ async function crashRun(dialect: TestDialect): Promise<void> {
     const replayProblems = replays
       .map(({ value }, index) => ({ value, flow: results[index] as FlowResult }))
       .filter(({ value, flow }) => !value.replayed || value.virtualAccount?.id !== flow.virtualAccountId)
-      .map(({ value, flow }) => `${flow.plan.key}: replayed=${value.replayed} id=${value.virtualAccount?.id} want ${flow.virtualAccountId}`);
+      .map(
+        ({ value, flow }) =>
+          `${flow.plan.key}: replayed=${value.replayed} id=${value.virtualAccount?.id} want ${flow.virtualAccountId}`,
+      );
     expect(replayProblems, "creating again with the same key").toEqual([]);
     const providerProblems = atProvider
       .map((found, index) => ({ found, flow: results[index] as FlowResult }))
       .filter(({ found, flow }) => found.length !== 1 || found[0]?.id !== flow.providerReference)
-      .map(({ found, flow }) => `${flow.plan.key}: ${found.map((va) => va.id).join(",") || "none"} want ${flow.providerReference}`);
+      .map(
+        ({ found, flow }) => `${flow.plan.key}: ${found.map((va) => va.id).join(",") || "none"} want ${flow.providerReference}`,
+      );
     expect(providerProblems, "simulator VAs per external id").toEqual([]);
     expect(proxy.counts.get("create 201"), "VAs the simulator newly made: one per key, whatever crashed").toBe(FLOWS);
   } finally {

@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
-import { type CreateVirtualAccountRequestSchema, VaUsage, type VaService } from "../../src/gen/va/v1/va_pb.js";
+import { type CreateVirtualAccountRequestSchema, type VaService, VaUsage } from "../../src/gen/va/v1/va_pb.js";
 
 type CreateInit = MessageInitShape<typeof CreateVirtualAccountRequestSchema>;
 type VaClient = Client<typeof VaService>;
@@ -151,11 +151,7 @@ export async function retrying<T>(
 
 /** Creates the VA (same request on every retry), then pays it; SimulatePayment is retried too. */
 export async function runFlow(client: VaClient, plan: FlowPlan, options: RetryOptions): Promise<FlowResult> {
-  const created = await retrying(
-    "create",
-    (timeoutMs) => client.createVirtualAccount(plan.request, { timeoutMs }),
-    options,
-  );
+  const created = await retrying("create", (timeoutMs) => client.createVirtualAccount(plan.request, { timeoutMs }), options);
   const virtualAccount = created.value.virtualAccount;
   if (!virtualAccount) throw new Error(`flow ${plan.index}: create answered without a virtual account`);
   const result: FlowResult = {

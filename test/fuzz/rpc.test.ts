@@ -23,9 +23,9 @@ import { createRequest, storedEvents } from "../support/fixtures.js";
 import {
   ALLOWED_GRPC_STATUSES,
   allowedGrpcStatus,
+  allPaths,
   applyByteMutations,
   applyMutations,
-  allPaths,
   byteMutationArb,
   checkConnectStreamAnswer,
   checkConnectUnaryAnswer,
@@ -38,8 +38,8 @@ import {
   type JsonPath,
   nastyStringArb,
   noiseArb,
-  RawJson,
   type RawAnswer,
+  RawJson,
   rawRequest,
   render,
   renderingArb,
@@ -112,7 +112,9 @@ const rpcUrl = (method: Method) => `${gateway.url}/va.v1.VaService/${method}`;
 
 async function currentVas(): Promise<VirtualAccount[]> {
   return Promise.all(
-    Object.values(targets).map(async (va) => (await alpha.getPaymentStatus({ virtualAccountId: va.id })).virtualAccount as VirtualAccount),
+    Object.values(targets).map(
+      async (va) => (await alpha.getPaymentStatus({ virtualAccountId: va.id })).virtualAccount as VirtualAccount,
+    ),
   );
 }
 
@@ -229,9 +231,27 @@ function specs(): Record<Method, RpcSpec> {
       base: createBase,
       paths: [...allPaths(createBase), ...allPaths(createOptional), ["amount", "range", "min"], ["amount", "open"]],
       breaking: fc.oneof(
-        set(["idempotencyKey"], fc.oneof(notMatching(KEY), wrongTypeArb.filter((v) => typeof v !== "string"))),
-        set(["merchantReference"], fc.oneof(notMatching(/^[A-Za-z0-9._:/-]{1,64}$/), wrongTypeArb.filter((v) => typeof v !== "string"))),
-        set(["bankCode"], fc.oneof(notMatching(/^[A-Z0-9]{2,16}$/), wrongTypeArb.filter((v) => typeof v !== "string"))),
+        set(
+          ["idempotencyKey"],
+          fc.oneof(
+            notMatching(KEY),
+            wrongTypeArb.filter((v) => typeof v !== "string"),
+          ),
+        ),
+        set(
+          ["merchantReference"],
+          fc.oneof(
+            notMatching(/^[A-Za-z0-9._:/-]{1,64}$/),
+            wrongTypeArb.filter((v) => typeof v !== "string"),
+          ),
+        ),
+        set(
+          ["bankCode"],
+          fc.oneof(
+            notMatching(/^[A-Z0-9]{2,16}$/),
+            wrongTypeArb.filter((v) => typeof v !== "string"),
+          ),
+        ),
         set(["usage"], fc.constantFrom<unknown>("VA_USAGE_UNSPECIFIED", 0, 3, 7, -1, 99, "BOGUS", "1", 1.5, true, [], {}, null)),
         set(
           ["amount"],
@@ -276,9 +296,18 @@ function specs(): Record<Method, RpcSpec> {
           ["customer", "name"],
           fc.oneof(fc.constantFrom("", "x".repeat(101), "😀".repeat(101)), nastyStringArb.filter(hasControlCharacter)),
         ),
-        set(["numberSuffix"], notMatching(/^[0-9]{1,20}$/).filter((s) => s !== "")),
-        set(["description"], nastyStringArb.filter((s) => codePoints(s) > 255)),
-        set(["provider"], notMatching(/^[a-z][a-z0-9_-]{1,31}$/).filter((s) => s !== "")),
+        set(
+          ["numberSuffix"],
+          notMatching(/^[0-9]{1,20}$/).filter((s) => s !== ""),
+        ),
+        set(
+          ["description"],
+          nastyStringArb.filter((s) => codePoints(s) > 255),
+        ),
+        set(
+          ["provider"],
+          notMatching(/^[a-z][a-z0-9_-]{1,31}$/).filter((s) => s !== ""),
+        ),
         set(["provider"], fc.constantFrom("nosuchprovider", "sandbox2", "winpay-x")),
         set(
           ["expiresAt"],
@@ -327,8 +356,17 @@ function specs(): Record<Method, RpcSpec> {
       paths: [["virtualAccountId"], ["idempotencyKey"], ["reason"]],
       breaking: fc.oneof(
         set(["virtualAccountId"], badVaId(cancelId)),
-        set(["idempotencyKey"], fc.oneof(notMatching(KEY), wrongTypeArb.filter((v) => typeof v !== "string"))),
-        set(["reason"], nastyStringArb.filter((s) => codePoints(s) > 255)),
+        set(
+          ["idempotencyKey"],
+          fc.oneof(
+            notMatching(KEY),
+            wrongTypeArb.filter((v) => typeof v !== "string"),
+          ),
+        ),
+        set(
+          ["reason"],
+          nastyStringArb.filter((s) => codePoints(s) > 255),
+        ),
         set([], fc.constantFrom<unknown>([], "x", 5, true, null, {})),
       ),
       clearForBinary: (message) => {
@@ -341,14 +379,36 @@ function specs(): Record<Method, RpcSpec> {
       mutating: true,
       streaming: false,
       base: { virtualAccountId: updateId, amount: { fixed: { amount: "30000" } }, expiresAt: inTwoDays },
-      paths: [["virtualAccountId"], ["amount"], ["amount", "fixed"], ["amount", "fixed", "amount"], ["expiresAt"], ["amount", "range", "min"]],
+      paths: [
+        ["virtualAccountId"],
+        ["amount"],
+        ["amount", "fixed"],
+        ["amount", "fixed", "amount"],
+        ["expiresAt"],
+        ["amount", "range", "min"],
+      ],
       breaking: fc.oneof(
         set(["virtualAccountId"], badVaId(updateId)),
         // The VA is FIXED: another amount type is refused as well as a bad fixed amount.
-        set(["amount"], fc.oneof(fc.constantFrom<unknown>({}, { open: {} }, { range: { min: "10000", max: "50000" } }, "x", 5, []), badAmount.map((amount) => ({ fixed: { amount } })))),
+        set(
+          ["amount"],
+          fc.oneof(
+            fc.constantFrom<unknown>({}, { open: {} }, { range: { min: "10000", max: "50000" } }, "x", 5, []),
+            badAmount.map((amount) => ({ fixed: { amount } })),
+          ),
+        ),
         set(
           ["expiresAt"],
-          fc.constantFrom<unknown>("garbage", "2020-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "", 5, {}, true),
+          fc.constantFrom<unknown>(
+            "garbage",
+            "2020-01-01T00:00:00Z",
+            "1970-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "",
+            5,
+            {},
+            true,
+          ),
         ),
         set([], fc.constant<unknown>({ virtualAccountId: updateId })),
         set([], fc.constantFrom<unknown>([], "x", 5, true, null)),
@@ -365,7 +425,10 @@ function specs(): Record<Method, RpcSpec> {
       paths: [["virtualAccountId"], ["afterCursor"], ["merchantReference"]],
       breaking: fc.oneof(
         set(["virtualAccountId"], badVaId(readId)),
-        set(["afterCursor"], fc.oneof(notMatching(/^[0-9]{0,19}$/), fc.constantFrom<unknown>(5, -1, true, [], {}, "99999999999999999999"))),
+        set(
+          ["afterCursor"],
+          fc.oneof(notMatching(/^[0-9]{0,19}$/), fc.constantFrom<unknown>(5, -1, true, [], {}, "99999999999999999999")),
+        ),
         set(["merchantReference"], fc.constantFrom<unknown>("x", "", "r".repeat(65))),
       ),
     },
@@ -377,7 +440,10 @@ function specs(): Record<Method, RpcSpec> {
       paths: [["virtualAccountId"], ["amount"]],
       breaking: fc.oneof(
         set(["virtualAccountId"], badVaId(simulateId)),
-        set(["amount"], badAmount.filter((a) => a !== null)),
+        set(
+          ["amount"],
+          badAmount.filter((a) => a !== null),
+        ),
         set([], fc.constantFrom<unknown>([], "x", 5, true, null, {})),
       ),
       clearForBinary: (message) => {
@@ -391,8 +457,20 @@ function specs(): Record<Method, RpcSpec> {
       base: { provider: "sandbox", bankCode: "BCA" },
       paths: [["provider"], ["bankCode"]],
       breaking: fc.oneof(
-        set(["provider"], fc.oneof(notMatching(/^[a-z][a-z0-9_-]{1,31}$/).filter((s) => s !== ""), fc.constantFrom<unknown>(5, true, [], {}))),
-        set(["bankCode"], fc.oneof(notMatching(/^[A-Z0-9]{2,16}$/).filter((s) => s !== ""), fc.constantFrom<unknown>(5, true, [], {}))),
+        set(
+          ["provider"],
+          fc.oneof(
+            notMatching(/^[a-z][a-z0-9_-]{1,31}$/).filter((s) => s !== ""),
+            fc.constantFrom<unknown>(5, true, [], {}),
+          ),
+        ),
+        set(
+          ["bankCode"],
+          fc.oneof(
+            notMatching(/^[A-Z0-9]{2,16}$/).filter((s) => s !== ""),
+            fc.constantFrom<unknown>(5, true, [], {}),
+          ),
+        ),
       ),
     },
   };
@@ -420,7 +498,11 @@ function jsonCaseArb(all: Record<Method, RpcSpec>): fc.Arbitrary<JsonCase> {
 const mutatedValue = (all: Record<Method, RpcSpec>, c: JsonCase) => applyMutations(all[c.method].base, [...c.noise, c.breaking]);
 
 /** The protobuf binary of a case: decoded leniently (the base if its JSON does not decode), cleared, byte-mutated. */
-function binaryBody(all: Record<Method, RpcSpec>, c: JsonCase, byteMutations: Parameters<typeof applyByteMutations>[1]): Uint8Array {
+function binaryBody(
+  all: Record<Method, RpcSpec>,
+  c: JsonCase,
+  byteMutations: Parameters<typeof applyByteMutations>[1],
+): Uint8Array {
   const spec = all[c.method];
   let message: ReturnType<typeof fromJson>;
   try {
@@ -438,7 +520,12 @@ const short = (value: unknown) => {
 };
 
 /** Sends a body with the Connect protocol (streaming framing for the stream) and checks the answer. */
-async function connectCall(method: Method, mutating: boolean, codec: "json" | "proto", body: Uint8Array | string): Promise<string> {
+async function connectCall(
+  method: Method,
+  mutating: boolean,
+  codec: "json" | "proto",
+  body: Uint8Array | string,
+): Promise<string> {
   const context = `${method} ${codec} ${short(body)}`;
   if (method === "StreamPaymentEvents") {
     const answer = await connectStreamCall(
@@ -532,7 +619,9 @@ describe("Connect streaming framing", () => {
             { ...auth, "content-type": `application/connect+${codec}`, "connect-timeout-ms": "10000" },
             body,
           );
-          count(`envelope:${checkConnectStreamAnswer(answer, `flags ${flags} declared ${declared} ×${copies} ${short(payload)}`)}`);
+          count(
+            `envelope:${checkConnectStreamAnswer(answer, `flags ${flags} declared ${declared} ×${copies} ${short(payload)}`)}`,
+          );
         },
       ),
       fuzzParameters(80),
@@ -571,10 +660,12 @@ describe("wrong content types", () => {
     await fc.assert(
       fc.asyncProperty(
         jsonCaseArb(all),
-        fc.oneof(
-          { weight: 3, arbitrary: fc.constantFrom(...CONTENT_TYPES) },
-          fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 }),
-        ).filter((type) => !/^\s*application\/grpc(?!-web)/i.test(type)),
+        fc
+          .oneof(
+            { weight: 3, arbitrary: fc.constantFrom(...CONTENT_TYPES) },
+            fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 }),
+          )
+          .filter((type) => !/^\s*application\/grpc(?!-web)/i.test(type)),
         fc.boolean(),
         async (c, contentType, binary) => {
           const spec = all[c.method];
@@ -602,7 +693,11 @@ describe("wrong content types", () => {
     );
   }, 60_000);
 
-  function checkUnary(answer: RawAnswer | { status: number; contentType: string; text: string }, mutating: boolean, context: string) {
+  function checkUnary(
+    answer: RawAnswer | { status: number; contentType: string; text: string },
+    mutating: boolean,
+    context: string,
+  ) {
     const raw: RawAnswer = "body" in answer ? answer : { ...answer, headers: new Headers(), body: Buffer.from(answer.text) };
     return checkConnectUnaryAnswer(raw, { successAllowed: !mutating, context });
   }
@@ -664,7 +759,11 @@ describe("gRPC over HTTP/2", () => {
         async (c, body) => {
           const spec = all[c.method];
           const payload =
-            body.kind === "message" ? envelope(binaryBody(all, c, body.mutations)) : body.kind === "random" ? envelope(body.bytes) : body.bytes;
+            body.kind === "message"
+              ? envelope(binaryBody(all, c, body.mutations))
+              : body.kind === "random"
+                ? envelope(body.bytes)
+                : body.bytes;
           const answer = await grpcRawCall(session, `/va.v1.VaService/${c.method}`, auth, payload);
           const where = `${c.method} ${body.kind} ${Buffer.from(payload).toString("hex").slice(0, 300)} → ${JSON.stringify(answer)}`;
           expect(answer.httpStatus, where).toBe(200);
@@ -714,7 +813,11 @@ describe("gRPC over HTTP/2", () => {
 });
 
 /** One typed call of `method` (the stream: up to its first message). */
-async function typedCall(client: Client<typeof VaService>, method: Method, message: ReturnType<typeof fromJson>): Promise<unknown> {
+async function typedCall(
+  client: Client<typeof VaService>,
+  method: Method,
+  message: ReturnType<typeof fromJson>,
+): Promise<unknown> {
   // biome-ignore lint/suspicious/noExplicitAny: the message matches the method's request schema by construction
   const request = message as any;
   const options = { timeoutMs: 10_000 };
@@ -756,27 +859,34 @@ describe("huge bodies (over the 1 MiB limit) → an error, not a crash", () => {
     });
   const hugeJson = () => Buffer.from(JSON.stringify({ virtualAccountId: targets.read.id, pad: "x".repeat(MiB + 10) }));
 
-  it.each(METHODS.filter((m) => m !== "StreamPaymentEvents"))("%s: JSON and binary, with and without content-length → resource_exhausted", async (method) => {
-    const mutating = specs()[method].mutating;
-    for (const [contentType, body] of [
-      ["application/json", hugeJson()],
-      ["application/proto", Buffer.alloc(MiB + 10, 0x0a)],
-    ] as const) {
-      for (const stream of [false, true]) {
-        const answer = await rawRequest(rpcUrl(method), {
-          headers: { ...auth, "content-type": contentType },
-          body: stream ? chunked(body) : body,
-        });
-        expect(checkConnectUnaryAnswer(answer, { successAllowed: !mutating, context: `${method} ${contentType} stream=${stream}` })).toBe(
-          "resource_exhausted",
-        );
+  it.each(METHODS.filter((m) => m !== "StreamPaymentEvents"))(
+    "%s: JSON and binary, with and without content-length → resource_exhausted",
+    async (method) => {
+      const mutating = specs()[method].mutating;
+      for (const [contentType, body] of [
+        ["application/json", hugeJson()],
+        ["application/proto", Buffer.alloc(MiB + 10, 0x0a)],
+      ] as const) {
+        for (const stream of [false, true]) {
+          const answer = await rawRequest(rpcUrl(method), {
+            headers: { ...auth, "content-type": contentType },
+            body: stream ? chunked(body) : body,
+          });
+          expect(
+            checkConnectUnaryAnswer(answer, { successAllowed: !mutating, context: `${method} ${contentType} stream=${stream}` }),
+          ).toBe("resource_exhausted");
+        }
       }
-    }
-  });
+    },
+  );
 
   it("StreamPaymentEvents: a huge envelope, and one that only claims to be huge → resource_exhausted", async () => {
     for (const body of [envelope(hugeJson()), envelope("{}", 0, 0xffffffff), envelope("{}", 0, MiB + 1)]) {
-      const answer = await connectStreamCall(rpcUrl("StreamPaymentEvents"), { ...auth, "content-type": "application/connect+json" }, body);
+      const answer = await connectStreamCall(
+        rpcUrl("StreamPaymentEvents"),
+        { ...auth, "content-type": "application/connect+json" },
+        body,
+      );
       expect(checkConnectStreamAnswer(answer, "huge envelope")).toBe("resource_exhausted");
     }
   });
@@ -796,16 +906,24 @@ describe("huge bodies (over the 1 MiB limit) → an error, not a crash", () => {
   // neither drains nor closes the HTTP/1.1 keep-alive connection, so the next request on it is never
   // answered. Behind a proxy that pools upstream connections that stalls other callers' requests.
   it.each([
-    ["Connect streaming, a real 1 MiB envelope", "/va.v1.VaService/StreamPaymentEvents", "application/connect+json", () => envelope(Buffer.alloc(MiB + 10, 0x20))],
+    [
+      "Connect streaming, a real 1 MiB envelope",
+      "/va.v1.VaService/StreamPaymentEvents",
+      "application/connect+json",
+      () => envelope(Buffer.alloc(MiB + 10, 0x20)),
+    ],
     [
       "gRPC-Web, an envelope claiming 4 GiB",
       "/va.v1.VaService/GetCapabilities",
       "application/grpc-web+json",
       () => Buffer.concat([envelope("{}", 0, 0xffffffff), Buffer.alloc(500_000, 0x20)]),
     ],
-  ])("%s: the keep-alive connection still answers its next request (or is closed), never hangs", async (_name, path, contentType, body) => {
-    expect(await nextRequestOnSameConnection(path, contentType, body())).not.toBe("hung");
-  });
+  ])(
+    "%s: the keep-alive connection still answers its next request (or is closed), never hangs",
+    async (_name, path, contentType, body) => {
+      expect(await nextRequestOnSameConnection(path, contentType, body())).not.toBe("hung");
+    },
+  );
 
   it("a big but allowed body is parsed and refused on its merits", async () => {
     const answer = await rawRequest(rpcUrl("CreateVirtualAccount"), {
@@ -819,10 +937,15 @@ describe("huge bodies (over the 1 MiB limit) → an error, not a crash", () => {
     const body = Buffer.alloc(4 * MiB, 0x20);
     const answers = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        rawRequest(rpcUrl(METHODS[i % METHODS.length] === "StreamPaymentEvents" ? "GetCapabilities" : (METHODS[i % METHODS.length] as Method)), {
-          headers: { ...auth, "content-type": "application/json" },
-          body: i % 2 ? chunked(body) : body,
-        }),
+        rawRequest(
+          rpcUrl(
+            METHODS[i % METHODS.length] === "StreamPaymentEvents" ? "GetCapabilities" : (METHODS[i % METHODS.length] as Method),
+          ),
+          {
+            headers: { ...auth, "content-type": "application/json" },
+            body: i % 2 ? chunked(body) : body,
+          },
+        ),
       ),
     );
     for (const answer of answers) expect(answer.status).toBe(429);
@@ -831,7 +954,11 @@ describe("huge bodies (over the 1 MiB limit) → an error, not a crash", () => {
 });
 
 /** Sends a POST, waits for its answer, then sends GET /healthz on the same HTTP/1.1 connection. */
-async function nextRequestOnSameConnection(path: string, contentType: string, body: Buffer): Promise<"answered" | "closed" | "hung"> {
+async function nextRequestOnSameConnection(
+  path: string,
+  contentType: string,
+  body: Buffer,
+): Promise<"answered" | "closed" | "hung"> {
   const socket = net.connect(gateway.port, "127.0.0.1");
   await once(socket, "connect");
   let text = "";

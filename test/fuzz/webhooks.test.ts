@@ -23,8 +23,8 @@ import {
   nastyNumberArb,
   nastyValueArb,
   type RawAnswer,
-  RawJson,
   type RawBody,
+  RawJson,
   type Rendering,
   rawRequest,
   render,
@@ -102,11 +102,17 @@ function caseArb(real: CallbackDelivery): fc.Arbitrary<WebhookCase> {
   const paths = allPaths(parsed);
   const amountPaths = paths.filter((path) => AMOUNT_KEY.test(String(path[path.length - 1])));
   const fieldMutation: fc.Arbitrary<JsonMutation> = fc.oneof(
-    { weight: 4, arbitrary: fc.record({ op: fc.constant("set" as const), path: fc.constantFrom(...paths), value: nastyValueArb }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({ op: fc.constant("set" as const), path: fc.constantFrom(...paths), value: nastyValueArb }),
+    },
     fc.record({ op: fc.constant("delete" as const), path: fc.constantFrom(...paths) }),
     fc.record({
       op: fc.constant("set" as const),
-      path: fc.array(fc.oneof(fc.constantFrom("extra", "__proto__", "amount", "status"), fc.string({ maxLength: 6 })), { minLength: 1, maxLength: 3 }),
+      path: fc.array(fc.oneof(fc.constantFrom("extra", "__proto__", "amount", "status"), fc.string({ maxLength: 6 })), {
+        minLength: 1,
+        maxLength: 3,
+      }),
       value: fc.jsonValue({ maxDepth: 2 }),
     }),
     ...(amountPaths.length > 0
@@ -123,29 +129,41 @@ function caseArb(real: CallbackDelivery): fc.Arbitrary<WebhookCase> {
       : []),
   );
   const headerNames = Object.keys(real.headers).map((name) => name.toLowerCase());
-  return fc.record({
-    body: fc.oneof(
-      fc.constant<BodyCase>({ kind: "original" }),
-      { weight: 3, arbitrary: fc.record({ kind: fc.constant("bytes" as const), mutations: fc.array(byteMutationArb, { minLength: 1, maxLength: 3 }) }) },
-      {
-        weight: 4,
-        arbitrary: fc.record({ kind: fc.constant("json" as const), mutations: fc.array(fieldMutation, { minLength: 1, maxLength: 3 }), rendering: renderingArb }),
-      },
-      fc.record({ kind: fc.constant("reserialised" as const), rendering: renderingArb }),
-      fc.record({ kind: fc.constant("random-bytes" as const), bytes: fc.uint8Array({ maxLength: 400 }) }),
-      fc.record({ kind: fc.constant("random-json" as const), value: fc.jsonValue({ maxDepth: 3 }) }),
-      fc.constant<BodyCase>({ kind: "form" }),
-    ),
-    drop: fc.subarray(headerNames),
-    set: fc.array(
-      fc.oneof(
-        fc.tuple(fc.constant("content-type"), fc.constantFrom(...CONTENT_TYPES)),
-        fc.tuple(fc.constantFrom(...headerNames, "x-extra", "content-encoding", "authorization"), headerValueArb),
+  return fc
+    .record({
+      body: fc.oneof(
+        fc.constant<BodyCase>({ kind: "original" }),
+        {
+          weight: 3,
+          arbitrary: fc.record({
+            kind: fc.constant("bytes" as const),
+            mutations: fc.array(byteMutationArb, { minLength: 1, maxLength: 3 }),
+          }),
+        },
+        {
+          weight: 4,
+          arbitrary: fc.record({
+            kind: fc.constant("json" as const),
+            mutations: fc.array(fieldMutation, { minLength: 1, maxLength: 3 }),
+            rendering: renderingArb,
+          }),
+        },
+        fc.record({ kind: fc.constant("reserialised" as const), rendering: renderingArb }),
+        fc.record({ kind: fc.constant("random-bytes" as const), bytes: fc.uint8Array({ maxLength: 400 }) }),
+        fc.record({ kind: fc.constant("random-json" as const), value: fc.jsonValue({ maxDepth: 3 }) }),
+        fc.constant<BodyCase>({ kind: "form" }),
       ),
-      { maxLength: 2 },
-    ),
-    path: fc.constantFrom("", "", "", "/", "?x=1", "/extra", "//", "/%2e%2e", "/../x", "%00", "/%F0%9F%98%80"),
-  }).map((c) => c as WebhookCase);
+      drop: fc.subarray(headerNames),
+      set: fc.array(
+        fc.oneof(
+          fc.tuple(fc.constant("content-type"), fc.constantFrom(...CONTENT_TYPES)),
+          fc.tuple(fc.constantFrom(...headerNames, "x-extra", "content-encoding", "authorization"), headerValueArb),
+        ),
+        { maxLength: 2 },
+      ),
+      path: fc.constantFrom("", "", "", "/", "?x=1", "/extra", "//", "/%2e%2e", "/../x", "%00", "/%F0%9F%98%80"),
+    })
+    .map((c) => c as WebhookCase);
 }
 
 function bodyOf(real: CallbackDelivery, body: BodyCase): Buffer {
@@ -174,7 +192,8 @@ function flatten(value: unknown, prefix = ""): [string, string][] {
 
 function headersOf(real: CallbackDelivery, c: Pick<WebhookCase, "drop" | "set">): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(real.headers)) if (!c.drop.includes(name.toLowerCase())) headers[name.toLowerCase()] = value;
+  for (const [name, value] of Object.entries(real.headers))
+    if (!c.drop.includes(name.toLowerCase())) headers[name.toLowerCase()] = value;
   for (const [name, value] of c.set) if (!FRAMING_HEADERS.has(name)) headers[name] = value;
   return headers;
 }
@@ -205,8 +224,15 @@ function checkWebhookAnswer(provider: string, answer: RawAnswer, sent: Buffer, o
 function nextOf(text: string): string {
   if (text === "") return "x";
   const last = text[text.length - 1] ?? "";
-  const step = (from: string, to: string) => String.fromCharCode(last.charCodeAt(0) === to.charCodeAt(0) ? from.charCodeAt(0) : last.charCodeAt(0) + 1);
-  const next = /[0-9]/.test(last) ? step("0", "9") : /[a-z]/.test(last) ? step("a", "z") : /[A-Z]/.test(last) ? step("A", "Z") : `${last}x`;
+  const step = (from: string, to: string) =>
+    String.fromCharCode(last.charCodeAt(0) === to.charCodeAt(0) ? from.charCodeAt(0) : last.charCodeAt(0) + 1);
+  const next = /[0-9]/.test(last)
+    ? step("0", "9")
+    : /[a-z]/.test(last)
+      ? step("a", "z")
+      : /[A-Z]/.test(last)
+        ? step("A", "Z")
+        : `${last}x`;
   return text.slice(0, -1) + next;
 }
 
@@ -264,7 +290,9 @@ describe.each(PROVIDERS)("webhook route of %s", (name) => {
   async function expectOnlyTheRealPayment(where: string): Promise<void> {
     const payments = await paymentsOfVa();
     if (payments.length !== expectedPayments) {
-      throw new Error(`a payment was recorded (${payments.map((p) => `${p.providerPaymentReference}=${p.amount}`).join(", ")}): ${where}`);
+      throw new Error(
+        `a payment was recorded (${payments.map((p) => `${p.providerPaymentReference}=${p.amount}`).join(", ")}): ${where}`,
+      );
     }
   }
 
@@ -281,7 +309,12 @@ describe.each(PROVIDERS)("webhook route of %s", (name) => {
     const combination = bank.combinations.find((c) => c.usage === VaUsage.MULTI) ?? bank.combinations[0];
     if (!combination) throw new Error(`${name} advertises no combination`);
     const { virtualAccount } = await alpha.createVirtualAccount(
-      createRequest({ provider: name, bankCode: bank.bankCode, usage: combination.usage, amount: AMOUNTS[combination.amountType] }),
+      createRequest({
+        provider: name,
+        bankCode: bank.bankCode,
+        usage: combination.usage,
+        amount: AMOUNTS[combination.amountType],
+      }),
     );
     if (!virtualAccount) throw new Error("no VA");
     va = virtualAccount;
@@ -315,7 +348,12 @@ describe.each(PROVIDERS)("webhook route of %s", (name) => {
     const acknowledged: string[] = [];
     await inBatches(cases, 25, ({ path, value }) =>
       send(
-        { body: { kind: "json", mutations: [{ op: "set", path, value }], rendering: { kind: "compact" } }, drop: [], set: [], path: "" },
+        {
+          body: { kind: "json", mutations: [{ op: "set", path, value }], rendering: { kind: "compact" } },
+          drop: [],
+          set: [],
+          path: "",
+        },
         `${name} ${path.join(".")}=${JSON.stringify(value.slice(0, 20))}`,
         acknowledged,
       ),
@@ -330,7 +368,12 @@ describe.each(PROVIDERS)("webhook route of %s", (name) => {
     await inBatches(stringPaths, 25, (path) => {
       const value = nextOf(String(get(parsed, path)));
       return send(
-        { body: { kind: "json", mutations: [{ op: "set", path, value }], rendering: { kind: "compact" } }, drop: [], set: [], path: "" },
+        {
+          body: { kind: "json", mutations: [{ op: "set", path, value }], rendering: { kind: "compact" } },
+          drop: [],
+          set: [],
+          path: "",
+        },
         `${name} ${path.join(".")}=${JSON.stringify(value.slice(0, 40))}`,
         acknowledged,
       );
@@ -360,7 +403,12 @@ describe.each(PROVIDERS)("webhook route of %s", (name) => {
     const acknowledged: string[] = [];
     await inBatches(cases, 25, ({ path, value }) =>
       send(
-        { body: { kind: "json", mutations: [{ op: "set", path, value }], rendering: { kind: "compact" } }, drop: [], set: [], path: "" },
+        {
+          body: { kind: "json", mutations: [{ op: "set", path, value }], rendering: { kind: "compact" } },
+          drop: [],
+          set: [],
+          path: "",
+        },
         `${name} ${path.join(".")}=${String(value)}`,
         acknowledged,
       ),
@@ -379,14 +427,20 @@ describe.each(PROVIDERS)("webhook route of %s", (name) => {
     for (const rendering of renderings) {
       const body = Buffer.from(render(JSON.parse(real.body), rendering));
       if (body.equals(Buffer.from(real.body))) continue;
-      const answer = await send({ body: { kind: "reserialised", rendering }, drop: [], set: [], path: "" }, `${name} ${rendering.kind}`);
+      const answer = await send(
+        { body: { kind: "reserialised", rendering }, drop: [], set: [], path: "" },
+        `${name} ${rendering.kind}`,
+      );
       if (SIGNED.has(name)) expect(answer.status, answer.text).toBeGreaterThanOrEqual(400);
     }
   });
 
   it("each header dropped → provider-shaped answer, nothing recorded; for signed providers, dropping a signed header is refused", async () => {
     for (const header of Object.keys(real.headers)) {
-      const answer = await send({ body: { kind: "original" }, drop: [header.toLowerCase()], set: [], path: "" }, `${name} without ${header}`);
+      const answer = await send(
+        { body: { kind: "original" }, drop: [header.toLowerCase()], set: [], path: "" },
+        `${name} without ${header}`,
+      );
       if (SIGNED.has(name) && /signature|timestamp|partner|external|client-id|request-id/i.test(header)) {
         expect(answer.status, `${header}: ${answer.text}`).toBeGreaterThanOrEqual(400);
       }
@@ -412,7 +466,9 @@ describe.each(PROVIDERS)("webhook route of %s", (name) => {
   it("afterwards: no new event for the tenant, no handler failure logged, the simulator paid nothing more, the gateway serves", async () => {
     expect((await storedEvents(alpha)).map((e) => e.cursor)).toEqual(before.cursors);
     expect(kit.payments()).toHaveLength(before.simulated);
-    expect(gateway.logs.filter((line) => /webhook handler failed|could not be recorded/.test(line)).map((l) => l.slice(0, 400))).toEqual([]);
+    expect(
+      gateway.logs.filter((line) => /webhook handler failed|could not be recorded/.test(line)).map((l) => l.slice(0, 400)),
+    ).toEqual([]);
     expect((await rawRequest(`${gateway.url}/healthz`, { method: "GET" })).status).toBe(200);
   });
 });
@@ -422,10 +478,20 @@ describe("paths under /webhooks/ that name no provider", () => {
     const segmentChar = fc.constantFrom(..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-~".split(""));
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(
-          fc.constantFrom(...PROVIDERS.map((p) => p.toUpperCase()), ...PROVIDERS.map((p) => `${p}x`), "", "nosuchprovider", "%F0%9F%98%80", "sandbox%00", "%20sandbox"),
-          fc.string({ unit: segmentChar, maxLength: 40 }),
-        ).filter((segment) => !PROVIDERS.includes(segment)),
+        fc
+          .oneof(
+            fc.constantFrom(
+              ...PROVIDERS.map((p) => p.toUpperCase()),
+              ...PROVIDERS.map((p) => `${p}x`),
+              "",
+              "nosuchprovider",
+              "%F0%9F%98%80",
+              "sandbox%00",
+              "%20sandbox",
+            ),
+            fc.string({ unit: segmentChar, maxLength: 40 }),
+          )
+          .filter((segment) => !PROVIDERS.includes(segment)),
         fc.constantFrom("", "/x", "/v1.0/transfer-va/payment", "?a=b"),
         fc.uint8Array({ maxLength: 200 }),
         async (segment, rest, body) => {

@@ -9,8 +9,8 @@ import {
   VaUsage,
   type VirtualAccount,
 } from "../../src/gen/va/v1/va_pb.js";
-import { sandboxKitFactories } from "../../src/sandbox/catalog.js";
 import type { ProviderVaRef } from "../../src/providers/provider.js";
+import { sandboxKitFactories } from "../../src/sandbox/catalog.js";
 import type { SandboxKit } from "../../src/sandbox/kit.js";
 import type { CallbackDelivery } from "../../src/sandbox/simulator-kit.js";
 import { vaClient } from "../support/clients.js";
@@ -96,8 +96,7 @@ describe.each(DIALECTS)("misbehaviour matrix on %s", (dialect) => {
       const { providers } = await client.getCapabilities({ provider: name });
       capability = providers[0] as ProviderCapability;
       const banks = capability.banks;
-      const fixedSingle = (b: BankCapability) =>
-        b.combinations.some((c) => c.usage === VaUsage.SINGLE && c.amountType === 1);
+      const fixedSingle = (b: BankCapability) => b.combinations.some((c) => c.usage === VaUsage.SINGLE && c.amountType === 1);
       bank = banks.find((b) => fixedSingle(b) && b.canCancel) ?? banks.find(fixedSingle) ?? (banks[0] as BankCapability);
     });
 
@@ -175,7 +174,10 @@ describe.each(DIALECTS)("misbehaviour matrix on %s", (dialect) => {
       expect(made).toHaveLength(1);
       await kit.idle();
       await reviewHeld();
-      await expectLedger(va, made.map((p) => ({ ref: p.providerPaymentRef, amount: p.amount })));
+      await expectLedger(
+        va,
+        made.map((p) => ({ ref: p.providerPaymentRef, amount: p.amount })),
+      );
     });
 
     it("create answer lost, then retried with the same key: adopts the VA the lost attempt made (or, where the provider cannot look it up, says so and makes no second VA)", async () => {

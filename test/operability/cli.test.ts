@@ -51,7 +51,18 @@ describe("va CLI against a running gateway", { timeout: 120_000 }, () => {
   });
 
   it("create → watch (live) → simulate → status, in text and JSON", async () => {
-    const created = await va(["create", "--bank", "BRI", "--amount", "75000", "--name", "Budi Santoso", "--reference", "cli-order-1", ...common]);
+    const created = await va([
+      "create",
+      "--bank",
+      "BRI",
+      "--amount",
+      "75000",
+      "--name",
+      "Budi Santoso",
+      "--reference",
+      "cli-order-1",
+      ...common,
+    ]);
     expect(created.stderr).toBe("");
     expect(created.code).toBe(0);
     const id = /^(va_[0-9a-f]{32}) {2}ACTIVE$/m.exec(created.stdout)?.[1] ?? "";
@@ -75,7 +86,10 @@ describe("va CLI against a running gateway", { timeout: 120_000 }, () => {
     const { providerPaymentReference } = JSON.parse(simulated.stdout);
     const watched = await watching;
     expect(watched.code).toBe(0);
-    const events = watched.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    const events = watched.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(events.map((e) => e.type)).toEqual(["EVENT_TYPE_VIRTUAL_ACCOUNT_CREATED", "EVENT_TYPE_PAYMENT_RECEIVED"]);
     expect(events[1].payment).toMatchObject({ amount: "75000", outcome: "PAYMENT_OUTCOME_ACCEPTED", providerPaymentReference });
 
@@ -88,7 +102,9 @@ describe("va CLI against a running gateway", { timeout: 120_000 }, () => {
     const replay = await va(["watch", id, "--count", "1", "--url", gateway.url], { VA_API_KEY: TENANTS.alpha.apiKey });
     expect(replay.code).toBe(0);
     expect(replay.stdout).toMatch(/^#\d+ {2}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d {2}VIRTUAL_ACCOUNT_CREATED {2}va_/m);
-    expect(replay.stdout).toMatch(/PAYMENT_RECEIVED {2}va_\S+ {2}Rp 75\.000 \(fee Rp [0-9.]+, net Rp [0-9.]+\) ACCEPTED {2}→ COMPLETED/);
+    expect(replay.stdout).toMatch(
+      /PAYMENT_RECEIVED {2}va_\S+ {2}Rp 75\.000 \(fee Rp [0-9.]+, net Rp [0-9.]+\) ACCEPTED {2}→ COMPLETED/,
+    );
   });
 
   it("takes options before the command, shows local times, labels a late payment, and ends watch --count after N payments", async () => {
@@ -105,7 +121,11 @@ describe("va CLI against a running gateway", { timeout: 120_000 }, () => {
     expect(watched.code, watched.stderr).toBe(0);
     expect(watched.stderr).toContain(`watching ${id}… (until 1 payment or Ctrl-C)`);
     const lines = watched.stdout.trim().split("\n");
-    expect(lines.map((line) => line.split("  ")[2])).toEqual(["VIRTUAL_ACCOUNT_CREATED", "VIRTUAL_ACCOUNT_CANCELLED", "PAYMENT_RECEIVED"]);
+    expect(lines.map((line) => line.split("  ")[2])).toEqual([
+      "VIRTUAL_ACCOUNT_CREATED",
+      "VIRTUAL_ACCOUNT_CANCELLED",
+      "PAYMENT_RECEIVED",
+    ]);
     const late = "LATE (arrived after the VA expired or was cancelled; recorded, the VA stays closed)";
     expect(lines[2]).toMatch(/ {2}Rp 5\.000 \(fee Rp [0-9.]+, net Rp [0-9.]+\) LATE \(.*\) {2}→ CANCELLED$/);
     expect(lines[2]).toContain(late);
@@ -122,7 +142,9 @@ describe("va CLI against a running gateway", { timeout: 120_000 }, () => {
   });
 
   it("inquiry and cancel (idempotent), also through npm run cli", async () => {
-    const created = JSON.parse((await va(["create", "--bank", "BNI", "--open", "--usage", "multi", "--name", "Siti", "--json", ...common])).stdout);
+    const created = JSON.parse(
+      (await va(["create", "--bank", "BNI", "--open", "--usage", "multi", "--name", "Siti", "--json", ...common])).stdout,
+    );
     const id: string = created.virtualAccount.id;
     const inquiry = await finished(
       spawn("npm", ["run", "--silent", "cli", "--", "inquiry", id, "--json", ...common], { cwd: ROOT, env: process.env }),
@@ -143,7 +165,9 @@ describe("va CLI against a running gateway", { timeout: 120_000 }, () => {
     const reference = `cli-list-${Date.now()}`;
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const { virtualAccount } = await client.createVirtualAccount(createRequest({ bankCode: "BNI", merchantReference: reference }));
+      const { virtualAccount } = await client.createVirtualAccount(
+        createRequest({ bankCode: "BNI", merchantReference: reference }),
+      );
       ids.unshift(virtualAccount?.id ?? "");
     }
     const [page, all, badStatus] = await Promise.all([
@@ -152,21 +176,47 @@ describe("va CLI against a running gateway", { timeout: 120_000 }, () => {
       va(["list", "--status", "open", ...common]),
     ]);
     expect(page.code, page.stderr).toBe(0);
-    expect(page.stdout.trim().split("\n").map((line) => line.split("  ")[0])).toEqual(ids.slice(0, 2));
+    expect(
+      page.stdout
+        .trim()
+        .split("\n")
+        .map((line) => line.split("  ")[0]),
+    ).toEqual(ids.slice(0, 2));
     expect(page.stdout).toMatch(/ {2}ACTIVE {2}BNI\/sandbox {2}[0-9]+ {2}Rp 25\.000 \(fixed\) {2}cli-list-/);
     const token = /^more: add --page-token (\S+) \(or --all\)$/m.exec(page.stderr)?.[1] ?? "";
     expect(token).not.toBe("");
-    const rest = await va(["list", "--reference", reference, "--bank", "BNI", "--status", "active", "--page-token", token, ...common]);
-    expect(rest.stdout.trim().split("\n").map((line) => line.split("  ")[0])).toEqual(ids.slice(2));
+    const rest = await va([
+      "list",
+      "--reference",
+      reference,
+      "--bank",
+      "BNI",
+      "--status",
+      "active",
+      "--page-token",
+      token,
+      ...common,
+    ]);
+    expect(
+      rest.stdout
+        .trim()
+        .split("\n")
+        .map((line) => line.split("  ")[0]),
+    ).toEqual(ids.slice(2));
     expect(rest.stderr).toBe("");
 
     expect(all.code, all.stderr).toBe(0);
-    const pages = all.stdout.trim().split("\n").map((line) => JSON.parse(line) as { virtualAccounts: { id: string }[]; nextPageToken?: string });
+    const pages = all.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { virtualAccounts: { id: string }[]; nextPageToken?: string });
     expect(pages.flatMap((p) => p.virtualAccounts.map((v) => v.id))).toEqual(ids);
     expect(pages.at(-1)?.nextPageToken).toBeUndefined();
 
     expect(badStatus.code).toBe(2);
-    expect(badStatus.stderr).toContain('--status takes active, inquired, paid, completed, expired, cancelled (comma-separated), got "open"');
+    expect(badStatus.stderr).toContain(
+      '--status takes active, inquired, paid, completed, expired, cancelled (comma-separated), got "open"',
+    );
   });
 
   it("prints code, message and field, and exits non-zero, when the gateway refuses", async () => {

@@ -58,9 +58,9 @@ describe("metrics, request ids and redaction through a full flow", () => {
 
     // A stream is a subscriber while it is open.
     const abort = new AbortController();
-    const stream = client.streamPaymentEvents({ filter: { case: "virtualAccountId", value: va.id } }, { signal: abort.signal })[
-      Symbol.asyncIterator
-    ]();
+    const stream = client
+      .streamPaymentEvents({ filter: { case: "virtualAccountId", value: va.id } }, { signal: abort.signal })
+      [Symbol.asyncIterator]();
     expect((await stream.next()).value?.kind.value?.type).toBe(EventType.VIRTUAL_ACCOUNT_CREATED);
     expect(metricValue(await scrape(gateway.url), "va_stream_subscribers")).toBe(1);
 
@@ -85,7 +85,12 @@ describe("metrics, request ids and redaction through a full flow", () => {
     expect(accepted.headers.get("x-request-id")).toBe("req-webhook-good");
     const kit = gateway.sandboxKits.get("sandbox");
     const forged = kit?.forgeCallback(
-      { providerAccount: SANDBOX_SECRETS.merchantId, providerReference: va.providerReference, vaNumber: va.vaNumber, bankCode: va.bankCode },
+      {
+        providerAccount: SANDBOX_SECRETS.merchantId,
+        providerReference: va.providerReference,
+        vaNumber: va.vaNumber,
+        bankCode: va.bankCode,
+      },
       25_000n,
     );
     const rejected = await fetch(`${gateway.url}/webhooks/sandbox`, {
@@ -109,20 +114,29 @@ describe("metrics, request ids and redaction through a full flow", () => {
     // The sweeper closes VAs past their expiry (default 24 h).
     const other = await client.createVirtualAccount(createRequest());
     gateway.advanceClock(25 * 3600_000);
-    await expect.poll(async () => metricValue(await scrape(gateway.url), "va_sweeper_expired_total"), { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
-    expect((await client.inquiryVirtualAccount({ virtualAccountId: other.virtualAccount?.id ?? "" })).virtualAccount?.status).toBe(
-      VirtualAccountStatus.EXPIRED,
-    );
+    await expect
+      .poll(async () => metricValue(await scrape(gateway.url), "va_sweeper_expired_total"), { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(1);
+    expect(
+      (await client.inquiryVirtualAccount({ virtualAccountId: other.virtualAccount?.id ?? "" })).virtualAccount?.status,
+    ).toBe(VirtualAccountStatus.EXPIRED);
 
     const after = await scrape(gateway.url);
-    const delta = (name: string, labels: Record<string, string> = {}) => metricValue(after, name, labels) - metricValue(before, name, labels);
-    const rpc = (method: string, code?: string) => ({ grpc_service: VA, grpc_method: method, ...(code ? { grpc_code: code } : {}) });
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      metricValue(after, name, labels) - metricValue(before, name, labels);
+    const rpc = (method: string, code?: string) => ({
+      grpc_service: VA,
+      grpc_method: method,
+      ...(code ? { grpc_code: code } : {}),
+    });
     expect(delta("grpc_server_started_total", rpc("CreateVirtualAccount"))).toBe(2);
     expect(delta("grpc_server_handled_total", rpc("CreateVirtualAccount", "OK"))).toBe(2);
     expect(delta("grpc_server_handled_total", rpc("InquiryVirtualAccount", "Unauthenticated"))).toBe(1);
     expect(delta("grpc_server_handled_total", rpc("StreamPaymentEvents"))).toBe(1);
     expect(delta("grpc_server_handling_seconds_count", rpc("SimulatePayment"))).toBe(1);
-    expect(delta("va_provider_request_duration_seconds_count", { provider: "sandbox", outcome: "2xx" })).toBeGreaterThanOrEqual(3);
+    expect(delta("va_provider_request_duration_seconds_count", { provider: "sandbox", outcome: "2xx" })).toBeGreaterThanOrEqual(
+      3,
+    );
     expect(delta("va_provider_request_errors_total")).toBe(0);
     expect(delta("va_webhook_callbacks_total", { provider: "sandbox", result: "verified" })).toBe(2);
     expect(delta("va_webhook_callbacks_total", { provider: "sandbox", result: "rejected" })).toBe(1);
@@ -144,13 +158,7 @@ describe("metrics, request ids and redaction through a full flow", () => {
   });
 
   it("no API key, provider secret, webhook secret or callback signature reaches the logs", () => {
-    const secrets = [
-      TENANTS.alpha.apiKey,
-      WRONG_KEY,
-      SANDBOX_SECRETS.apiKey,
-      SANDBOX_SECRETS.webhookSecret,
-      ...signatures,
-    ];
+    const secrets = [TENANTS.alpha.apiKey, WRONG_KEY, SANDBOX_SECRETS.apiKey, SANDBOX_SECRETS.webhookSecret, ...signatures];
     expect(signatures.filter((s) => s.length >= 16)).toHaveLength(3);
     const text = gateway.logs.join("");
     expect(text.length).toBeGreaterThan(0);

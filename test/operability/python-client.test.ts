@@ -28,7 +28,8 @@ function missingTool(): string | undefined {
   } catch {
     return "protoc not found (apt-get install protobuf-compiler)";
   }
-  if (!existsSync("/usr/include/google/protobuf/timestamp.proto")) return "well-known .proto files missing (apt-get install libprotobuf-dev)";
+  if (!existsSync("/usr/include/google/protobuf/timestamp.proto"))
+    return "well-known .proto files missing (apt-get install libprotobuf-dev)";
   if (!existsSync(PLUGIN)) return `${PLUGIN} not found (apt-get install protobuf-compiler-grpc)`;
   return undefined;
 }
@@ -72,21 +73,32 @@ describe.skipIf(skipReason !== undefined)("Python grpcio client (clients/python/
       timeout: 45_000,
     }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => ({
+        code: error.code,
+        stdout: error.stdout,
+        stderr: error.stderr,
+      }),
     );
 
   it("creates a VA, simulates a payment and sees it arrive on the stream over gRPC", async () => {
     const result = await python(["--key", TENANTS.alpha.apiKey, "--bank", "MANDIRI", "--amount", "50000"]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    const steps = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    const steps = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(steps.map((s) => s.step)).toEqual(["created", "simulated", "payment"]);
     const [created, simulated, payment] = steps;
     expect(created.data).toMatchObject({ bankCode: "MANDIRI", status: "VIRTUAL_ACCOUNT_STATUS_ACTIVE" });
     expect(payment.data).toMatchObject({
       type: "EVENT_TYPE_PAYMENT_RECEIVED",
       virtualAccount: { id: created.data.id, status: "VIRTUAL_ACCOUNT_STATUS_COMPLETED" },
-      payment: { amount: "50000", outcome: "PAYMENT_OUTCOME_ACCEPTED", providerPaymentReference: simulated.data.providerPaymentReference },
+      payment: {
+        amount: "50000",
+        outcome: "PAYMENT_OUTCOME_ACCEPTED",
+        providerPaymentReference: simulated.data.providerPaymentReference,
+      },
     });
 
     const status = await vaClient(gateway.url, TENANTS.alpha.apiKey).getPaymentStatus({ virtualAccountId: created.data.id });

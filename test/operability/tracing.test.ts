@@ -79,55 +79,58 @@ describe("with tracing on (in-memory exporter)", () => {
     return exporter.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId);
   };
 
-  it.each(PROTOCOLS)("a create over %s continues the caller's trace: RPC span → transactions and the provider call", async (protocol) => {
-    const caller = callerTrace();
-    const requestId = `req-trace-${protocol}`;
-    const outgoing = recordOutgoingHeaders();
-    const created = await vaClient(gateway.url, TENANTS.alpha.apiKey, protocol).createVirtualAccount(createRequest(), {
-      headers: { traceparent: caller.traceparent, "x-request-id": requestId },
-    });
-    outgoing.stop();
-    expect(created.virtualAccount?.id).toBeTruthy();
+  it.each(PROTOCOLS)(
+    "a create over %s continues the caller's trace: RPC span → transactions and the provider call",
+    async (protocol) => {
+      const caller = callerTrace();
+      const requestId = `req-trace-${protocol}`;
+      const outgoing = recordOutgoingHeaders();
+      const created = await vaClient(gateway.url, TENANTS.alpha.apiKey, protocol).createVirtualAccount(createRequest(), {
+        headers: { traceparent: caller.traceparent, "x-request-id": requestId },
+      });
+      outgoing.stop();
+      expect(created.virtualAccount?.id).toBeTruthy();
 
-    const spans = await spansOf(caller.traceId);
-    const rpc = spans.find((span) => span.name === `${VA}/CreateVirtualAccount`);
-    expect(rpc).toBeDefined();
-    if (!rpc) return;
-    expect(rpc.kind).toBe(SpanKind.SERVER);
-    expect(rpc.parentSpanContext?.spanId).toBe(caller.spanId);
-    expect(rpc.status.code).toBe(SpanStatusCode.UNSET);
-    expect(rpc.attributes).toMatchObject({
-      "rpc.system": protocol === "connect" ? "connect_rpc" : "grpc",
-      "rpc.service": VA,
-      "rpc.method": "CreateVirtualAccount",
-    });
-    if (protocol !== "connect") expect(rpc.attributes["rpc.grpc.status_code"]).toBe(0);
+      const spans = await spansOf(caller.traceId);
+      const rpc = spans.find((span) => span.name === `${VA}/CreateVirtualAccount`);
+      expect(rpc).toBeDefined();
+      if (!rpc) return;
+      expect(rpc.kind).toBe(SpanKind.SERVER);
+      expect(rpc.parentSpanContext?.spanId).toBe(caller.spanId);
+      expect(rpc.status.code).toBe(SpanStatusCode.UNSET);
+      expect(rpc.attributes).toMatchObject({
+        "rpc.system": protocol === "connect" ? "connect_rpc" : "grpc",
+        "rpc.service": VA,
+        "rpc.method": "CreateVirtualAccount",
+      });
+      if (protocol !== "connect") expect(rpc.attributes["rpc.grpc.status_code"]).toBe(0);
 
-    const children = childrenOf(spans, rpc);
-    const transactions = children.filter((span) => span.name === "transaction");
-    expect(transactions.length).toBeGreaterThan(0);
-    for (const transaction of transactions) {
-      expect(transaction.kind).toBe(SpanKind.CLIENT);
-      expect(transaction.attributes["db.system.name"]).toBe("sqlite");
-    }
-    const providerCalls = children.filter((span) => span.attributes["va.provider"] === "sandbox");
-    expect(providerCalls).toHaveLength(1);
-    const [call] = providerCalls;
-    expect(call?.kind).toBe(SpanKind.CLIENT);
-    expect(call?.name).toBe("POST");
-    expect(call?.attributes).toMatchObject({ "http.request.method": "POST", "http.response.status_code": 201 });
-    // Nothing else in the trace: every span is the RPC or one of its children.
-    expect(spans).toHaveLength(1 + children.length);
+      const children = childrenOf(spans, rpc);
+      const transactions = children.filter((span) => span.name === "transaction");
+      expect(transactions.length).toBeGreaterThan(0);
+      for (const transaction of transactions) {
+        expect(transaction.kind).toBe(SpanKind.CLIENT);
+        expect(transaction.attributes["db.system.name"]).toBe("sqlite");
+      }
+      const providerCalls = children.filter((span) => span.attributes["va.provider"] === "sandbox");
+      expect(providerCalls).toHaveLength(1);
+      const [call] = providerCalls;
+      expect(call?.kind).toBe(SpanKind.CLIENT);
+      expect(call?.name).toBe("POST");
+      expect(call?.attributes).toMatchObject({ "http.request.method": "POST", "http.response.status_code": 201 });
+      // Nothing else in the trace: every span is the RPC or one of its children.
+      expect(spans).toHaveLength(1 + children.length);
 
-    // The provider was told the trace, with the provider call's span as the parent.
-    const providerRequest = outgoing.sent.find((headers) => headers.includes(caller.traceId));
-    expect(providerRequest?.toLowerCase()).toContain(`traceparent: 00-${caller.traceId}-${call && spanId(call)}-01`);
+      // The provider was told the trace, with the provider call's span as the parent.
+      const providerRequest = outgoing.sent.find((headers) => headers.includes(caller.traceId));
+      expect(providerRequest?.toLowerCase()).toContain(`traceparent: 00-${caller.traceId}-${call && spanId(call)}-01`);
 
-    // Every line logged for this request carries the trace.
-    const lines = logLines(gateway).filter((line) => line.requestId === requestId);
-    expect(lines.length).toBeGreaterThan(0);
-    for (const line of lines) expect(line).toMatchObject({ traceId: caller.traceId, spanId: spanId(rpc) });
-  });
+      // Every line logged for this request carries the trace.
+      const lines = logLines(gateway).filter((line) => line.requestId === requestId);
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(line).toMatchObject({ traceId: caller.traceId, spanId: spanId(rpc) });
+    },
+  );
 
   it("a webhook is a server span of its own trace, the parent of the transactions recording the payment", async () => {
     const client = vaClient(gateway.url, TENANTS.alpha.apiKey);
@@ -180,7 +183,10 @@ describe("with tracing on (in-memory exporter)", () => {
     const caller = callerTrace();
     const abort = new AbortController();
     const stream = vaClient(gateway.url, TENANTS.alpha.apiKey)
-      .streamPaymentEvents({}, { signal: abort.signal, headers: { traceparent: caller.traceparent, "x-request-id": "req-trace-stream" } })
+      .streamPaymentEvents(
+        {},
+        { signal: abort.signal, headers: { traceparent: caller.traceparent, "x-request-id": "req-trace-stream" } },
+      )
       [Symbol.asyncIterator]();
     await stream.next();
     abort.abort();
@@ -233,7 +239,9 @@ describe("OTLP export from the OTEL_* variables", () => {
     const gateway = await startTestGateway({ dialect: "sqlite" });
     const caller = callerTrace();
     try {
-      await vaClient(gateway.url, TENANTS.alpha.apiKey).createVirtualAccount(createRequest(), { headers: { traceparent: caller.traceparent } });
+      await vaClient(gateway.url, TENANTS.alpha.apiKey).createVirtualAccount(createRequest(), {
+        headers: { traceparent: caller.traceparent },
+      });
     } finally {
       await gateway.stop();
       await tracing.shutdown();

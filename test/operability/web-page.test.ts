@@ -68,7 +68,9 @@ describe.skipIf(skipReason !== undefined)("sandbox page in headless Chromium (Co
         .map((b) => `${p.provider}/${b.bankCode}`),
     );
     expect(offered).toEqual(expect.arrayContaining(["sandbox/BCA", "sandbox/BNI", "sandbox/CIMB", "sandbox/BSI", "winpay/BRI"]));
-    await expect.poll(() => page.$$eval("#bank option", (options) => options.map((o) => (o as unknown as { value: string }).value))).toEqual(offered);
+    await expect
+      .poll(() => page.$$eval("#bank option", (options) => options.map((o) => (o as unknown as { value: string }).value)))
+      .toEqual(offered);
     await page.selectOption("#bank", "sandbox/BNI");
     await page.fill("#amount", "125000");
     await page.fill("#name", "Siti Rahma");

@@ -139,7 +139,12 @@ describe.each(dialects)("repositories on $name", ({ name, skip, open }) => {
 
   describe("virtual accounts", () => {
     test("reads back what it wrote, only for its tenant", async () => {
-      const written = va({ provider: `p${unique()}`, vaNumber: "1", providerVaId: "pva-1", amount: { type: "RANGE", min: 10n, max: 9_000_000_000n } });
+      const written = va({
+        provider: `p${unique()}`,
+        vaNumber: "1",
+        providerVaId: "pva-1",
+        amount: { type: "RANGE", min: 10n, max: 9_000_000_000n },
+      });
       await insert(written);
       expect(await store.virtualAccounts.find("tenant", written.id)).toEqual(written);
       expect(await store.virtualAccounts.find("other", written.id)).toBeUndefined();
@@ -151,7 +156,9 @@ describe.each(dialects)("repositories on $name", ({ name, skip, open }) => {
       const changed = { ...written, status: "PAID" as const, paidAmount: 25_000n, paymentCount: 1, updatedAt: at(3) };
       await store.transaction((tx) => tx.virtualAccounts.update(changed));
       expect(await store.virtualAccounts.find("tenant", written.id)).toEqual(changed);
-      await expect(store.transaction((tx) => tx.virtualAccounts.update({ ...changed, id: "va_missing" }))).rejects.toMatchObject({ kind: "ABORTED" });
+      await expect(store.transaction((tx) => tx.virtualAccounts.update({ ...changed, id: "va_missing" }))).rejects.toMatchObject({
+        kind: "ABORTED",
+      });
     });
 
     test("lock reads by id, and by tenant when given", async () => {
@@ -220,11 +227,42 @@ describe.each(dialects)("repositories on $name", ({ name, skip, open }) => {
 
     test("list: a tenant's VAs newest first, filtered, resumed after a page bound", async () => {
       const tenantId = `t${unique()}`;
-      const a = va({ tenantId, provider: "pa", vaNumber: "1", createdAt: at(0), status: "ACTIVE", bankCode: "BNI", merchantReference: "m1" });
-      const b = va({ tenantId, provider: "pb", vaNumber: "2", createdAt: at(1), status: "PAID", bankCode: "BRI", merchantReference: "m2" });
-      const c = va({ tenantId, provider: "pa", vaNumber: "3", createdAt: at(2), status: "EXPIRED", bankCode: "BNI", merchantReference: "m1" });
+      const a = va({
+        tenantId,
+        provider: "pa",
+        vaNumber: "1",
+        createdAt: at(0),
+        status: "ACTIVE",
+        bankCode: "BNI",
+        merchantReference: "m1",
+      });
+      const b = va({
+        tenantId,
+        provider: "pb",
+        vaNumber: "2",
+        createdAt: at(1),
+        status: "PAID",
+        bankCode: "BRI",
+        merchantReference: "m2",
+      });
+      const c = va({
+        tenantId,
+        provider: "pa",
+        vaNumber: "3",
+        createdAt: at(2),
+        status: "EXPIRED",
+        bankCode: "BNI",
+        merchantReference: "m1",
+      });
       await insert(a, b, c, va({ tenantId: "other", provider: "pa", vaNumber: "4" }));
-      const none: VirtualAccountFilter = { statuses: [], bankCode: undefined, provider: undefined, merchantReference: undefined, createdFrom: undefined, createdBefore: undefined };
+      const none: VirtualAccountFilter = {
+        statuses: [],
+        bankCode: undefined,
+        provider: undefined,
+        merchantReference: undefined,
+        createdFrom: undefined,
+        createdBefore: undefined,
+      };
       const ids = async (filter: Partial<VirtualAccountFilter>, after?: VirtualAccount, limit = 10) =>
         (await store.virtualAccounts.list(tenantId, { ...none, ...filter }, after, limit)).map((each) => each.id);
 
@@ -289,14 +327,42 @@ describe.each(dialects)("repositories on $name", ({ name, skip, open }) => {
       const before = await store.events.lastSequence();
       const paid = payment(one);
       const sequences = await store.transaction(async (tx) => [
-        await tx.events.append({ tenantId, type: "VIRTUAL_ACCOUNT_CREATED", cause: "RPC", occurredAt: at(0), virtualAccount: one, payment: undefined }),
-        await tx.events.append({ tenantId, type: "VIRTUAL_ACCOUNT_CREATED", cause: "RPC", occurredAt: at(1), virtualAccount: two, payment: undefined }),
-        await tx.events.append({ tenantId, type: "PAYMENT_RECEIVED", cause: "CALLBACK", occurredAt: at(2), virtualAccount: one, payment: paid }),
+        await tx.events.append({
+          tenantId,
+          type: "VIRTUAL_ACCOUNT_CREATED",
+          cause: "RPC",
+          occurredAt: at(0),
+          virtualAccount: one,
+          payment: undefined,
+        }),
+        await tx.events.append({
+          tenantId,
+          type: "VIRTUAL_ACCOUNT_CREATED",
+          cause: "RPC",
+          occurredAt: at(1),
+          virtualAccount: two,
+          payment: undefined,
+        }),
+        await tx.events.append({
+          tenantId,
+          type: "PAYMENT_RECEIVED",
+          cause: "CALLBACK",
+          occurredAt: at(2),
+          virtualAccount: one,
+          payment: paid,
+        }),
       ]);
       expect(woken).toBe(1);
       await expect(
         store.transaction(async (tx) => {
-          await tx.events.append({ tenantId, type: "VIRTUAL_ACCOUNT_CREATED", cause: "RPC", occurredAt: at(3), virtualAccount: two, payment: undefined });
+          await tx.events.append({
+            tenantId,
+            type: "VIRTUAL_ACCOUNT_CREATED",
+            cause: "RPC",
+            occurredAt: at(3),
+            virtualAccount: two,
+            payment: undefined,
+          });
           throw new Error("rolled back");
         }),
       ).rejects.toThrow("rolled back");
@@ -320,15 +386,18 @@ describe.each(dialects)("repositories on $name", ({ name, skip, open }) => {
         payment: paid,
       });
       const seqs = (events: VaEvent[]) => events.map((each) => each.sequence);
-      expect(seqs(await store.events.read({ after: before, upTo: sequences[1] }, 10, { tenantId, kind: "ALL" }))).toEqual(sequences.slice(0, 2));
-      expect(seqs(await store.events.read({ after: sequences[0] as bigint }, 1, { tenantId, kind: "ALL" }))).toEqual([sequences[1]]);
-      expect(seqs(await store.events.read({ after: before }, 10, { tenantId, kind: "VIRTUAL_ACCOUNT", virtualAccountId: one.id }))).toEqual([
-        sequences[0],
-        sequences[2],
-      ]);
-      expect(seqs(await store.events.read({ after: before }, 10, { tenantId, kind: "MERCHANT_REFERENCE", merchantReference: "m2" }))).toEqual([
+      expect(seqs(await store.events.read({ after: before, upTo: sequences[1] }, 10, { tenantId, kind: "ALL" }))).toEqual(
+        sequences.slice(0, 2),
+      );
+      expect(seqs(await store.events.read({ after: sequences[0] as bigint }, 1, { tenantId, kind: "ALL" }))).toEqual([
         sequences[1],
       ]);
+      expect(
+        seqs(await store.events.read({ after: before }, 10, { tenantId, kind: "VIRTUAL_ACCOUNT", virtualAccountId: one.id })),
+      ).toEqual([sequences[0], sequences[2]]);
+      expect(
+        seqs(await store.events.read({ after: before }, 10, { tenantId, kind: "MERCHANT_REFERENCE", merchantReference: "m2" })),
+      ).toEqual([sequences[1]]);
       expect(seqs(await store.events.read({ after: before, upTo: sequences[2] }, 10))).toEqual(sequences);
     });
   });
@@ -346,7 +415,9 @@ describe.each(dialects)("repositories on $name", ({ name, skip, open }) => {
 
       expect(await store.idempotencyKeys.retake(scope, at(0), at(2))).toBe(true);
       expect(await store.idempotencyKeys.retake(scope, at(0), at(3))).toBe(false);
-      await expect(store.transaction((tx) => tx.idempotencyKeys.complete({ ...scope, claimedAt: at(0) }, "va_1"))).rejects.toMatchObject({
+      await expect(
+        store.transaction((tx) => tx.idempotencyKeys.complete({ ...scope, claimedAt: at(0) }, "va_1")),
+      ).rejects.toMatchObject({
         kind: "ABORTED",
       });
       await store.transaction((tx) => tx.idempotencyKeys.release({ ...scope, claimedAt: at(0) }));
@@ -445,7 +516,9 @@ describe.each(dialects)("repositories on $name", ({ name, skip, open }) => {
       expect(await store.billerInquiries.find({ ...key, inquiryRequestId: "none" })).toBeUndefined();
 
       const toResolve = async (now: Date, askedBefore: Date) =>
-        (await store.billerInquiries.findToResolve(now, 60_000, askedBefore, 1000)).filter((each) => each.partnerId === partnerId);
+        (await store.billerInquiries.findToResolve(now, 60_000, askedBefore, 1000)).filter(
+          (each) => each.partnerId === partnerId,
+        );
       expect(await toResolve(at(5), at(0))).toEqual([]);
       expect(await toResolve(at(6), at(0))).toEqual([inquiry]);
 

@@ -20,9 +20,10 @@ describe("migrations match the entity model", () => {
       // proposes rebuilding va_event. Accept only that, and check the table really is as modelled.
       const touched = new Set([...update.matchAll(/create table `(\w+)`/g)].map((m) => m[1]));
       expect([...touched]).toEqual(touched.size ? ["va_event__temp_alter"] : []);
-      const [stored] = await database.orm.em.fork().getConnection().execute<{ sql: string }[]>(
-        "select sql from sqlite_master where name = 'va_event'",
-      );
+      const [stored] = await database.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ sql: string }[]>("select sql from sqlite_master where name = 'va_event'");
       const modelled = /create table `va_event` \((.*)\);/.exec(await generator.getCreateSchemaSQL({ wrap: false }))?.[1];
       expect(stored?.sql).toBe(`CREATE TABLE \`va_event\` (${modelled})`);
     } finally {

@@ -12,8 +12,18 @@ describe("SQLite statement cache", () => {
     insert.run(1, "one");
     expect(() => db.prepare("insert into t (a, b) values (?, ?)").run(1, "again")).toThrow(/UNIQUE|PRIMARY/);
     db.prepare("insert into t (a, b) values (?, ?)").run(2, "two");
-    expect(db.prepare("select b from t where a >= ? order by a").all(1).map((r) => (r as { b: string }).b)).toEqual(["one", "two"]);
-    expect(db.prepare("select b from t where a >= ? order by a").all(2).map((r) => (r as { b: string }).b)).toEqual(["two"]);
+    expect(
+      db
+        .prepare("select b from t where a >= ? order by a")
+        .all(1)
+        .map((r) => (r as { b: string }).b),
+    ).toEqual(["one", "two"]);
+    expect(
+      db
+        .prepare("select b from t where a >= ? order by a")
+        .all(2)
+        .map((r) => (r as { b: string }).b),
+    ).toEqual(["two"]);
     db.close();
   });
 

@@ -3,10 +3,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { PaymentOutcome } from "../../src/gen/va/v1/va_pb.js";
 import { createAyoconnectProvider } from "../../src/providers/ayoconnect/adapter.js";
 import { AYOCONNECT_BANKS } from "../../src/providers/ayoconnect/capabilities.js";
-import type { AyoconnectKit } from "../../src/sandbox/ayoconnect/kit.js";
-import { startAyoconnectSimulator } from "../../src/sandbox/ayoconnect/simulator.js";
 import { encodeVaKey, flowIds } from "../../src/providers/ayoconnect/transformers.js";
 import type { PaymentNotification, ProviderVaRef } from "../../src/providers/provider.js";
+import type { AyoconnectKit } from "../../src/sandbox/ayoconnect/kit.js";
+import { startAyoconnectSimulator } from "../../src/sandbox/ayoconnect/simulator.js";
 import { type SimulatorRequest, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 import { vaClient } from "../support/clients.js";
 import { createRequest } from "../support/fixtures.js";
@@ -127,7 +127,11 @@ describe("published API answers through the adapter's parsing", () => {
   const { correlationId } = flowIds("published", bni ?? (AYOCONNECT_BANKS[0] as (typeof AYOCONNECT_BANKS)[0]), "SINGLE");
   const publishedVa: ProviderVaRef = {
     providerAccount: "MRC042",
-    providerReference: encodeVaKey({ virtualAccountId: "230411110614699649123IRGG6Q", customerId: "AYOAPP-559PAC23", correlationId }),
+    providerReference: encodeVaKey({
+      virtualAccountId: "230411110614699649123IRGG6Q",
+      customerId: "AYOAPP-559PAC23",
+      correlationId,
+    }),
     vaNumber: "1234500012345678",
     bankCode: "BNI",
   };
@@ -266,7 +270,6 @@ describe("the simulator speaks the published shapes", () => {
         transactionId: "c".repeat(32),
       });
       expect(shapeProblems(updated, JSON.parse(sample("update-response.json")))).toEqual([]);
-
     } finally {
       await simulator.close();
       await receiver.close();
@@ -276,7 +279,12 @@ describe("the simulator speaks the published shapes", () => {
   it("our adapter's create body has the sample request's shape", async () => {
     const simulator = await startAyoconnectSimulator({ clientId: "c", clientSecret: "s", merchantCode: "MRC042" });
     try {
-      const provider = createAyoconnectProvider({ baseUrl: simulator.url, clientId: "c", clientSecret: "s", merchantCode: "MRC042" });
+      const provider = createAyoconnectProvider({
+        baseUrl: simulator.url,
+        clientId: "c",
+        clientSecret: "s",
+        merchantCode: "MRC042",
+      });
       await provider.createVirtualAccount(
         {
           externalId: "shape",

@@ -4,9 +4,9 @@ import { DomainError } from "../../src/domain/errors.js";
 import type { AmountRule, VaUsage } from "../../src/domain/virtual-account.js";
 import { type AyoconnectProvider, createAyoconnectProvider } from "../../src/providers/ayoconnect/adapter.js";
 import { ayoconnectCapabilities } from "../../src/providers/ayoconnect/capabilities.js";
-import { type AyoconnectSimulator, startAyoconnectSimulator } from "../../src/sandbox/ayoconnect/simulator.js";
 import { AYOCONNECT_STATUS_TO_OURS } from "../../src/providers/ayoconnect/transformers.js";
 import type { ProviderCreateRequest, ProviderVaRef, WebhookResult } from "../../src/providers/provider.js";
+import { type AyoconnectSimulator, startAyoconnectSimulator } from "../../src/sandbox/ayoconnect/simulator.js";
 import { startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 
 const CLIENT_ID = "ayo-client-7f3a";
@@ -184,18 +184,8 @@ describe("creating VAs", () => {
 
 describe("refusals mapped to our fields", () => {
   it.each([
-    [
-      "a customer without a phone",
-      { customer: { name: "A", email: "a@example.com", phone: "" } },
-      "customer.phone",
-      "4002402",
-    ],
-    [
-      "a phone outside Indonesia",
-      { customer: { name: "A", email: "", phone: "+15551234567" } },
-      "customer.phone",
-      "4002401",
-    ],
+    ["a customer without a phone", { customer: { name: "A", email: "a@example.com", phone: "" } }, "customer.phone", "4002402"],
+    ["a phone outside Indonesia", { customer: { name: "A", email: "", phone: "+15551234567" } }, "customer.phone", "4002401"],
     ["an expiry already past", { expiresAt: new Date(Date.now() - 60_000) }, "expires_at", "4002401"],
     ["a multi-payment fixed-amount VA at BNI", { bankCode: "BNI", usage: "MULTI" }, "usage", "4002401"],
   ] satisfies Array<[string, Partial<ProviderCreateRequest>, string, string]>)(
@@ -404,7 +394,10 @@ describe("callbacks", () => {
     await provider.simulatePayment(va, 2_650_000n, signal());
     await simulator.idle();
     const genuine = claimOf(results[0]);
-    for (const [trxRefID, amount] of [["another-trx", "2650000.00"], ["third-trx", "1.00"]]) {
+    for (const [trxRefID, amount] of [
+      ["another-trx", "2650000.00"],
+      ["third-trx", "1.00"],
+    ]) {
       const replayed = claimOf(await callback(claimedPayment(va, trxRefID as string, amount as string)));
       expect(replayed.notification.providerPaymentRef).toBe(genuine.notification.providerPaymentRef);
     }

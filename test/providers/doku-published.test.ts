@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dokuCapabilities } from "../../src/providers/doku/capabilities.js";
 import { createDokuProvider, type DokuProvider } from "../../src/providers/doku/adapter.js";
+import { dokuCapabilities } from "../../src/providers/doku/capabilities.js";
 import { dokuTimestamp, signRequest } from "../../src/providers/doku/signature.js";
-import { type DokuSimulator, startDokuSimulator } from "../../src/sandbox/doku/simulator.js";
 import { readNotification } from "../../src/providers/doku/transformers.js";
+import { type DokuSimulator, startDokuSimulator } from "../../src/sandbox/doku/simulator.js";
 import { type RunningSimulator, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { shapeProblems } from "../support/json-shape.js";
@@ -62,23 +62,26 @@ describe("DOKU's published notification samples through the gateway's webhook ro
     await gateway?.stop();
   });
 
-  it.each(notifications)("$name: read exactly, and acknowledged 2xx although it matches no VA of ours (held)", async ({ raw }) => {
-    const reading = readNotification(raw);
-    if (reading.kind !== "payment") throw new Error(`unreadable sample: ${JSON.stringify(reading)}`);
-    const sample = JSON.parse(raw);
-    expect(reading.payment).toMatchObject({
-      invoiceNumber: sample.order.invoice_number,
-      vaNumber: sample.virtual_account_info.virtual_account_number,
-      amount: BigInt(sample.order.amount),
-      paidAt: new Date(sample.transaction.date),
-    });
-    const fresh = await fetch(gateway.url + NOTIFICATION_PATH, {
-      method: "POST",
-      headers: signed(raw, dokuTimestamp(new Date())),
-      body: raw,
-    });
-    expect(fresh.status).toBe(200);
-  });
+  it.each(notifications)(
+    "$name: read exactly, and acknowledged 2xx although it matches no VA of ours (held)",
+    async ({ raw }) => {
+      const reading = readNotification(raw);
+      if (reading.kind !== "payment") throw new Error(`unreadable sample: ${JSON.stringify(reading)}`);
+      const sample = JSON.parse(raw);
+      expect(reading.payment).toMatchObject({
+        invoiceNumber: sample.order.invoice_number,
+        vaNumber: sample.virtual_account_info.virtual_account_number,
+        amount: BigInt(sample.order.amount),
+        paidAt: new Date(sample.transaction.date),
+      });
+      const fresh = await fetch(gateway.url + NOTIFICATION_PATH, {
+        method: "POST",
+        headers: signed(raw, dokuTimestamp(new Date())),
+        body: raw,
+      });
+      expect(fresh.status).toBe(200);
+    },
+  );
 
   it("the sample as DOKU timestamped it (2020-08-11T08:45:42Z): signed, so doubtful, not refused", async () => {
     const raw = pageSample;
@@ -154,7 +157,8 @@ describe("the simulator speaks the published shapes", () => {
 
   const bcaSamples = notifications.filter(({ name }) => name.startsWith("notification-va-bca")).map(({ raw }) => JSON.parse(raw));
   /** Where `ours` differs from each BCA sample: one of the lists must be empty. */
-  const againstBcaSamples = (ours: string | undefined) => bcaSamples.map((published) => shapeProblems(JSON.parse(ours ?? "null"), published));
+  const againstBcaSamples = (ours: string | undefined) =>
+    bcaSamples.map((published) => shapeProblems(JSON.parse(ours ?? "null"), published));
 
   it("its notification and its check status answer have the keys and types of DOKU's BCA sample", async () => {
     const adapter = createDokuProvider({ baseUrl: simulator.url, clientId: CLIENT_ID, secretKey: SECRET_KEY, mode: "DGPC" });

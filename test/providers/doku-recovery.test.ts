@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainError } from "../../src/domain/errors.js";
 import { createDokuProvider, type DokuProvider } from "../../src/providers/doku/adapter.js";
 import { dokuTimestamp, signatureComponent, signRequest } from "../../src/providers/doku/signature.js";
-import { type DokuSimulator, startDokuSimulator } from "../../src/sandbox/doku/simulator.js";
 import type { ProviderCreateRequest, WebhookResult } from "../../src/providers/provider.js";
+import { type DokuSimulator, startDokuSimulator } from "../../src/sandbox/doku/simulator.js";
 import { type RunningSimulator, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 
 /**

@@ -13,8 +13,6 @@ import {
   signatureComponent,
   signRequest,
 } from "../../src/providers/doku/signature.js";
-import { DokuRefusal } from "../../src/sandbox/doku/rules.js";
-import { DOKU_RETRY_DELAYS_MS, type DokuSimulator, startDokuSimulator } from "../../src/sandbox/doku/simulator.js";
 import type {
   InboundHttpRequest,
   PaymentNotification,
@@ -23,6 +21,8 @@ import type {
   VaProvider,
   WebhookResult,
 } from "../../src/providers/provider.js";
+import { DokuRefusal } from "../../src/sandbox/doku/rules.js";
+import { DOKU_RETRY_DELAYS_MS, type DokuSimulator, startDokuSimulator } from "../../src/sandbox/doku/simulator.js";
 import { type RunningSimulator, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 
 const CLIENT_ID = "MCH-0001-10791114622547";
@@ -186,9 +186,7 @@ describe("DOKU non-SNAP signature (reference §4.3)", () => {
   it("verifies only the exact bytes, target and key", () => {
     const signature = signRequest(vector, secret);
     expect(hasValidSignature(signature, vector, secret)).toBe(true);
-    expect(hasValidSignature(signature, { ...vector, body: vector.body.replace("150000", "150001") }, secret)).toBe(
-      false,
-    );
+    expect(hasValidSignature(signature, { ...vector, body: vector.body.replace("150000", "150001") }, secret)).toBe(false);
     expect(hasValidSignature(signature, { ...vector, body: ` ${vector.body}` }, secret)).toBe(false);
     expect(hasValidSignature(signature, { ...vector, requestTarget: "/other" }, secret)).toBe(false);
     expect(hasValidSignature(signature, vector, "SK-other")).toBe(false);
@@ -357,8 +355,7 @@ describe("refusals from DOKU, mapped to our fields", () => {
     },
     {
       name: "13-digit range max",
-      request: () =>
-        createRequest({ bankCode: "MANDIRI", amount: { type: "RANGE", min: 5_000n, max: 1_000_000_000_000n } }),
+      request: () => createRequest({ bankCode: "MANDIRI", amount: { type: "RANGE", min: 5_000n, max: 1_000_000_000_000n } }),
       field: "amount.range.max",
     },
     {
@@ -384,9 +381,7 @@ describe("refusals from DOKU, mapped to our fields", () => {
       dgpc.createVirtualAccount(createRequest({ expiresAt: new Date(Date.now() - 1000) }), signal),
     );
     expect(past).toMatchObject({ kind: "INVALID_ARGUMENT", facts: { field: "expires_at" } });
-    const longId = await domainErrorOf(
-      dgpc.createVirtualAccount(createRequest({ externalId: "x".repeat(65) }), signal),
-    );
+    const longId = await domainErrorOf(dgpc.createVirtualAccount(createRequest({ externalId: "x".repeat(65) }), signal));
     expect(longId).toMatchObject({ kind: "INVALID_ARGUMENT", facts: { field: "idempotency_key" } });
     const unsafe = createRequest({ amount: { type: "FIXED", amount: 2n ** 60n } });
     expect(await domainErrorOf(dgpc.createVirtualAccount(unsafe, signal))).toMatchObject({
@@ -396,9 +391,7 @@ describe("refusals from DOKU, mapped to our fields", () => {
 
   it("refuses a wrong client secret without revealing it", async () => {
     const wrongSecret = "SK-wrong-secret-never-shown";
-    const error = await domainErrorOf(
-      provider({ secretKey: wrongSecret }).createVirtualAccount(createRequest(), signal),
-    );
+    const error = await domainErrorOf(provider({ secretKey: wrongSecret }).createVirtualAccount(createRequest(), signal));
     expect(error).toMatchObject({
       kind: "FAILED_PRECONDITION",
       facts: { provider: "doku", providerCode: "invalid_signature" },
@@ -408,9 +401,7 @@ describe("refusals from DOKU, mapped to our fields", () => {
   });
 
   it("refuses an unknown Client-Id and a skewed clock as our problem, not the caller's", async () => {
-    const stranger = await domainErrorOf(
-      provider({ clientId: "MCH-unknown" }).createVirtualAccount(createRequest(), signal),
-    );
+    const stranger = await domainErrorOf(provider({ clientId: "MCH-unknown" }).createVirtualAccount(createRequest(), signal));
     expect(stranger).toMatchObject({ kind: "FAILED_PRECONDITION", facts: { providerCode: "invalid_client_id" } });
     const aheadOfTime = provider({ now: () => new Date(Date.now() + 10 * 60_000) });
     const skewed = await domainErrorOf(aheadOfTime.createVirtualAccount(createRequest(), signal));
@@ -450,10 +441,7 @@ describe("refusals from DOKU, mapped to our fields", () => {
     expect(await rawDokuCall(path, body, { requestId: "r".repeat(129) })).toMatchObject({ status: 400 });
     expect((await rawDokuCall("/ovo/v2/payment-code", body)).status).toBe(404);
     expect((await rawDokuCall(path, body, { method: "PUT" })).status).toBe(404);
-    const variableAtBca = await rawDokuCall(
-      path,
-      fixBillBody(`inv-${randomUUID()}`, { billing_type: "BILL_VARIABLE_AMOUNT" }),
-    );
+    const variableAtBca = await rawDokuCall(path, fixBillBody(`inv-${randomUUID()}`, { billing_type: "BILL_VARIABLE_AMOUNT" }));
     expect(variableAtBca.status).toBe(400);
     expect(variableAtBca.json.error?.message).toContain("virtual_account_info.billing_type");
     expect(await rawDokuCall(path, "not json")).toMatchObject({
@@ -469,9 +457,7 @@ describe("idempotency by Request-Id and invoice number", () => {
     const first = await dgpc.createVirtualAccount(request, signal);
     const retried = await dgpc.createVirtualAccount(request, signal);
     expect(retried).toEqual(first);
-    expect([...simulator.ledger.values()].filter((entry) => entry.invoiceNumber === request.externalId)).toHaveLength(
-      1,
-    );
+    expect([...simulator.ledger.values()].filter((entry) => entry.invoiceNumber === request.externalId)).toHaveLength(1);
   });
 
   it("the same external id with another request is ALREADY_EXISTS", async () => {
@@ -575,10 +561,7 @@ describe("payment notifications", () => {
     const again = await fetch(url, { method: "POST", headers, body });
 
     expect(again.status).toBe(200);
-    expect(inbox.notifications.map((n) => n.providerPaymentRef)).toEqual([
-      paid.providerPaymentRef,
-      paid.providerPaymentRef,
-    ]);
+    expect(inbox.notifications.map((n) => n.providerPaymentRef)).toEqual([paid.providerPaymentRef, paid.providerPaymentRef]);
     expect(inbox.results).toEqual(["RECORDED", "DUPLICATE"]);
   });
 
@@ -625,9 +608,7 @@ describe("payment notifications", () => {
 
   it("the simulator holds payers to the bill", async () => {
     const fixed = await issue();
-    expect(() => simulator.simulatePayment({ vaNumber: fixed.va.vaNumber, amount: 149_999n })).toThrow(
-      /equal the bill/,
-    );
+    expect(() => simulator.simulatePayment({ vaNumber: fixed.va.vaNumber, amount: 149_999n })).toThrow(/equal the bill/);
     const range = await issue({ bankCode: "MANDIRI", amount: { type: "RANGE", min: 10_000n, max: 20_000n } });
     expect(() => simulator.simulatePayment({ vaNumber: range.va.vaNumber, amount: 20_001n })).toThrow(/within/);
     expect(() => simulator.simulatePayment({ vaNumber: "190060999999999", amount: 1n })).toThrow(/not registered/);
@@ -651,11 +632,7 @@ describe("payment notifications", () => {
 });
 
 describe("receiveWebhook refuses what DOKU did not send", () => {
-  const notificationBody = (
-    amountLiteral = "150000",
-    status = "SUCCESS",
-    payment = ',"reference_number":"000000000777"',
-  ) =>
+  const notificationBody = (amountLiteral = "150000", status = "SUCCESS", payment = ',"reference_number":"000000000777"') =>
     `{"service":{"id":"VIRTUAL_ACCOUNT"},"acquirer":{"id":"BCA"},"channel":{"id":"VIRTUAL_ACCOUNT_BCA"},` +
     `"transaction":{"status":"${status}","date":"2021-01-27T03:24:23Z","original_request_id":"15022aab"},` +
     `"order":{"invoice_number":"INV-20210124-0001","amount":${amountLiteral}},` +
@@ -778,16 +755,7 @@ describe("receiveWebhook refuses what DOKU did not send", () => {
 
   it("reads amounts exactly: whole rupiah only, never rounded", async () => {
     expect((await payment(signedNotification(notificationBody("150000.00")))).notification.amount).toBe(150_000n);
-    for (const literal of [
-      "150000.5",
-      "150000.000000000000001",
-      "1.5e5",
-      '"150000"',
-      "0",
-      "-5",
-      "1000000000000",
-      "1e21",
-    ]) {
+    for (const literal of ["150000.5", "150000.000000000000001", "1.5e5", '"150000"', "0", "-5", "1000000000000", "1e21"]) {
       const refused = await rejection(signedNotification(notificationBody(literal)));
       expect(refused, literal).toEqual({
         status: 400,

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { VirtualAccount } from "../../src/gen/va/v1/va_pb.js";
 import { DomainError } from "../../src/domain/errors.js";
+import type { VirtualAccount } from "../../src/gen/va/v1/va_pb.js";
 import { createDurianpayProvider } from "../../src/providers/durianpay/adapter.js";
-import { type DurianpaySimulator, startDurianpaySimulator } from "../../src/sandbox/durianpay/simulator.js";
 import { readFetchPage } from "../../src/providers/durianpay/transformers.js";
 import type { ProviderCreateRequest, ProviderVaRef } from "../../src/providers/provider.js";
+import { type DurianpaySimulator, startDurianpaySimulator } from "../../src/sandbox/durianpay/simulator.js";
 import type { SandboxKit } from "../../src/sandbox/kit.js";
 import { type RunningSimulator, type SimulatorResponse, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 import { vaClient } from "../support/clients.js";
@@ -83,9 +83,7 @@ describe("published API answers through the adapter", () => {
     ["error-auth.json", 401, "FAILED_PRECONDITION", { providerCode: "DPAY_UNAUTHORIZED_ACCESS" }],
     ["error-other.json", 400, "ALREADY_EXISTS", { field: "number_suffix", providerCode: "DPAY_INTERNAL_ERROR" }],
   ] as const)("maps %s (HTTP %i) to %s", async (file, status, kind, facts) => {
-    const provider = await publishedDurianpay((method) =>
-      method === "GET" ? EMPTY_LIST : { status, body: sample(file) },
-    );
+    const provider = await publishedDurianpay((method) => (method === "GET" ? EMPTY_LIST : { status, body: sample(file) }));
     const error = await provider.createVirtualAccount(draft(), signal()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DomainError);
     expect(error).toMatchObject({ kind, facts });
@@ -199,7 +197,12 @@ describe("published webhook samples through the webhook route of a real gateway"
       amount: 1_234_500,
       status: "completed",
       amount_str: "12345.00",
-      metadata: { ...(published.metadata as object), ...JSON.parse(staticVa), static_va_id: va?.providerReference, static_va_account_number: va?.vaNumber },
+      metadata: {
+        ...(published.metadata as object),
+        ...JSON.parse(staticVa),
+        static_va_id: va?.providerReference,
+        static_va_account_number: va?.vaNumber,
+      },
     });
     expect(await post(body)).toEqual({ status: 200, body: '{"status":"ok"}' });
     expect(await ledger(va)).toEqual([{ ref, amount: 12_345n }]);
@@ -277,7 +280,10 @@ describe("the simulator speaks the published shapes", () => {
     const published = json("fetch-one-response.json");
     const publishedVa = (published.data as Record<string, Record<string, unknown>>).virtual_account as Record<string, unknown>;
     expect(
-      shapeProblems({ data: withoutPayments }, { data: { ...(published.data as object), virtual_account: { ...publishedVa, min_amount: null } } }),
+      shapeProblems(
+        { data: withoutPayments },
+        { data: { ...(published.data as object), virtual_account: { ...publishedVa, min_amount: null } } },
+      ),
     ).toEqual([]);
 
     const listed = await api("GET", "/v1/payments/va?limit=2&skip=0");
@@ -288,14 +294,24 @@ describe("the simulator speaks the published shapes", () => {
     expect(shapeProblems(await api("POST", "/v1/payments/va", {}), json("error-form.json"))).toEqual([]);
     const unauthorized = await fetch(`${simulator.url}/v1/payments/va`, { method: "POST", body: "{}" });
     expect(shapeProblems(await unauthorized.json(), json("error-auth.json"))).toEqual([]);
-    expect(shapeProblems(await api("POST", "/v1/payments/va", { ...createBody, va_ref_id: "again" }), json("error-other.json"))).toEqual([]);
     expect(
-      shapeProblems(await api("POST", "/v1/payments/va/simulate", { account_number: "0", amount: "1" }), json("simulate-failure.json")),
+      shapeProblems(await api("POST", "/v1/payments/va", { ...createBody, va_ref_id: "again" }), json("error-other.json")),
+    ).toEqual([]);
+    expect(
+      shapeProblems(
+        await api("POST", "/v1/payments/va/simulate", { account_number: "0", amount: "1" }),
+        json("simulate-failure.json"),
+      ),
     ).toEqual([]);
   });
 
   it("lists VA payments with the published Payment object's fields and types", async () => {
-    const created = await api("POST", "/v1/payments/va", { ...createBody, account_suffix: "654321", is_closed: false, amount: undefined });
+    const created = await api("POST", "/v1/payments/va", {
+      ...createBody,
+      account_suffix: "654321",
+      is_closed: false,
+      amount: undefined,
+    });
     const va = (created.data as Record<string, Record<string, string>>).virtual_account;
     const paid = await api("POST", "/v1/payments/va/simulate", { account_number: va?.account_number, amount: "20000" });
     expect(shapeProblems(paid, json("simulate-success.json"))).toEqual([]);

@@ -4,9 +4,9 @@ import { DomainError } from "../../src/domain/errors.js";
 import type { AmountRule, VaUsage } from "../../src/domain/virtual-account.js";
 import { createDurianpayProvider, type DurianpayProvider } from "../../src/providers/durianpay/adapter.js";
 import { durianpayCapabilities } from "../../src/providers/durianpay/capabilities.js";
-import { type DurianpaySimulator, startDurianpaySimulator } from "../../src/sandbox/durianpay/simulator.js";
 import { readFetchPage } from "../../src/providers/durianpay/transformers.js";
 import type { ProviderCreateRequest, ProviderVaRef, WebhookResult } from "../../src/providers/provider.js";
+import { type DurianpaySimulator, startDurianpaySimulator } from "../../src/sandbox/durianpay/simulator.js";
 import { type RunningSimulator, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 
 const SERVER_KEY = "dp_test_k3Y9s3cr3tV4lu3";
@@ -184,9 +184,7 @@ describe("refusals mapped to our fields", () => {
   });
 
   it("names the bank rule behind DPAY_STATIC_CLOSED_VA_NOT_SUPPORTED", async () => {
-    const error = await refusal(
-      create({ bankCode: "CIMB", usage: "MULTI", amount: { type: "FIXED", amount: 10_000n } }),
-    );
+    const error = await refusal(create({ bankCode: "CIMB", usage: "MULTI", amount: { type: "FIXED", amount: 10_000n } }));
     expect(error.kind).toBe("INVALID_ARGUMENT");
     expect(error.facts).toMatchObject({ field: "usage", providerCode: "DPAY_STATIC_CLOSED_VA_NOT_SUPPORTED" });
     expect(error.message).toContain("multi-use VAs with a fixed amount");
@@ -245,9 +243,7 @@ describe("cancel and update", () => {
 
   it("reports an unknown VA as NOT_FOUND", async () => {
     const va = await create();
-    const error = await refusal(
-      provider.cancelVirtualAccount({ ...va, providerReference: "va_doesNotExist0001" }, signal()),
-    );
+    const error = await refusal(provider.cancelVirtualAccount({ ...va, providerReference: "va_doesNotExist0001" }, signal()));
     expect(error.kind).toBe("NOT_FOUND");
   });
 
@@ -392,7 +388,10 @@ describe("webhooks", () => {
       "a fractional amount",
       { event: "payment.completed", data: { id: "pay_x", virtual_account_id: "va_y", amount_str: "1.50" } },
     ],
-    ["an amount in hundredths that is not whole rupiah", { id: "pay_x", status: "completed", amount: 150, metadata: { static_va_id: "va_y" } }],
+    [
+      "an amount in hundredths that is not whole rupiah",
+      { id: "pay_x", status: "completed", amount: 150, metadata: { static_va_id: "va_y" } },
+    ],
   ])("rejects a webhook with %s as a 400 without throwing", async (_, body) => {
     expect(await webhook(body)).toMatchObject({ kind: "rejected", answer: { status: 400 } });
   });
@@ -400,7 +399,10 @@ describe("webhooks", () => {
   it.each([
     ["an order event", { event: "order.created", data: { id: "ord_1" } }],
     ["the published order object (status started)", { id: "ord_1", amount: 100, status: "started", amount_str: "1.00" }],
-    ["a completed payment naming no VA (a checkout payment)", { event: "payment.completed", data: { id: "pay_x", amount_str: "1.00" } }],
+    [
+      "a completed payment naming no VA (a checkout payment)",
+      { event: "payment.completed", data: { id: "pay_x", amount_str: "1.00" } },
+    ],
   ])("acknowledges %s with 200 without reporting a payment", async (_, body) => {
     expect(await webhook(body)).toMatchObject({ kind: "rejected", answer: { status: 200 } });
   });

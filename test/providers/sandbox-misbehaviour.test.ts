@@ -29,7 +29,11 @@ describe("sandbox misbehaviour switches", () => {
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    received.push({ at: Date.now(), timestamp: String(req.headers["x-sandbox-timestamp"]), body: Buffer.concat(chunks).toString() });
+    received.push({
+      at: Date.now(),
+      timestamp: String(req.headers["x-sandbox-timestamp"]),
+      body: Buffer.concat(chunks).toString(),
+    });
     res.writeHead(200, { "content-type": "application/json" }).end('{"received":true}');
   });
 
@@ -61,7 +65,10 @@ describe("sandbox misbehaviour switches", () => {
     kit.misbehaviour.payBeforeNextCreateAnswer(25_000n);
     const va = await kit.provider.createVirtualAccount(request(), signal);
     expect(received.length).toBe(before + 1);
-    expect(JSON.parse(received.at(-1)?.body ?? "{}")).toMatchObject({ virtual_account_id: va.providerReference, amount: "25000" });
+    expect(JSON.parse(received.at(-1)?.body ?? "{}")).toMatchObject({
+      virtual_account_id: va.providerReference,
+      amount: "25000",
+    });
   });
 
   it("held callbacks go out later with their original timestamp; confirmPayment finds them", async () => {
@@ -80,7 +87,15 @@ describe("sandbox misbehaviour switches", () => {
     const claim = JSON.parse(late?.body ?? "{}") as { payment_id: string };
     expect(claim.payment_id).toBe(providerPaymentRef);
     const confirmed = await kit.provider.confirmPayment?.(
-      { providerAccount: "M-SANDBOX", providerPaymentRef: claim.payment_id, vaNumber: va.vaNumber, amount: 1n, fee: undefined, paidAt: new Date(), rawPayload: "" },
+      {
+        providerAccount: "M-SANDBOX",
+        providerPaymentRef: claim.payment_id,
+        vaNumber: va.vaNumber,
+        amount: 1n,
+        fee: undefined,
+        paidAt: new Date(),
+        rawPayload: "",
+      },
       signal,
     );
     expect(confirmed).toMatchObject({ paid: true, notification: { amount: 25_000n, providerVaId: va.providerVaId } });

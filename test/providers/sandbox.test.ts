@@ -606,8 +606,16 @@ describe("sandbox provider against its simulator", () => {
       expect(simulator.deliveries.at(-1)).toMatchObject({ attempts: 1, acknowledged: true });
       const held = receiver.results.at(-1);
       if (held?.kind !== "payment") throw new Error("expected a payment");
-      expect(held.answer("HELD")).toEqual({ status: 200, contentType: "application/json", body: '{"received":true,"duplicate":false}' });
-      expect(held.answer("REFUTED")).toEqual({ status: 404, contentType: "application/json", body: '{"error":"PAYMENT_NOT_CONFIRMED"}' });
+      expect(held.answer("HELD")).toEqual({
+        status: 200,
+        contentType: "application/json",
+        body: '{"received":true,"duplicate":false}',
+      });
+      expect(held.answer("REFUTED")).toEqual({
+        status: 404,
+        contentType: "application/json",
+        body: '{"error":"PAYMENT_NOT_CONFIRMED"}',
+      });
     });
   });
 
@@ -830,9 +838,7 @@ describe("sandbox simulator lifecycle", () => {
       const error = await domainError(provider.cancelVirtualAccount(refOf(va), signal));
       expect(error).toMatchObject({ kind: "FAILED_PRECONDITION", facts: { providerCode: "VA_INACTIVE" } });
       const paid = await provider.simulatePayment(refOf(va), 25_000n, signal);
-      expect(simulator.ledger).toEqual([
-        expect.objectContaining({ paymentId: paid.providerPaymentRef, amount: 25_000n }),
-      ]);
+      expect(simulator.ledger).toEqual([expect.objectContaining({ paymentId: paid.providerPaymentRef, amount: 25_000n })]);
       expect(simulator.deliveries).toEqual([]);
       const reissued = await provider.createVirtualAccount(
         createRequest({ expiresAt: new Date(clock.getTime() + HOUR_MS), numberSuffix: "99" }),

@@ -4,13 +4,13 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSnapBillerProvider } from "../../src/providers/snap-biller/adapter.js";
-import type { BankSimulator } from "../../src/sandbox/snap-biller/bank.js";
 import { snapBillerSettings } from "../../src/providers/snap-biller/settings.js";
 import { BillerPath } from "../../src/providers/snap-biller/wire.js";
+import type { BankSimulator } from "../../src/sandbox/snap-biller/bank.js";
 import { vaClient } from "../support/clients.js";
 import { createRequest } from "../support/fixtures.js";
 import { startTestGateway, TENANTS, type TestGateway } from "../support/gateway.js";
-import { shapeProblems, type ShapeOptions } from "../support/json-shape.js";
+import { type ShapeOptions, shapeProblems } from "../support/json-shape.js";
 
 /**
  * The SNAP VA samples the standard publishes (test/fixtures/snap-biller/SOURCES.md), replayed:
@@ -88,7 +88,12 @@ describe("snap-biller: the published SNAP samples", () => {
     const va = await newVa();
     const identity = bank.identityOf(va.vaNumber);
     const inquiryRequestId = `sample-${crypto.randomUUID()}`;
-    const inquiry = { ...sample("aspi-inquiry-request.json"), ...identity, amount: { value: "25000.00", currency: "IDR" }, inquiryRequestId };
+    const inquiry = {
+      ...sample("aspi-inquiry-request.json"),
+      ...identity,
+      amount: { value: "25000.00", currency: "IDR" },
+      inquiryRequestId,
+    };
     const inquired = await bank.send("inquiry", JSON.stringify(inquiry));
     expect(inquired.responseCode, inquired.body).toBe("2002400");
     const money = { value: "25000.00", currency: "IDR" };
@@ -103,7 +108,11 @@ describe("snap-biller: the published SNAP samples", () => {
     delete (payment as Record<string, unknown>).trxId;
     const paid = await bank.send("payment", JSON.stringify(payment));
     expect(paid.responseCode, paid.body).toBe("2002500");
-    expect(paid.json?.virtualAccountData).toMatchObject({ trxDateTime: "20201231T235959Z", flagAdvise: "Y", paymentFlagStatus: "00" });
+    expect(paid.json?.virtualAccountData).toMatchObject({
+      trxDateTime: "20201231T235959Z",
+      flagAdvise: "Y",
+      paymentFlagStatus: "00",
+    });
     const { payments } = await client().getPaymentStatus({ virtualAccountId: va.id });
     expect(payments.map((p) => [p.amount, p.providerPaymentReference])).toEqual([[25_000n, inquiryRequestId]]);
   });
@@ -115,9 +124,15 @@ describe("snap-biller: the published SNAP samples", () => {
     const [payment] = transfer.payments;
     if (!payment) throw new Error("no payment sent");
     // The field table (§2.6) spells `trxDateInit` and puts `additionalInfo` in virtualAccountData too.
-    expect(shapeProblems(JSON.parse(transfer.inquiry.sent.body), sample("aspi-inquiry-request.json"), asDocumented("trxDateInit"))).toEqual([]);
     expect(
-      shapeProblems(JSON.parse(transfer.inquiry.body), sample("aspi-inquiry-response.json"), asDocumented("virtualAccountData.additionalInfo")),
+      shapeProblems(JSON.parse(transfer.inquiry.sent.body), sample("aspi-inquiry-request.json"), asDocumented("trxDateInit")),
+    ).toEqual([]);
+    expect(
+      shapeProblems(
+        JSON.parse(transfer.inquiry.body),
+        sample("aspi-inquiry-response.json"),
+        asDocumented("virtualAccountData.additionalInfo"),
+      ),
     ).toEqual([]);
     expect(shapeProblems(JSON.parse(payment.sent.body), sample("aspi-payment-request.json"), asDocumented())).toEqual([]);
     expect(shapeProblems(JSON.parse(payment.body), sample("aspi-payment-response.json"), asDocumented())).toEqual([]);

@@ -3,10 +3,10 @@ import { DomainError } from "../../src/domain/errors.js";
 import { EventType } from "../../src/gen/va/v1/va_pb.js";
 import type { ProviderCreateRequest } from "../../src/providers/provider.js";
 import { createSnapBillerProvider } from "../../src/providers/snap-biller/adapter.js";
-import { type BankSimulator, startBankSimulator } from "../../src/sandbox/snap-biller/bank.js";
 import { customerNoFor, maxCustomerNoDigits } from "../../src/providers/snap-biller/numbering.js";
 import { snapBillerSettings, snapBillerSettingsFromEnv } from "../../src/providers/snap-biller/settings.js";
 import { readInquiryRequest, readPaymentRequest } from "../../src/providers/snap-biller/wire.js";
+import { type BankSimulator, startBankSimulator } from "../../src/sandbox/snap-biller/bank.js";
 import { vaClient } from "../support/clients.js";
 import { createRequest, takeEvents } from "../support/fixtures.js";
 import { startTestGateway, TENANTS, type TestGateway } from "../support/gateway.js";
@@ -62,9 +62,11 @@ describe("numbering", () => {
       facts: { field: "number_suffix" },
     });
     expect(provider.canInquireStatus).toBe(false);
-    expect(await provider.inquirePaymentStatus({ virtualAccountNo: "   88899123", inquiryRequestId: "x" }, signal)).toMatchObject({
-      state: "UNKNOWN",
-    });
+    expect(await provider.inquirePaymentStatus({ virtualAccountNo: "   88899123", inquiryRequestId: "x" }, signal)).toMatchObject(
+      {
+        state: "UNKNOWN",
+      },
+    );
   });
 });
 
@@ -120,7 +122,9 @@ describe("request readers", () => {
     });
     const otherNumber = readInquiryRequest(body({ ...identity, virtualAccountNo: "   88899123457", inquiryRequestId: "a" }));
     expect(otherNumber.ok || JSON.parse(otherNumber.answer.body).responseCode).toBe("4002401");
-    const fraction = readPaymentRequest(body({ ...identity, paymentRequestId: "p", paidAmount: { value: "1.50", currency: "IDR" } }));
+    const fraction = readPaymentRequest(
+      body({ ...identity, paymentRequestId: "p", paidAmount: { value: "1.50", currency: "IDR" } }),
+    );
     expect(fraction.ok || JSON.parse(fraction.answer.body).responseMessage).toBe("Invalid Field Format {paidAmount}");
   });
 
@@ -129,7 +133,9 @@ describe("request readers", () => {
       const read = readInquiryRequest(body({ ...identity, virtualAccountNo, inquiryRequestId: "a" }));
       expect(read).toMatchObject({ ok: true, value: { virtualAccountNo } });
     }
-    const unpaddedId = readInquiryRequest(body({ ...identity, partnerServiceId: "88899", virtualAccountNo: "88899123456", inquiryRequestId: "a" }));
+    const unpaddedId = readInquiryRequest(
+      body({ ...identity, partnerServiceId: "88899", virtualAccountNo: "88899123456", inquiryRequestId: "a" }),
+    );
     expect(unpaddedId.ok).toBe(true);
   });
 
@@ -287,7 +293,13 @@ describe("bank simulator on its own", () => {
       bankPartnerId: "BANK",
       bankPublicKey: generateRsaKeyPair().publicKey,
       tokenSecret: Buffer.alloc(32, 1),
-      bank: { baseUrl: "http://127.0.0.1:9", partnerId: "US", privateKey: generateRsaKeyPair().privateKey, channelId: "VAGW", timeoutMs: 500 },
+      bank: {
+        baseUrl: "http://127.0.0.1:9",
+        partnerId: "US",
+        privateKey: generateRsaKeyPair().privateKey,
+        channelId: "VAGW",
+        timeoutMs: 500,
+      },
     });
     const status = await provider.inquirePaymentStatus({ virtualAccountNo: "   88899123", inquiryRequestId: "x" }, signal);
     expect(status.state).toBe("UNKNOWN");

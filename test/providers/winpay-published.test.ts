@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningSimulator, type SimulatorRequest, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 import { createSnapClient } from "../../src/protocols/snap/client.js";
 import { formatSnapTimestamp } from "../../src/protocols/snap/timestamp.js";
 import { createWinpayProvider } from "../../src/providers/winpay/adapter.js";
+import { type RunningSimulator, type SimulatorRequest, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 import type { WinpaySandboxKit } from "../../src/sandbox/winpay/kit.js";
 import { startWinpaySimulator } from "../../src/sandbox/winpay/simulator.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -177,7 +177,9 @@ describe("published answers through the adapter's readers", () => {
   it("our requests have the published requests' shape (status sends trxId both ways)", async () => {
     const sent = (path: string) => JSON.parse(requests.findLast((r) => r.path === path)?.rawBody.toString() ?? "{}");
     const withoutCustomerNo = ({ customerNo: _, ...rest }: Record<string, unknown>) => rest;
-    expect(shapeProblems(sent("/snap/v1.0/transfer-va/create-va"), withoutCustomerNo(json("seed003.create-va.request.json")))).toEqual([]);
+    expect(
+      shapeProblems(sent("/snap/v1.0/transfer-va/create-va"), withoutCustomerNo(json("seed003.create-va.request.json"))),
+    ).toEqual([]);
     expect(shapeProblems(sent("/snap/v1.0/transfer-va/inquiry-va"), json("seed003.inquiry-va.request.json"))).toEqual([]);
     expect(shapeProblems(sent("/snap/v1.0/transfer-va/delete-va"), json("seed003.delete-va.request.json"))).toEqual([]);
     const status = json("seed003.status.request.json");
@@ -234,7 +236,10 @@ describe("the simulator speaks in the samples' shapes", () => {
 
     simulator.pay(contractId);
     await simulator.idle();
-    const statusRequest = { virtualAccountNo: data.virtualAccountNo, additionalInfo: { contractId, channel: "CIMB", trxId: "INV-published-1" } };
+    const statusRequest = {
+      virtualAccountNo: data.virtualAccountNo,
+      additionalInfo: { contractId, channel: "CIMB", trxId: "INV-published-1" },
+    };
     expect(shapeProblems(await call("status", statusRequest), json("seed003.status.response.json"))).toEqual([]);
 
     const callback = JSON.parse(callbacks.at(-1) ?? "{}");

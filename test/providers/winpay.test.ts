@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DomainError } from "../../src/domain/errors.js";
-import type { InboundHttpRequest, ProviderCreateRequest, ProviderVaRef, WebhookResult } from "../../src/providers/provider.js";
-import { type RunningSimulator, type SimulatorRequest, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 import { newExternalId } from "../../src/protocols/snap/headers.js";
 import { signAsymmetric } from "../../src/protocols/snap/signature.js";
 import { formatSnapTimestamp } from "../../src/protocols/snap/timestamp.js";
+import type { InboundHttpRequest, ProviderCreateRequest, ProviderVaRef, WebhookResult } from "../../src/providers/provider.js";
 import { createWinpayProvider, type WinpayProvider } from "../../src/providers/winpay/adapter.js";
 import { winpayCapabilities } from "../../src/providers/winpay/capabilities.js";
-import { startWinpaySimulator, type WinpaySimulator } from "../../src/sandbox/winpay/simulator.js";
 import { readPaymentCallback, toCreateVaRequest, toPaymentNotification } from "../../src/providers/winpay/transformers.js";
+import { type RunningSimulator, type SimulatorRequest, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
+import { startWinpaySimulator, type WinpaySimulator } from "../../src/sandbox/winpay/simulator.js";
 import { WINPAY_CALLBACK_VECTOR, WINPAY_SANDBOX_PUBLIC_KEY } from "./snap/fixtures.js";
 import { generateRsaKeyPair } from "./snap/keys.js";
 
@@ -156,7 +156,9 @@ describe("create-va", () => {
     ["an expiry 30 seconds ahead", { expiresAt: new Date(Date.now() + 30_000) }, "expires_at"],
     ["an expiry 4 months ahead", { expiresAt: new Date(Date.now() + 122 * 24 * 3_600_000) }, "expires_at"],
   ] as const)("refuses %s with INVALID_ARGUMENT naming the field", async (_, overrides, field) => {
-    const error = await failure(provider.createVirtualAccount(createRequest(overrides as Partial<ProviderCreateRequest>), signal));
+    const error = await failure(
+      provider.createVirtualAccount(createRequest(overrides as Partial<ProviderCreateRequest>), signal),
+    );
     expect(error.kind).toBe("INVALID_ARGUMENT");
     expect(error.facts.field).toBe(field);
     expect(error.facts.providerCode).toBeUndefined(); // refused before calling Winpay
@@ -190,7 +192,9 @@ describe("create-va", () => {
 
   it("maps Winpay's field in a refusal back to ours", async () => {
     simulatorClockOffsetMs = 45_000; // Winpay's clock is ahead: 90 s is less than its 1-minute minimum
-    const error = await failure(provider.createVirtualAccount(createRequest({ expiresAt: new Date(Date.now() + 90_000) }), signal));
+    const error = await failure(
+      provider.createVirtualAccount(createRequest({ expiresAt: new Date(Date.now() + 90_000) }), signal),
+    );
     expect(error).toMatchObject({
       kind: "INVALID_ARGUMENT",
       facts: { field: "expires_at", providerCode: "4002701", providerMessage: "Invalid Field Format {expiredDate}" },
@@ -239,20 +243,60 @@ describe("the simulator validates like Winpay", () => {
 
   it.each([
     ["a 2-character name", { virtualAccountName: "Li" }, "4002701", "Invalid Field Format {virtualAccountName}"],
-    ["a name with other characters", { virtualAccountName: "Chus@Pandi" }, "4002701", "Invalid Field Format {virtualAccountName}"],
+    [
+      "a name with other characters",
+      { virtualAccountName: "Chus@Pandi" },
+      "4002701",
+      "Invalid Field Format {virtualAccountName}",
+    ],
     ["a trxId with a space", { trxId: "INV 0001" }, "4002701", "Invalid Field Format {trxId}"],
     ["a missing trxId", { trxId: undefined }, "4002702", "Invalid Mandatory Field {trxId}"],
     ["a one-off VA without totalAmount", { totalAmount: undefined }, "4002702", "Invalid Mandatory Field {totalAmount}"],
-    ["a fraction of a rupiah", { totalAmount: { value: "25000.50", currency: "IDR" } }, "4002701", "Invalid Field Format {totalAmount.value}"],
-    ["a 15-character amount", { totalAmount: { value: "100000000000.00", currency: "IDR" } }, "4002701", "Invalid Field Format {totalAmount.value}"],
+    [
+      "a fraction of a rupiah",
+      { totalAmount: { value: "25000.50", currency: "IDR" } },
+      "4002701",
+      "Invalid Field Format {totalAmount.value}",
+    ],
+    [
+      "a 15-character amount",
+      { totalAmount: { value: "100000000000.00", currency: "IDR" } },
+      "4002701",
+      "Invalid Field Format {totalAmount.value}",
+    ],
     ["USD", { totalAmount: { value: "25000.00", currency: "USD" } }, "4002701", "Invalid Field Format {totalAmount.currency}"],
-    ["an expiry within a minute", { expiredDate: formatSnapTimestamp(new Date(Date.now() + 50_000)) }, "4002701", "Invalid Field Format {expiredDate}"],
-    ["an expiry beyond 3 months", { expiredDate: formatSnapTimestamp(new Date(Date.now() + 95 * 86_400_000)) }, "4002701", "Invalid Field Format {expiredDate}"],
+    [
+      "an expiry within a minute",
+      { expiredDate: formatSnapTimestamp(new Date(Date.now() + 50_000)) },
+      "4002701",
+      "Invalid Field Format {expiredDate}",
+    ],
+    [
+      "an expiry beyond 3 months",
+      { expiredDate: formatSnapTimestamp(new Date(Date.now() + 95 * 86_400_000)) },
+      "4002701",
+      "Invalid Field Format {expiredDate}",
+    ],
     ["an expiry in UTC", { expiredDate: "2030-01-01T00:00:00Z" }, "4002701", "Invalid Field Format {expiredDate}"],
-    ["a recurring VA without customerNo", { virtualAccountTrxType: "o", totalAmount: undefined }, "4002702", "Invalid Mandatory Field {customerNo}"],
+    [
+      "a recurring VA without customerNo",
+      { virtualAccountTrxType: "o", totalAmount: undefined },
+      "4002702",
+      "Invalid Mandatory Field {customerNo}",
+    ],
     ["a 2-digit customerNo", { customerNo: "12" }, "4002701", "Invalid Field Format {customerNo}"],
-    ["type r on MANDIRI", { virtualAccountTrxType: "r", customerNo: "123", additionalInfo: { channel: "MANDIRI" } }, "4002701", "Invalid Field Format {virtualAccountTrxType}"],
-    ["an unknown channel", { additionalInfo: { channel: "DANAMON" } }, "4002701", "Invalid Field Format {additionalInfo.channel}"],
+    [
+      "type r on MANDIRI",
+      { virtualAccountTrxType: "r", customerNo: "123", additionalInfo: { channel: "MANDIRI" } },
+      "4002701",
+      "Invalid Field Format {virtualAccountTrxType}",
+    ],
+    [
+      "an unknown channel",
+      { additionalInfo: { channel: "DANAMON" } },
+      "4002701",
+      "Invalid Field Format {additionalInfo.channel}",
+    ],
     ["type x", { virtualAccountTrxType: "x" }, "4002701", "Invalid Field Format {virtualAccountTrxType}"],
   ])("refuses %s", async (_, overrides, responseCode, responseMessage) => {
     const answer = await send(createBody(overrides));
@@ -264,7 +308,12 @@ describe("the simulator validates like Winpay", () => {
       expect((await send(createBody({ additionalInfo: { channel } }))).body.responseCode).toBe("2002700");
     }
     for (const channel of ["PERMATA", "BSI", "MUAMALAT", "BCA", "CIMB", "SINARMAS", "BNC"]) {
-      const open = createBody({ virtualAccountTrxType: "o", customerNo: "12345", totalAmount: undefined, additionalInfo: { channel } });
+      const open = createBody({
+        virtualAccountTrxType: "o",
+        customerNo: "12345",
+        totalAmount: undefined,
+        additionalInfo: { channel },
+      });
       expect((await send(open)).body.responseCode).toBe("2002700");
     }
   });
@@ -287,12 +336,18 @@ describe("the simulator validates like Winpay", () => {
 
   it("refuses a bad signature with 4012700 and an unknown partner with 4042716", async () => {
     const forged = await send(createBody(), { privateKey: generateRsaKeyPair().privateKey });
-    expect(forged).toEqual({ status: 401, body: { responseCode: "4012700", responseMessage: "Unauthorized. Invalid Signature" } });
+    expect(forged).toEqual({
+      status: 401,
+      body: { responseCode: "4012700", responseMessage: "Unauthorized. Invalid Signature" },
+    });
     expect((await send(createBody(), { partnerId: "999999" })).body.responseCode).toBe("4042716");
   });
 
   it("uses each service's own code", async () => {
-    const notFound = await send({ trxId: "INV-00000", additionalInfo: { contractId: "ci-none" } }, { path: "/v1.0/transfer-va/inquiry-va" });
+    const notFound = await send(
+      { trxId: "INV-00000", additionalInfo: { contractId: "ci-none" } },
+      { path: "/v1.0/transfer-va/inquiry-va" },
+    );
     expect(notFound).toEqual({ status: 404, body: { responseCode: "4043001", responseMessage: "Transaction not found" } });
     const missing = await send({ trxId: "INV-00000" }, { path: "/v1.0/transfer-va/delete-va", method: "DELETE" });
     expect(missing.body).toEqual({ responseCode: "4003102", responseMessage: "Invalid Mandatory Field {virtualAccountNo}" });
@@ -489,11 +544,31 @@ describe("receiveWebhook rejects what Winpay did not send", () => {
   });
 
   it.each([
-    ["no paidAmount", (body: string) => body.replace(/"paidAmount":\{[^}]*\},/, ""), "4002502", "Invalid Mandatory Field {paidAmount}"],
-    ["a fraction of a rupiah", (body: string) => body.replace('"10000"', '"10000.50"'), "4002501", "Invalid Field Format {paidAmount}"],
+    [
+      "no paidAmount",
+      (body: string) => body.replace(/"paidAmount":\{[^}]*\},/, ""),
+      "4002502",
+      "Invalid Mandatory Field {paidAmount}",
+    ],
+    [
+      "a fraction of a rupiah",
+      (body: string) => body.replace('"10000"', '"10000.50"'),
+      "4002501",
+      "Invalid Field Format {paidAmount}",
+    ],
     ["a numeric amount", (body: string) => body.replace('"10000"', "10000"), "4002501", "Invalid Field Format {paidAmount}"],
-    ["no contractId", (body: string) => body.replace(/"contractId":"[^"]*",/, ""), "4002502", "Invalid Mandatory Field {additionalInfo.contractId}"],
-    ["a fee above the amount", (body: string) => body.replace('"1000.00"', '"20000.00"'), "4002501", "Invalid Field Format {additionalInfo.feeAmount}"],
+    [
+      "no contractId",
+      (body: string) => body.replace(/"contractId":"[^"]*",/, ""),
+      "4002502",
+      "Invalid Mandatory Field {additionalInfo.contractId}",
+    ],
+    [
+      "a fee above the amount",
+      (body: string) => body.replace('"1000.00"', '"20000.00"'),
+      "4002501",
+      "Invalid Field Format {additionalInfo.feeAmount}",
+    ],
     ["a body that is not JSON", () => "paidAmount=10000", "4002500", "Bad Request"],
   ])("rejects %s", async (_, edit, responseCode, responseMessage) => {
     const body = edit(BODY);
@@ -595,7 +670,10 @@ describe("the status API: reconciliation and confirmation", () => {
 
   it("refutes a claim about an unpaid VA, and one about a VA Winpay does not know", async () => {
     const va = await createVa();
-    expect(await provider.confirmPayment?.(claimFor(va), signal)).toMatchObject({ paid: false, reason: expect.stringContaining("unpaid") });
+    expect(await provider.confirmPayment?.(claimFor(va), signal)).toMatchObject({
+      paid: false,
+      reason: expect.stringContaining("unpaid"),
+    });
     const unknown = { ...va, providerReference: `ci${randomUUID()}:INV-nobody` };
     expect(await provider.confirmPayment?.(claimFor(unknown), signal)).toMatchObject({ paid: false });
   });
@@ -609,7 +687,9 @@ describe("the status API: reconciliation and confirmation", () => {
     if (!first) throw new Error("no callback");
     expect(await failure(provider.confirmPayment?.(first, signal) ?? Promise.resolve())).toMatchObject({ kind: "UNAVAILABLE" });
     const nameless = claimFor(va, { trxId: "" });
-    expect(await failure(provider.confirmPayment?.(nameless, signal) ?? Promise.resolve())).toMatchObject({ kind: "UNAVAILABLE" });
+    expect(await failure(provider.confirmPayment?.(nameless, signal) ?? Promise.resolve())).toMatchObject({
+      kind: "UNAVAILABLE",
+    });
   });
 });
 
@@ -646,7 +726,11 @@ describe("misbehaviour switches", () => {
     simulator.misbehaviour.payBeforeNextCreateAnswer(25_000n);
     const va = await createVa();
     expect(paymentsOf()).toHaveLength(1);
-    expect(paymentsOf()[0]?.notification).toMatchObject({ providerVaId: contractIdOf(va), vaNumber: va.vaNumber, amount: 25_000n });
+    expect(paymentsOf()[0]?.notification).toMatchObject({
+      providerVaId: contractIdOf(va),
+      vaNumber: va.vaNumber,
+      amount: 25_000n,
+    });
   });
 
   it("reissues a number to a new contract", async () => {

@@ -5,8 +5,8 @@ import {
   type CreateVirtualAccountRequestSchema,
   type PaymentEvent,
   type StreamPaymentEventsRequestSchema,
-  VaUsage,
   type VaService,
+  VaUsage,
 } from "../../src/gen/va/v1/va_pb.js";
 import { signCallback } from "../../src/providers/sandbox/signature.js";
 

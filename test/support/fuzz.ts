@@ -64,11 +64,19 @@ export type RawBody = string | Uint8Array | ReadableStream<Uint8Array>;
  * smoothing anything over, and no connection reuse: one request cannot affect the next through a
  * shared socket; that is tested on purpose elsewhere). A ReadableStream body goes chunked.
  */
-export function rawRequest(url: string, init: { method?: string; headers?: Record<string, string>; body?: RawBody }): Promise<RawAnswer> {
+export function rawRequest(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: RawBody },
+): Promise<RawAnswer> {
   return new Promise<RawAnswer>((resolve, reject) => {
     const target = new URL(url);
     const headers: Record<string, string> = { ...init.headers };
-    const fixed = typeof init.body === "string" ? Buffer.from(init.body) : init.body instanceof Uint8Array ? Buffer.from(init.body) : undefined;
+    const fixed =
+      typeof init.body === "string"
+        ? Buffer.from(init.body)
+        : init.body instanceof Uint8Array
+          ? Buffer.from(init.body)
+          : undefined;
     if (fixed) headers["content-length"] = String(fixed.length);
     const request = http.request({
       host: target.hostname,
@@ -167,7 +175,8 @@ export function checkConnectUnaryAnswer(answer: RawAnswer, options: { successAll
   }
   if (!/^application\/json\b/.test(answer.contentType)) throw new Error(`error without a JSON body: ${where}`);
   const error = parseErrorJson(answer.text, where);
-  if (!undecodableBody && CONNECT_HTTP_STATUS[error.code] !== answer.status) throw new Error(`code ${error.code} with the wrong HTTP status: ${where}`);
+  if (!undecodableBody && CONNECT_HTTP_STATUS[error.code] !== answer.status)
+    throw new Error(`code ${error.code} with the wrong HTTP status: ${where}`);
   return error.code;
 }
 
@@ -389,7 +398,6 @@ export async function grpcRawCall(
 // ---------------------------------------------------------------------------------------------
 // Events: the state-change detector
 
-
 // ---------------------------------------------------------------------------------------------
 // JSON with raw literals, and its renderings
 
@@ -524,7 +532,8 @@ export function applyMutations(base: unknown, mutations: readonly JsonMutation[]
     }
     const last = mutation.path[mutation.path.length - 1] as string | number;
     // defineProperty: a key such as "__proto__" becomes an own property, as JSON.parse makes it.
-    if (mutation.op === "set") Object.defineProperty(node, last, { value: mutation.value, enumerable: true, writable: true, configurable: true });
+    if (mutation.op === "set")
+      Object.defineProperty(node, last, { value: mutation.value, enumerable: true, writable: true, configurable: true });
     else delete node[last];
   }
   return root;
@@ -652,28 +661,30 @@ export const nastyStringArb: fc.Arbitrary<string> = fc.oneof(
 );
 
 /** Amount-like numbers as JSON literals: negative, zero, huge, fractional, exponent forms. */
-export const nastyNumberArb: fc.Arbitrary<RawJson> = fc.oneof(
-  fc.constantFrom(
-    "-1",
-    "0",
-    "-0",
-    "0.0",
-    "1.5",
-    "25000.5",
-    "-25000",
-    "1e3",
-    "1E-7",
-    "1e400",
-    "-1e400",
-    "9007199254740993",
-    "18446744073709551616",
-    "123456789012345678901234567890",
-    "999999999999",
-    "1000000000000",
-  ),
-  fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => JSON.stringify(n)),
-  fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String),
-).map((literal) => new RawJson(literal));
+export const nastyNumberArb: fc.Arbitrary<RawJson> = fc
+  .oneof(
+    fc.constantFrom(
+      "-1",
+      "0",
+      "-0",
+      "0.0",
+      "1.5",
+      "25000.5",
+      "-25000",
+      "1e3",
+      "1E-7",
+      "1e400",
+      "-1e400",
+      "9007199254740993",
+      "18446744073709551616",
+      "123456789012345678901234567890",
+      "999999999999",
+      "1000000000000",
+    ),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => JSON.stringify(n)),
+    fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String),
+  )
+  .map((literal) => new RawJson(literal));
 
 /** Amounts as strings, including forms a lenient parser might take for a number. */
 export const nastyAmountStringArb: fc.Arbitrary<string> = fc.oneof(
@@ -729,10 +740,13 @@ export const nastyValueArb: fc.Arbitrary<unknown> = fc.oneof(
 /** Noise over a base value: set any path (or a new one) to a nasty value, or delete it. */
 export function noiseArb(paths: readonly JsonPath[]): fc.Arbitrary<JsonMutation> {
   const existing = fc.constantFrom(...(paths.length > 0 ? paths : [["x"]]));
-  const invented = fc.array(fc.oneof(fc.constantFrom("extra", "__proto__", "constructor", "$typeName", "@type"), fc.string({ maxLength: 8 })), {
-    minLength: 1,
-    maxLength: 3,
-  });
+  const invented = fc.array(
+    fc.oneof(fc.constantFrom("extra", "__proto__", "constructor", "$typeName", "@type"), fc.string({ maxLength: 8 })),
+    {
+      minLength: 1,
+      maxLength: 3,
+    },
+  );
   return fc.oneof(
     { weight: 4, arbitrary: fc.record({ op: fc.constant("set" as const), path: existing, value: nastyValueArb }) },
     fc.record({ op: fc.constant("delete" as const), path: existing }),

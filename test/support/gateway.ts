@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { type GatewayConfig, configFromEnv } from "../../src/config.js";
+import { configFromEnv, type GatewayConfig } from "../../src/config.js";
 import { type Gateway, type GatewayOverrides, startGateway } from "../../src/gateway.js";
 import { createLogger } from "../../src/logging.js";
 import { createPostgresDatabase } from "./databases.js";

@@ -49,7 +49,8 @@ function problems(ours: unknown, published: unknown, options: ShapeOptions, path
   if (kind(ours) !== kind(published)) return [`${at}: ${kind(ours)} where the sample has ${kind(published)}`];
   if (Array.isArray(ours) && Array.isArray(published)) {
     const [first] = published;
-    if (ours.length === 0) return first === undefined || options.allowMissing ? [] : [`${at}: empty where the sample's list has items`];
+    if (ours.length === 0)
+      return first === undefined || options.allowMissing ? [] : [`${at}: empty where the sample's list has items`];
     if (first === undefined) return [`${at}: items where the sample's list is empty`];
     return ours.flatMap((item) => problems(item, first, options, `${path}[]`));
   }

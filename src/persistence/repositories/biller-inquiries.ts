@@ -1,6 +1,6 @@
 import type { Rupiah } from "../../domain/money.js";
 import type { BillerInquiryRow } from "../entities.js";
-import { BILLER_INQUIRIES_TO_RESOLVE, billerInquiry as table, FIND_BILLER_INQUIRY, LOCK_BILLER_INQUIRY } from "../sql.js";
+import { BILLER_INQUIRIES_TO_RESOLVE, FIND_BILLER_INQUIRY, LOCK_BILLER_INQUIRY, billerInquiry as table } from "../sql.js";
 import type { Statements } from "../statements.js";
 
 /** INQUIRED: timer running or lapsed unresolved; PAID: a payment was recorded; UNPAID: the bank said none came. */
@@ -54,7 +54,10 @@ export class BillerInquiries {
   }
 
   async update(key: BillerInquiryKey, changes: InquiryChanges): Promise<void> {
-    await this.statements.update(table, inquiryColumns(changes), { partnerId: key.partnerId, inquiryRequestId: key.inquiryRequestId });
+    await this.statements.update(table, inquiryColumns(changes), {
+      partnerId: key.partnerId,
+      inquiryRequestId: key.inquiryRequestId,
+    });
   }
 
   /**

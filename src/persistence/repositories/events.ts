@@ -2,7 +2,7 @@ import type { EventFilter, VaEvent } from "../../domain/event.js";
 import type { Payment } from "../../domain/payment.js";
 import type { VirtualAccount } from "../../domain/virtual-account.js";
 import type { EventRow } from "../entities.js";
-import { APPEND_EVENT_POSTGRESQL, APPEND_EVENT_SQLITE, event as table, LAST_SEQUENCE, readEvents } from "../sql.js";
+import { APPEND_EVENT_POSTGRESQL, APPEND_EVENT_SQLITE, LAST_SEQUENCE, readEvents, event as table } from "../sql.js";
 import type { Statements } from "../statements.js";
 
 /** PostgreSQL channel that carries "new events committed" to every replica. */

@@ -1,6 +1,12 @@
 import type { HeldPayment, HeldState, HoldReason, ReportedPayment } from "../../domain/payment.js";
 import type { HeldPaymentRow } from "../entities.js";
-import { COUNT_HELD_PAYMENTS, FIND_DUE_HELD_PAYMENTS, heldPayment as table, listHeldPayments, LOCK_HELD_PAYMENT } from "../sql.js";
+import {
+  COUNT_HELD_PAYMENTS,
+  FIND_DUE_HELD_PAYMENTS,
+  LOCK_HELD_PAYMENT,
+  listHeldPayments,
+  heldPayment as table,
+} from "../sql.js";
 import type { Statements } from "../statements.js";
 
 /** The held_payment table: reported payments kept until confirmed or matched to a VA. */
@@ -20,7 +26,11 @@ export class HeldPayments {
     provider: string,
     report: Pick<ReportedPayment, "providerAccount" | "providerPaymentRef">,
   ): Promise<HeldPayment | undefined> {
-    const [row] = await this.statements.select(table, LOCK_HELD_PAYMENT, [provider, report.providerAccount, report.providerPaymentRef]);
+    const [row] = await this.statements.select(table, LOCK_HELD_PAYMENT, [
+      provider,
+      report.providerAccount,
+      report.providerPaymentRef,
+    ]);
     return row ? heldPaymentFromRow(row) : undefined;
   }
 

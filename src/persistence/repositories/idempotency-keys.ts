@@ -51,7 +51,11 @@ export class IdempotencyKeys {
 
   /** Takes over an in-flight claim whose holder died, if nobody else did first (one atomic update). */
   async retake(scope: IdempotencyScope, seenCreatedAt: Date, now: Date): Promise<boolean> {
-    const taken = await this.statements.update(table, { createdAt: now }, { ...scope, state: "IN_FLIGHT", createdAt: seenCreatedAt });
+    const taken = await this.statements.update(
+      table,
+      { createdAt: now },
+      { ...scope, state: "IN_FLIGHT", createdAt: seenCreatedAt },
+    );
     return taken === 1;
   }
 

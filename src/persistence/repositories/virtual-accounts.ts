@@ -73,7 +73,11 @@ export class VirtualAccounts {
 
   /** Open VAs whose expiry has passed, oldest first. */
   async findDue(now: Date, limit: number): Promise<VirtualAccount[]> {
-    const rows = await this.statements.select(table, findDueVirtualAccounts(OPEN_STATUSES.length), [...OPEN_STATUSES, now, limit]);
+    const rows = await this.statements.select(table, findDueVirtualAccounts(OPEN_STATUSES.length), [
+      ...OPEN_STATUSES,
+      now,
+      limit,
+    ]);
     return rows.map(virtualAccountFromRow);
   }
 

@@ -1,9 +1,9 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { HttpAnswer, InboundHttpRequest } from "../../providers/provider.js";
+import { isRecord } from "../../providers/shared/wire-helpers.js";
 import { badFieldAnswer, missingFieldAnswer, snapAnswer, unauthorizedAnswer } from "./answer.js";
 import { SnapHeader } from "./headers.js";
 import { checkTimestamp, missingHeader } from "./inbound-request.js";
-import { isRecord } from "../../providers/shared/wire-helpers.js";
 import { SnapOutcomes, SnapService } from "./response-code.js";
 import { type SnapKey, verifyAccessTokenRequest } from "./signature.js";
 

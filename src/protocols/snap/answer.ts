@@ -1,6 +1,6 @@
 import type { HttpAnswer } from "../../providers/provider.js";
 import { jsonAnswer } from "../../providers/shared/wire-helpers.js";
-import { formatSnapResponseCode, SnapOutcomes, type SnapOutcome } from "./response-code.js";
+import { formatSnapResponseCode, type SnapOutcome, SnapOutcomes } from "./response-code.js";
 
 /**
  * A SNAP answer we give: the HTTP status is the code's first three digits and the body starts with

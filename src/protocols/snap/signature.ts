@@ -40,12 +40,7 @@ export function signAccessTokenRequest(clientId: string, timestamp: string, priv
   return sign("sha256", Buffer.from(accessTokenStringToSign(clientId, timestamp)), privateKey).toString("base64");
 }
 
-export function verifyAccessTokenRequest(
-  clientId: string,
-  timestamp: string,
-  signature: string,
-  publicKey: SnapKey,
-): boolean {
+export function verifyAccessTokenRequest(clientId: string, timestamp: string, signature: string, publicKey: SnapKey): boolean {
   const data = Buffer.from(accessTokenStringToSign(clientId, timestamp));
   return verify("sha256", data, publicKey, Buffer.from(signature, "base64"));
 }
@@ -68,13 +63,7 @@ export function verifyAsymmetric(request: SignedRequest, signature: string, publ
 // Symmetric, with token: HMAC-SHA512(clientSecret) over `METHOD:path:token:digest(body):timestamp`.
 
 export function symmetricStringToSign(request: SignedRequest, accessToken: string): string {
-  return [
-    request.method.toUpperCase(),
-    request.path,
-    accessToken,
-    bodyDigest(request.body),
-    request.timestamp,
-  ].join(":");
+  return [request.method.toUpperCase(), request.path, accessToken, bodyDigest(request.body), request.timestamp].join(":");
 }
 
 function symmetricMac(request: SignedRequest, accessToken: string, clientSecret: string): Buffer {
@@ -86,12 +75,7 @@ export function signSymmetric(request: SignedRequest, accessToken: string, clien
 }
 
 /** Constant-time comparison of the decoded MAC; base64 is case-sensitive, so is this. */
-export function verifySymmetric(
-  request: SignedRequest,
-  accessToken: string,
-  clientSecret: string,
-  signature: string,
-): boolean {
+export function verifySymmetric(request: SignedRequest, accessToken: string, clientSecret: string, signature: string): boolean {
   const expected = symmetricMac(request, accessToken, clientSecret);
   const received = Buffer.from(signature, "base64");
   return received.length === expected.length && timingSafeEqual(received, expected);

@@ -27,8 +27,7 @@ export function jakartaDay(at: Date): string {
   return jakartaFields(at).date;
 }
 
-const ISO_WITH_OFFSET =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(Z|([+-])(\d{2}):(\d{2}))$/;
+const ISO_WITH_OFFSET = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(Z|([+-])(\d{2}):(\d{2}))$/;
 
 /**
  * Reads an ISO-8601 timestamp that carries its offset (`+07:00`, `Z`; milliseconds allowed, as in

@@ -25,9 +25,7 @@ export function composeVirtualAccountNo(partnerServiceId: string, customerNo: st
 }
 
 /** The reverse of `composeVirtualAccountNo`; undefined when the value is not of that shape. */
-export function splitVirtualAccountNo(
-  virtualAccountNo: string,
-): { partnerServiceId: string; customerNo: string } | undefined {
+export function splitVirtualAccountNo(virtualAccountNo: string): { partnerServiceId: string; customerNo: string } | undefined {
   const partnerServiceId = virtualAccountNo.slice(0, PARTNER_SERVICE_ID_LENGTH);
   const customerNo = virtualAccountNo.slice(PARTNER_SERVICE_ID_LENGTH);
   if (!isPartnerServiceId(partnerServiceId) || !CUSTOMER_NO.test(customerNo)) return undefined;

@@ -2,9 +2,6 @@ import { randomBytes } from "node:crypto";
 import { DomainError } from "../../domain/errors.js";
 import { formatRupiah2, type Rupiah } from "../../domain/money.js";
 import { checkVaNumber } from "../../domain/virtual-account.js";
-import { jsonAnswer, parseJsonObject } from "../shared/wire-helpers.js";
-import { callProvider, parseProviderJson, type ProviderHttpRequest, type ProviderHttpResponse } from "../shared/http.js";
-import { AYOCONNECT_BANKS } from "./capabilities.js";
 import type {
   Confirmation,
   HttpAnswer,
@@ -17,6 +14,9 @@ import type {
   VaProvider,
   WebhookResult,
 } from "../provider.js";
+import { callProvider, type ProviderHttpRequest, type ProviderHttpResponse, parseProviderJson } from "../shared/http.js";
+import { jsonAnswer, parseJsonObject } from "../shared/wire-helpers.js";
+import { AYOCONNECT_BANKS } from "./capabilities.js";
 import { ayoconnectError } from "./errors.js";
 import { createTokenSource } from "./token.js";
 import {
@@ -26,12 +26,12 @@ import {
   type AyoconnectVaState,
   bankByOurCode,
   bankCodeOfFlow,
+  callbackPaymentRef,
   decodeVaKey,
   encodeVaKey,
   flowIds,
   isSinglePaymentFlow,
   PAID_STATES,
-  callbackPaymentRef,
   readCallback,
   readSimulatedPayment,
   readVirtualAccountData,
@@ -190,7 +190,11 @@ export function createAyoconnectProvider(config: AyoconnectConfig): AyoconnectPr
       };
     },
 
-    async confirmPayment(claim: PaymentNotification, signal: AbortSignal, context = { firstSeenAt: now() }): Promise<Confirmation> {
+    async confirmPayment(
+      claim: PaymentNotification,
+      signal: AbortSignal,
+      context = { firstSeenAt: now() },
+    ): Promise<Confirmation> {
       let callback: AyoconnectCallback;
       try {
         callback = readCallback(parseJsonObject(claim.rawPayload));
@@ -258,10 +262,7 @@ export function createAyoconnectProvider(config: AyoconnectConfig): AyoconnectPr
    * Ayoconnect answers that it has no such VA. A flow we did not start does not tell the bank the
    * query needs, so every bank is asked at once. Any other failure throws: we cannot tell now.
    */
-  async function findVirtualAccount(
-    named: AyoconnectVaKey,
-    signal: AbortSignal,
-  ): Promise<AyoconnectVaState | undefined> {
+  async function findVirtualAccount(named: AyoconnectVaKey, signal: AbortSignal): Promise<AyoconnectVaState | undefined> {
     const bank = bankCodeOfFlow(named.correlationId);
     const banks = bank === undefined ? AYOCONNECT_BANKS.map((b) => b.ayoconnectCode) : [bank];
     const answers = await Promise.allSettled(banks.map((bankCode) => queryStatus(named, signal, bankCode)));
@@ -282,9 +283,7 @@ export function createAyoconnectProvider(config: AyoconnectConfig): AyoconnectPr
  * second one would leave the first payable. A payment to it still arrives by callback and is held.
  */
 function isTransactionIdTaken(error: unknown): boolean {
-  return (
-    error instanceof DomainError && error.facts.providerCode === "4092400" && error.facts.field !== "number_suffix"
-  );
+  return error instanceof DomainError && error.facts.providerCode === "4092400" && error.facts.field !== "number_suffix";
 }
 
 function firstAttemptUnreachable(): DomainError {

@@ -1,6 +1,6 @@
 import { DomainError, type ErrorKind } from "../../domain/errors.js";
-import { jsonObject, parseJsonObject } from "../shared/wire-helpers.js";
 import { type ProviderHttpResponse, providerUnavailable } from "../shared/http.js";
+import { jsonObject, parseJsonObject } from "../shared/wire-helpers.js";
 import { AYOCONNECT } from "./transformers.js";
 
 /**

@@ -1,6 +1,6 @@
 import { DomainError } from "../../domain/errors.js";
-import { wireReader } from "../shared/wire-helpers.js";
 import { callProvider, parseProviderJson } from "../shared/http.js";
+import { wireReader } from "../shared/wire-helpers.js";
 import { readErrors } from "./errors.js";
 import { AYOCONNECT } from "./transformers.js";
 

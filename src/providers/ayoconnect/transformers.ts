@@ -141,7 +141,9 @@ export function isSinglePaymentFlow(correlationId: string): boolean | undefined 
  * the VA's: unsigned callbacks naming other trxRefIDs for it can never add a second.
  */
 export function callbackPaymentRef(key: { virtualAccountId: string; correlationId: string }, trxRefID: string): string {
-  return isSinglePaymentFlow(key.correlationId) ? singlePaymentRef(key.virtualAccountId) : paymentRef(key.virtualAccountId, trxRefID);
+  return isSinglePaymentFlow(key.correlationId)
+    ? singlePaymentRef(key.virtualAccountId)
+    : paymentRef(key.virtualAccountId, trxRefID);
 }
 
 /** The one payment of a single-payment VA, as both its callback and the status query name it. */
@@ -180,8 +182,7 @@ export function toCreateBody(
   transactionId: string,
 ): AyoconnectCreateBody {
   const { amount } = request;
-  if (amount.type === "RANGE")
-    throw invalidArgument("amount.range", `${AYOCONNECT} takes a fixed or an open amount only`);
+  if (amount.type === "RANGE") throw invalidArgument("amount.range", `${AYOCONNECT} takes a fixed or an open amount only`);
   const totalAmount = money(amount.type === "FIXED" ? amount.amount : 0n);
   return {
     virtualAccountName: request.customer.name,

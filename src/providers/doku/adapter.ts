@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import { DomainError } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
 import { checkVaNumber } from "../../domain/virtual-account.js";
-import { callProvider, parseProviderJson, providerUnavailable } from "../shared/http.js";
 import type { PaymentNotification, ProviderCreateRequest, ProviderVaRef, VaProvider } from "../provider.js";
+import { callProvider, parseProviderJson, providerUnavailable } from "../shared/http.js";
 import { type DokuChannel, type DokuNumbering, findChannel, paymentCodePath } from "./channels.js";
+import { isSuccess, refusal } from "./errors.js";
 import { receiveDokuNotification } from "./notification.js";
 import { isMerchantBin, merchantVaNumber } from "./numbering.js";
-import { isSuccess, refusal } from "./errors.js";
 import { dokuTimestamp, signRequest } from "./signature.js";
 import {
   checkStatusPath,
@@ -68,16 +68,9 @@ export function createDokuProvider(config: DokuConfig): DokuProvider {
   const bin = merchantBin(config);
   const now = config.now ?? (() => new Date());
   const baseUrl = config.baseUrl.replace(/\/+$/, "");
-  const pathFor = (channel: DokuChannel) =>
-    config.channelPaths?.[channel.bankCode] ?? paymentCodePath(channel, config.mode);
+  const pathFor = (channel: DokuChannel) => config.channelPaths?.[channel.bankCode] ?? paymentCodePath(channel, config.mode);
 
-  async function send(
-    method: "GET" | "POST" | "PATCH",
-    path: string,
-    requestId: string,
-    payload: unknown,
-    signal: AbortSignal,
-  ) {
+  async function send(method: "GET" | "POST" | "PATCH", path: string, requestId: string, payload: unknown, signal: AbortSignal) {
     const body = method === "GET" ? undefined : JSON.stringify(payload);
     const requestTimestamp = dokuTimestamp(now());
     const parts = { clientId: config.clientId, requestId, requestTimestamp, requestTarget: path, body };
@@ -216,7 +209,10 @@ export function createDokuProvider(config: DokuConfig): DokuProvider {
       if (status === undefined) return { paid: false, reason: `DOKU has no transaction for invoice ${invoiceNumber}` };
       const { reading } = status;
       if (reading.kind !== "payment") {
-        return { paid: false, reason: `DOKU's check status for invoice ${invoiceNumber} is ${reading.kind === "not-a-payment" ? reading.status : "unreadable"}` };
+        return {
+          paid: false,
+          reason: `DOKU's check status for invoice ${invoiceNumber} is ${reading.kind === "not-a-payment" ? reading.status : "unreadable"}`,
+        };
       }
       if (reading.payment.vaNumber !== claim.vaNumber) {
         return { paid: false, reason: `DOKU's invoice ${invoiceNumber} was paid to another number` };
@@ -233,13 +229,7 @@ export function createDokuProvider(config: DokuConfig): DokuProvider {
         virtual_account_number: va.vaNumber,
         amount: jsonInteger(amount, "amount"),
       };
-      const { response, json } = await send(
-        "POST",
-        SIMULATED_PAYMENT_PATH,
-        `simulate-${randomUUID()}`,
-        payload,
-        signal,
-      );
+      const { response, json } = await send("POST", SIMULATED_PAYMENT_PATH, `simulate-${randomUUID()}`, payload, signal);
       const paid = readSimulatedPayment(response.text);
       if (!isSuccess(response.status) || paid === undefined) throw refusal("simulate", response, json);
       return { providerPaymentRef: paid.providerPaymentRef };

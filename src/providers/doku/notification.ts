@@ -77,7 +77,8 @@ function staleness(requestTimestamp: string, now: Date): string | undefined {
  * ID_REUSED cannot occur: DOKU notifications carry no request-id guard.
  */
 function acknowledge(result: RecordingResult): HttpAnswer {
-  if (result === "REFUTED") return jsonAnswer(404, dokuErrorBody("not_found", "DOKU's check status does not confirm this payment"));
+  if (result === "REFUTED")
+    return jsonAnswer(404, dokuErrorBody("not_found", "DOKU's check status does not confirm this payment"));
   return jsonAnswer(200, {});
 }
 

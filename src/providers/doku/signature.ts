@@ -51,11 +51,7 @@ export function signRequest(parts: SignedRequestParts, secretKey: string): strin
 }
 
 /** Constant-time comparison of a received `Signature` header with the one the parts call for. */
-export function hasValidSignature(
-  signatureHeader: string | undefined,
-  parts: SignedRequestParts,
-  secretKey: string,
-): boolean {
+export function hasValidSignature(signatureHeader: string | undefined, parts: SignedRequestParts, secretKey: string): boolean {
   if (signatureHeader === undefined) return false;
   const expected = Buffer.from(signRequest(parts, secretKey));
   const received = Buffer.from(signatureHeader);

@@ -73,10 +73,7 @@ export function toPaymentCodeRequest(
     throw refusedLocally("amount", `DOKU does not offer ${request.amount.type} amounts at ${channel.bankCode}`);
   }
   if (request.externalId.length > MAX_INVOICE_NUMBER_LENGTH) {
-    throw refusedLocally(
-      "idempotency_key",
-      `DOKU invoice numbers have at most ${MAX_INVOICE_NUMBER_LENGTH} characters`,
-    );
+    throw refusedLocally("idempotency_key", `DOKU invoice numbers have at most ${MAX_INVOICE_NUMBER_LENGTH} characters`);
   }
   const billingField = channel.billing.field;
   return {
@@ -200,7 +197,9 @@ function identifierPairs(json: unknown): string[] {
   if (!Array.isArray(list)) return [];
   return list
     .map((item) => [valueAt(item, "name"), valueAt(item, "value")])
-    .filter((pair): pair is [string, string | number] => typeof pair[0] === "string" && ["string", "number"].includes(typeof pair[1]))
+    .filter(
+      (pair): pair is [string, string | number] => typeof pair[0] === "string" && ["string", "number"].includes(typeof pair[1]),
+    )
     .map(([name, value]) => `${name}=${value}`)
     .sort();
 }

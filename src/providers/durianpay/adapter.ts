@@ -1,7 +1,6 @@
 import { DomainError } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
 import { checkVaNumber } from "../../domain/virtual-account.js";
-import { callProvider, parseProviderJson, type ProviderHttpRequest } from "../shared/http.js";
 import type {
   Confirmation,
   HttpAnswer,
@@ -14,6 +13,7 @@ import type {
   VaProvider,
   WebhookResult,
 } from "../provider.js";
+import { callProvider, type ProviderHttpRequest, parseProviderJson } from "../shared/http.js";
 import { jsonAnswer, parseJsonObject } from "../shared/wire-helpers.js";
 import { durianpayError } from "./errors.js";
 import {
@@ -63,8 +63,7 @@ const MAX_PAYMENT_PAGES = 200;
 const LIST_PAGE_SIZE = 100;
 const MAX_LIST_PAGES = 50;
 
-const UNSIGNED =
-  "Durianpay does not document how its webhook signature is computed; confirmed through GET /v1/payments/va/:id";
+const UNSIGNED = "Durianpay does not document how its webhook signature is computed; confirmed through GET /v1/payments/va/:id";
 
 export function createDurianpayProvider(config: DurianpayConfig): DurianpayProvider {
   const now = config.now ?? (() => new Date());
@@ -158,8 +157,7 @@ export function createDurianpayProvider(config: DurianpayConfig): DurianpayProvi
     async createVirtualAccount(request: ProviderCreateRequest, signal: AbortSignal): Promise<ProviderVirtualAccount> {
       const earlier = await findByRefId(request.externalId, signal);
       const created =
-        earlier ??
-        readCreatedVirtualAccount(await call("POST", "/v1/payments/va", 201, signal, toCreateBody(request, now())));
+        earlier ?? readCreatedVirtualAccount(await call("POST", "/v1/payments/va", 201, signal, toCreateBody(request, now())));
       checkVaNumber(created.accountNumber);
       return {
         providerAccount: config.providerAccount,

@@ -1,7 +1,7 @@
 import { DomainError } from "../../domain/errors.js";
 import { type ProviderHttpResponse, providerUnavailable } from "../shared/http.js";
-import { DURIANPAY } from "./transformers.js";
 import { jsonObject, parseJsonObject } from "../shared/wire-helpers.js";
+import { DURIANPAY } from "./transformers.js";
 
 /**
  * Durianpay error answers (reference §6.1–6.3) as DomainErrors, with `facts.field` in OUR request's

@@ -168,7 +168,10 @@ export function readFetchPage(json: unknown): {
 /** One page of `GET /v1/payments/va?from=&to=&skip=&limit=`: `{data:{virtual_accounts:[…]}}`. */
 export function readListPage(json: unknown): DurianpayListedVa[] {
   const data = record(record(json, "body").data, "data");
-  const items = data.virtual_accounts === undefined || data.virtual_accounts === null ? [] : list(data.virtual_accounts, "data.virtual_accounts");
+  const items =
+    data.virtual_accounts === undefined || data.virtual_accounts === null
+      ? []
+      : list(data.virtual_accounts, "data.virtual_accounts");
   return items.map((item, index) => {
     const va = record(item, `data.virtual_accounts[${index}]`);
     return {
@@ -237,8 +240,7 @@ function hundredths(value: unknown): Rupiah {
 function firstTime(entry: Record<string, unknown>, keys: string[]): Date | undefined {
   for (const key of keys) {
     const value = entry[key];
-    const date =
-      typeof value === "string" ? new Date(value) : typeof value === "number" ? new Date(value * 1000) : undefined;
+    const date = typeof value === "string" ? new Date(value) : typeof value === "number" ? new Date(value * 1000) : undefined;
     if (date && !Number.isNaN(date.getTime())) return date;
   }
   return undefined;

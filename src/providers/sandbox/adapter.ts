@@ -1,6 +1,6 @@
 import { DomainError } from "../../domain/errors.js";
-import { callProvider, type ProviderHttpResponse, parseProviderJson, providerUnavailable } from "../shared/http.js";
 import type { Belief, InboundHttpRequest, ProviderVirtualAccount, VaProvider, WebhookResult } from "../provider.js";
+import { callProvider, type ProviderHttpResponse, parseProviderJson, providerUnavailable } from "../shared/http.js";
 import { isRecord, jsonAnswer } from "../shared/wire-helpers.js";
 import {
   apiKeyAuthorization,
@@ -96,7 +96,10 @@ export function createSandboxProvider(
     async createVirtualAccount(request, signal) {
       const wireRequest = toWireCreateRequest(request);
       const response = await post("/v1/virtual-accounts", wireRequest, signal);
-      if (response.status === 409 && readWireError(parseProviderJson(PROVIDER, response))?.error_code === "DUPLICATE_EXTERNAL_ID") {
+      if (
+        response.status === 409 &&
+        readWireError(parseProviderJson(PROVIDER, response))?.error_code === "DUPLICATE_EXTERNAL_ID"
+      ) {
         return adoptExisting(wireRequest, signal);
       }
       if (response.status !== 200 && response.status !== 201) throw refusal(response, CREATE_FIELD_PATHS);
@@ -145,7 +148,8 @@ export function createSandboxProvider(
       const reading = readPaymentCallback(response.text, config.merchantId);
       if (!reading.ok) throw providerUnavailable(PROVIDER, response);
       const confirmed = reading.notification;
-      if (confirmed.providerAccount !== claim.providerAccount) return { paid: false, reason: "the payment belongs to another merchant" };
+      if (confirmed.providerAccount !== claim.providerAccount)
+        return { paid: false, reason: "the payment belongs to another merchant" };
       return { paid: true, notification: confirmed };
     },
 

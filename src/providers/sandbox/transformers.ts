@@ -1,12 +1,7 @@
 import { DomainError, type ErrorFacts } from "../../domain/errors.js";
 import { parseRupiah, type Rupiah } from "../../domain/money.js";
 import { MAX_VA_DIGITS } from "../../domain/virtual-account.js";
-import type {
-  HttpAnswer,
-  PaymentNotification,
-  ProviderCreateRequest,
-  RecordingResult,
-} from "../provider.js";
+import type { HttpAnswer, PaymentNotification, ProviderCreateRequest, RecordingResult } from "../provider.js";
 import { isRecord, jsonAnswer } from "../shared/wire-helpers.js";
 
 /** The sandbox wire format and its pure mapping to and from our model. */

@@ -33,7 +33,12 @@ const providerCalls = channel(PROVIDER_CALL_CHANNEL);
 const report = (request: ProviderHttpRequest, started: number, outcome: Pick<ProviderCallReport, "status" | "failure">) => {
   if (!providerCalls.hasSubscribers) return;
   const durationMs = performance.now() - started;
-  providerCalls.publish({ provider: request.provider, method: request.method, durationMs, ...outcome } satisfies ProviderCallReport);
+  providerCalls.publish({
+    provider: request.provider,
+    method: request.method,
+    durationMs,
+    ...outcome,
+  } satisfies ProviderCallReport);
 };
 
 /** Pauses before each retry of a read; writes are never retried here (their adapters decide). */
@@ -70,7 +75,9 @@ async function callOnce(request: ProviderHttpRequest): Promise<ProviderHttpRespo
   const started = performance.now();
   const timeout = AbortSignal.timeout(request.timeoutMs);
   const signal = AbortSignal.any([timeout, request.signal]);
-  const span = tracingOn() ? startSpan(request.method, { kind: SpanKind.CLIENT, attributes: spanAttributes(request) }) : undefined;
+  const span = tracingOn()
+    ? startSpan(request.method, { kind: SpanKind.CLIENT, attributes: spanAttributes(request) })
+    : undefined;
   try {
     const headers = { "content-type": "application/json", accept: "application/json", ...request.headers };
     // A provider that traces joins our trace.

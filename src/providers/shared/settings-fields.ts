@@ -7,7 +7,8 @@ export class SettingsFields {
 
   text(name: string): string {
     const value = this.settings[name];
-    if (typeof value !== "string" || value === "") throw new Error(`VA_PROVIDERS_FILE: ${this.provider}.${name} must be a non-empty string`);
+    if (typeof value !== "string" || value === "")
+      throw new Error(`VA_PROVIDERS_FILE: ${this.provider}.${name} must be a non-empty string`);
     return value;
   }
 

@@ -1,5 +1,23 @@
 import { DomainError, invalidArgument } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
+import { type AccessTokenIssuer, createAccessTokenIssuer } from "../../protocols/snap/access-token-issuer.js";
+import { createSnapClient, type SnapClient } from "../../protocols/snap/client.js";
+import { SnapHeader } from "../../protocols/snap/headers.js";
+import {
+  type InboundCredentials,
+  type Rejection,
+  type VerifiedSnapRequest,
+  verifyInboundSnapRequest,
+} from "../../protocols/snap/inbound-request.js";
+import { toSnapMoney } from "../../protocols/snap/money.js";
+import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../../protocols/snap/signature.js";
+import { formatSnapTimestamp } from "../../protocols/snap/timestamp.js";
+import {
+  composeVirtualAccountNo,
+  padPartnerServiceId,
+  payerDigits,
+  splitVirtualAccountNo,
+} from "../../protocols/snap/va-number.js";
 import type {
   HttpAnswer,
   InboundHttpRequest,
@@ -9,14 +27,6 @@ import type {
   VaProvider,
   WebhookResult,
 } from "../provider.js";
-import { type AccessTokenIssuer, createAccessTokenIssuer } from "../../protocols/snap/access-token-issuer.js";
-import { createSnapClient, type SnapClient } from "../../protocols/snap/client.js";
-import { SnapHeader } from "../../protocols/snap/headers.js";
-import { type InboundCredentials, type Rejection, type VerifiedSnapRequest, verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
-import { toSnapMoney } from "../../protocols/snap/money.js";
-import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../../protocols/snap/signature.js";
-import { formatSnapTimestamp } from "../../protocols/snap/timestamp.js";
-import { composeVirtualAccountNo, padPartnerServiceId, payerDigits, splitVirtualAccountNo } from "../../protocols/snap/va-number.js";
 import { jsonAnswer } from "../shared/wire-helpers.js";
 import { trxTypeOf } from "./bill.js";
 import { checkNumbering, customerNoFor } from "./numbering.js";
@@ -92,7 +102,10 @@ export interface SnapBillerProvider extends VaProvider {
    */
   readonly registersAtBank: boolean;
   /** Service 26: what the bank knows about the payment of one inquiry. Never throws for bank refusals. */
-  inquirePaymentStatus(query: { virtualAccountNo: string; inquiryRequestId: string }, signal: AbortSignal): Promise<BankPaymentStatus>;
+  inquirePaymentStatus(
+    query: { virtualAccountNo: string; inquiryRequestId: string },
+    signal: AbortSignal,
+  ): Promise<BankPaymentStatus>;
 }
 
 export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerProvider {

@@ -105,7 +105,11 @@ export function snapBillerSettings(
   return settings;
 }
 
-function optionalInteger<K extends keyof SnapBillerSettings>(read: EnvReader, name: string, key: K): Partial<Pick<SnapBillerSettings, K>> {
+function optionalInteger<K extends keyof SnapBillerSettings>(
+  read: EnvReader,
+  name: string,
+  key: K,
+): Partial<Pick<SnapBillerSettings, K>> {
   if (read.text(name) === undefined) return {};
   return { [key]: read.integer(name, 0) } as Pick<SnapBillerSettings, K>;
 }

@@ -42,5 +42,8 @@ export function createSnapBiller(
     simulatePayment: standIn?.simulatePayment,
     now,
   });
-  return { provider, capabilities: snapBillerCapabilities(settings.bankCode, settings.partnerServiceId, settings.customerNoDigits) };
+  return {
+    provider,
+    capabilities: snapBillerCapabilities(settings.bankCode, settings.partnerServiceId, settings.customerNoDigits),
+  };
 }

@@ -1,10 +1,10 @@
 import type { Rupiah } from "../../domain/money.js";
-import type { HttpAnswer } from "../provider.js";
 import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../../protocols/snap/answer.js";
-import { isRecord } from "../shared/wire-helpers.js";
 import { parseSnapMoney, type SnapMoney, toSnapMoney } from "../../protocols/snap/money.js";
 import { type SnapOutcome, SnapOutcomes, SnapService } from "../../protocols/snap/response-code.js";
 import { parseSnapTimestamp } from "../../protocols/snap/timestamp.js";
+import type { HttpAnswer } from "../provider.js";
+import { isRecord } from "../shared/wire-helpers.js";
 
 /**
  * The SNAP "biller" wire format (providers.md §2.1, §2.6, §2.7, §3): banks call our Inquiry (24)

@@ -1,5 +1,11 @@
 import { DomainError } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
+import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../../protocols/snap/answer.js";
+import { createSnapClient } from "../../protocols/snap/client.js";
+import { externalIdReusedAnswer, verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
+import { toSnapMoney } from "../../protocols/snap/money.js";
+import { SnapOutcomes, SnapService } from "../../protocols/snap/response-code.js";
+import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../../protocols/snap/signature.js";
 import type {
   Confirmation,
   HttpAnswer,
@@ -12,12 +18,6 @@ import type {
   VaProvider,
   WebhookResult,
 } from "../provider.js";
-import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../../protocols/snap/answer.js";
-import { createSnapClient } from "../../protocols/snap/client.js";
-import { externalIdReusedAnswer, verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
-import { toSnapMoney } from "../../protocols/snap/money.js";
-import { SnapOutcomes, SnapService } from "../../protocols/snap/response-code.js";
-import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../../protocols/snap/signature.js";
 import {
   type CallbackReading,
   confirmationFromStatus,

@@ -2,7 +2,10 @@ import type { SettingsFields } from "../shared/settings-fields.js";
 import type { WinpayConfig } from "./adapter.js";
 
 /** Winpay's entry of the providers file. */
-export type WinpaySettings = Pick<WinpayConfig, "baseUrl" | "partnerId" | "channelId" | "privateKey" | "winpayPublicKey" | "callbackPath">;
+export type WinpaySettings = Pick<
+  WinpayConfig,
+  "baseUrl" | "partnerId" | "channelId" | "privateKey" | "winpayPublicKey" | "callbackPath"
+>;
 
 export function readWinpaySettings(f: SettingsFields): WinpaySettings {
   return {

@@ -1,11 +1,11 @@
 import { DomainError, invalidArgument } from "../../domain/errors.js";
 import { parseRupiah, type Rupiah } from "../../domain/money.js";
 import { type AmountRule, checkVaNumber, type VaUsage } from "../../domain/virtual-account.js";
-import type { Confirmation, PaymentNotification, ProviderCreateRequest, ProviderVirtualAccount } from "../provider.js";
-import { isRecord } from "../shared/wire-helpers.js";
 import { parseSnapMoney, toSnapMoney } from "../../protocols/snap/money.js";
 import { formatSnapTimestamp, parseSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import { payerDigits } from "../../protocols/snap/va-number.js";
+import type { Confirmation, PaymentNotification, ProviderCreateRequest, ProviderVirtualAccount } from "../provider.js";
+import { isRecord } from "../shared/wire-helpers.js";
 import {
   CUSTOMER_NO,
   channelSupports,
@@ -185,10 +185,7 @@ export function fromInquiryVaResponse(body: Record<string, unknown>): WinpayVaDe
   };
 }
 
-export const toPaymentStatusRequest = (
-  reference: WinpayVaReference,
-  details: WinpayVaDetails,
-): WinpayPaymentStatusRequest => ({
+export const toPaymentStatusRequest = (reference: WinpayVaReference, details: WinpayVaDetails): WinpayPaymentStatusRequest => ({
   virtualAccountNo: details.virtualAccountNo,
   trxId: reference.trxId,
   additionalInfo: { contractId: reference.contractId, channel: details.channel, trxId: reference.trxId },
@@ -366,7 +363,8 @@ export function paymentsFromStatus(
   ];
 }
 
-const cannotTell = (why: string) => new DomainError("UNAVAILABLE", `${WINPAY} cannot confirm the payment now: ${why}`, { provider: WINPAY });
+const cannotTell = (why: string) =>
+  new DomainError("UNAVAILABLE", `${WINPAY} cannot confirm the payment now: ${why}`, { provider: WINPAY });
 
 /**
  * What the status answer says about the payment a callback claims. The same transfer is the same

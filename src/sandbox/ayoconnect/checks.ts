@@ -1,6 +1,10 @@
 import { MAX_RUPIAH, parseRupiah, type Rupiah } from "../../domain/money.js";
+import {
+  AYOCONNECT_BANKS,
+  AYOCONNECT_MAX_EXPIRES_IN_MINUTES,
+  type AyoconnectBank,
+} from "../../providers/ayoconnect/capabilities.js";
 import { jsonObject } from "../../providers/shared/wire-helpers.js";
-import { AYOCONNECT_BANKS, AYOCONNECT_MAX_EXPIRES_IN_MINUTES, type AyoconnectBank } from "../../providers/ayoconnect/capabilities.js";
 
 /**
  * Field checks of the Ayoconnect simulator. A failed check throws a Refusal: the error item Ayoconnect
@@ -52,8 +56,7 @@ export function checkedName(value: unknown): string {
 
 export function checkedPhone(value: unknown): string {
   const phone = requiredText(value, "virtualAccountPhone");
-  if (!/^62[0-9]{9,13}$/.test(phone))
-    throw refusal("4002401", "virtualAccountPhone: must be 62 followed by 9-13 digits");
+  if (!/^62[0-9]{9,13}$/.test(phone)) throw refusal("4002401", "virtualAccountPhone: must be 62 followed by 9-13 digits");
   return phone;
 }
 
@@ -66,16 +69,14 @@ export function bankOf(value: unknown): AyoconnectBank {
 
 export function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
   const text = requiredText(value, field);
-  if (!(allowed as readonly string[]).includes(text))
-    throw refusal("4002401", `${field}: must be one of ${allowed.join(", ")}`);
+  if (!(allowed as readonly string[]).includes(text)) throw refusal("4002401", `${field}: must be one of ${allowed.join(", ")}`);
   return text as T;
 }
 
 export function checkedMoney(value: unknown, field: string): Rupiah {
   const money = jsonObject(value);
   if (!money) throw refusal("4002402", `${field}: is mandatory`);
-  const amount =
-    typeof money.value === "string" && /^[0-9]+\.[0-9]{2}$/.test(money.value) ? parseRupiah(money.value) : undefined;
+  const amount = typeof money.value === "string" && /^[0-9]+\.[0-9]{2}$/.test(money.value) ? parseRupiah(money.value) : undefined;
   if (amount === undefined || amount > MAX_RUPIAH || money.currency !== "IDR") {
     throw refusal("4002401", `${field}: must be a whole IDR amount written with two decimals`);
   }
@@ -84,12 +85,7 @@ export function checkedMoney(value: unknown, field: string): Rupiah {
 
 export function checkedExpiresIn(value: unknown, least: number): number {
   if (value === undefined) throw refusal("4002402", "expiresIn: is mandatory");
-  if (
-    typeof value !== "number" ||
-    !Number.isSafeInteger(value) ||
-    value < least ||
-    value > AYOCONNECT_MAX_EXPIRES_IN_MINUTES
-  ) {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < least || value > AYOCONNECT_MAX_EXPIRES_IN_MINUTES) {
     throw refusal("4002401", `expiresIn: must be ${least}-${AYOCONNECT_MAX_EXPIRES_IN_MINUTES} minutes`);
   }
   return value;

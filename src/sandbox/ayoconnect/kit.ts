@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { formatRupiah2 } from "../../domain/money.js";
-import type { SandboxKit, SandboxKitFactory } from "../kit.js";
 import { createAyoconnectProvider } from "../../providers/ayoconnect/adapter.js";
 import { ayoconnectCapabilities } from "../../providers/ayoconnect/capabilities.js";
-import { type AyoconnectSimulator, startAyoconnectSimulator } from "./simulator.js";
 import { callbackPaymentRef, decodeVaKey } from "../../providers/ayoconnect/transformers.js";
+import type { SandboxKit, SandboxKitFactory } from "../kit.js";
+import { type AyoconnectSimulator, startAyoconnectSimulator } from "./simulator.js";
 
 /** The kit, with its simulator for tests that replay Ayoconnect's published samples against it. */
 export interface AyoconnectKit extends SandboxKit {
@@ -19,8 +19,7 @@ export const startAyoconnectKit: SandboxKitFactory = async ({ webhookUrl, now, r
     simulator,
     provider: createAyoconnectProvider({ baseUrl: simulator.url, ...credentials, now }),
     capabilities: ayoconnectCapabilities,
-    payments: () =>
-      simulator.ledger.map((p) => ({ providerPaymentRef: callbackPaymentRef(p, p.trxRefID), amount: p.amount })),
+    payments: () => simulator.ledger.map((p) => ({ providerPaymentRef: callbackPaymentRef(p, p.trxRefID), amount: p.amount })),
     lastDelivery: () => simulator.deliveries.at(-1)?.delivery,
     forgeCallback(va, amount) {
       const key = decodeVaKey(va.providerReference);

@@ -1,9 +1,10 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { formatRupiah2, type Rupiah } from "../../domain/money.js";
+import type { AyoconnectBank } from "../../providers/ayoconnect/capabilities.js";
+import type { AyoconnectVaStatus } from "../../providers/ayoconnect/transformers.js";
 import { jsonObject, parseJsonObject } from "../../providers/shared/wire-helpers.js";
 import type { DeliveryRecord, SimulatorRequest, SimulatorResponse } from "../simulator-kit.js";
 import { callbackLifecycle, startSimulatorServer } from "../simulator-kit.js";
-import type { AyoconnectBank } from "../../providers/ayoconnect/capabilities.js";
 import { CallbacksStoppingOnClientErrors } from "./callbacks.js";
 import {
   bankOf,
@@ -17,7 +18,6 @@ import {
   refusal,
   requiredText,
 } from "./checks.js";
-import type { AyoconnectVaStatus } from "../../providers/ayoconnect/transformers.js";
 
 /**
  * An Ayoconnect legacy-API look-alike (reference §7.1–7.2): the OAuth client-credentials token,
@@ -196,8 +196,7 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
     };
   }
 
-  const failure = (status: number, errors: ErrorItem[]) =>
-    answer(status, status, STATUS_MESSAGES[status] ?? "error", { errors });
+  const failure = (status: number, errors: ErrorItem[]) => answer(status, status, STATUS_MESSAGES[status] ?? "error", { errors });
 
   function issueToken(request: SimulatorRequest): SimulatorResponse {
     if (request.query.get("grant_type") !== "client_credentials") {
@@ -236,10 +235,8 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
       throw refusal("4012401", "Authorization: the access token is expired, invalid, or missing", 401);
     }
     const correlationId = header(request, "a-correlation-id");
-    if (!/^[A-Za-z0-9]{32}$/.test(correlationId))
-      throw refusal("4002400", "A-Correlation-ID: must be 32 alphanumerics");
-    if (header(request, "a-merchant-code") !== merchantCode)
-      throw refusal("4002400", "A-Merchant-Code: unknown merchant");
+    if (!/^[A-Za-z0-9]{32}$/.test(correlationId)) throw refusal("4002400", "A-Correlation-ID: must be 32 alphanumerics");
+    if (header(request, "a-merchant-code") !== merchantCode) throw refusal("4002400", "A-Merchant-Code: unknown merchant");
     return correlationId;
   }
 
@@ -267,8 +264,7 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
     const totalAmount = checkedMoney(body.totalAmount, "totalAmount");
     if (amountType === "closed" && totalAmount === 0n)
       throw refusal("4002401", "totalAmount: must be above 0 for a closed amount");
-    if (amountType === "open" && totalAmount !== 0n)
-      throw refusal("4002401", "totalAmount: must be 0.00 for an open amount");
+    if (amountType === "open" && totalAmount !== 0n) throw refusal("4002401", "totalAmount: must be 0.00 for an open amount");
     const expiresIn = checkedExpiresIn(body.expiresIn, 1);
     const custom = body.virtualAccountNumber;
     const { min, max } = bank.customDigits;
@@ -285,8 +281,7 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
     const prefix = PREFIX[bank.ayoconnectCode] ?? "";
     const reissued = reissueNumber;
     reissueNumber = undefined;
-    const virtualAccountNumber =
-      reissued ?? (typeof custom === "string" ? prefix + custom : unusedNumber(prefix, min));
+    const virtualAccountNumber = reissued ?? (typeof custom === "string" ? prefix + custom : unusedNumber(prefix, min));
     const active = [...accounts.values()].find(
       (va) => va.virtualAccountNumber === virtualAccountNumber && !["EXPIRED", "INACTIVE"].includes(statusOf(va)),
     );
@@ -475,8 +470,7 @@ export async function startAyoconnectSimulator(options: AyoconnectSimulatorOptio
         if (request.method === "GET") return status(request, correlationId);
         if (request.method === "PATCH") return update(body, correlationId);
       }
-      if (request.path === "/simulator/v1/virtualAccount/payment" && request.method === "POST")
-        return payOverHttp(body);
+      if (request.path === "/simulator/v1/virtualAccount/payment" && request.method === "POST") return payOverHttp(body);
       return answer(404, 404, "not found");
     } catch (error) {
       if (!(error instanceof Refusal)) throw error;

@@ -1,5 +1,5 @@
-import type { SimulatorRequest } from "../simulator-kit.js";
 import { bodyDigest, hasValidSignature, isWithinClockSkew, parseDokuTimestamp } from "../../providers/doku/signature.js";
+import type { SimulatorRequest } from "../simulator-kit.js";
 import { DokuRefusal } from "./rules.js";
 
 /** The merchant a simulated DOKU knows, and DOKU's clock at the time of the request. */
@@ -36,11 +36,7 @@ export function authenticate(request: SimulatorRequest, merchant: RegisteredMerc
   }
   const sentAt = parseDokuTimestamp(requestTimestamp);
   if (sentAt === undefined) {
-    throw new DokuRefusal(
-      400,
-      "invalid_timestamp",
-      "Request-Timestamp must be UTC ISO-8601 such as 2020-08-11T08:45:42Z",
-    );
+    throw new DokuRefusal(400, "invalid_timestamp", "Request-Timestamp must be UTC ISO-8601 such as 2020-08-11T08:45:42Z");
   }
   if (!isWithinClockSkew(sentAt, merchant.now)) {
     throw new DokuRefusal(400, "invalid_timestamp", "Request-Timestamp is too far from DOKU's clock");

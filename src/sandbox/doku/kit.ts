@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import type { SandboxKitFactory } from "../kit.js";
 import { createDokuProvider } from "../../providers/doku/adapter.js";
 import { dokuCapabilities } from "../../providers/doku/capabilities.js";
 import { dokuTimestamp, signRequest } from "../../providers/doku/signature.js";
+import type { SandboxKitFactory } from "../kit.js";
 import { startDokuSimulator } from "./simulator.js";
 
 /**

@@ -154,8 +154,7 @@ export function checkPayment(
     throw new DokuRefusal(404, "not_found", "virtual account number is not registered");
   }
   if (now.getTime() >= entry.expiresAt.getTime()) throw new DokuRefusal(404, "expired", "payment code has expired");
-  if (entry.status === "PAID")
-    throw new DokuRefusal(409, "already_paid", "payment code has been paid and is not reusable");
+  if (entry.status === "PAID") throw new DokuRefusal(409, "already_paid", "payment code has been paid and is not reusable");
   const amount = readAmount(amountValue, "amount");
   const rule = entry.amount;
   if (!holdToBill) return { entry, amount };
@@ -189,7 +188,10 @@ function isText(value: unknown, maxLength: number): value is string {
  * Notification Sample - Non SNAP"): the bank's ids of the payment as `identifier` name/value pairs.
  * Every bank gets BCA's pair names here; real banks name theirs differently (see test/fixtures/doku).
  */
-export function notificationOf(entry: DokuLedgerEntry, payment: Omit<DokuLedgerPayment, "providerPaymentRef">): DokuNotificationBody {
+export function notificationOf(
+  entry: DokuLedgerEntry,
+  payment: Omit<DokuLedgerPayment, "providerPaymentRef">,
+): DokuNotificationBody {
   return {
     service: { id: "VIRTUAL_ACCOUNT" },
     acquirer: { id: entry.channel.acquirerId },

@@ -1,16 +1,17 @@
 import { randomUUID } from "node:crypto";
 import type { Rupiah } from "../../domain/money.js";
+import { DOKU_CHANNELS, type DokuChannel, type DokuNumbering, paymentCodePath } from "../../providers/doku/channels.js";
+import { isMerchantBin } from "../../providers/doku/numbering.js";
+import { bodyDigest, dokuTimestamp, signRequest } from "../../providers/doku/signature.js";
+import { dokuErrorBody, readNotification, SIMULATED_PAYMENT_PATH, valueAt } from "../../providers/doku/transformers.js";
 import {
-  callbackLifecycle,
   CallbackSender,
+  callbackLifecycle,
   type DeliveryRecord,
   type SimulatorRequest,
   type SimulatorResponse,
   startSimulatorServer,
 } from "../simulator-kit.js";
-import { DOKU_CHANNELS, type DokuChannel, type DokuNumbering, paymentCodePath } from "../../providers/doku/channels.js";
-import { isMerchantBin } from "../../providers/doku/numbering.js";
-import { bodyDigest, dokuTimestamp, signRequest } from "../../providers/doku/signature.js";
 import { authenticate } from "./auth.js";
 import {
   checkMerchantNumber,
@@ -23,7 +24,6 @@ import {
   readPaymentCodeRequest,
   wibCompact,
 } from "./rules.js";
-import { dokuErrorBody, readNotification, SIMULATED_PAYMENT_PATH, valueAt } from "../../providers/doku/transformers.js";
 
 export type { DokuLedgerEntry, DokuLedgerPayment } from "./rules.js";
 
@@ -134,20 +134,14 @@ export async function startDokuSimulator(options: DokuSimulatorOptions): Promise
     const numbering: DokuNumbering = requestedNumber === undefined ? "DGPC" : "MGPC";
     if (!route.numberings.includes(numbering)) {
       const path = paymentCodePath(route.channel, numbering);
-      throw invalidParameter(
-        `virtual_account_info.virtual_account_number: ${numbering} payment codes are made at ${path}`,
-      );
+      throw invalidParameter(`virtual_account_info.virtual_account_number: ${numbering} payment codes are made at ${path}`);
     }
     const vaNumber = numbering === "MGPC" ? checkMerchantNumber(requestedNumber, options.merchantBin) : undefined;
     if (ledger.has(spec.invoiceNumber)) {
       throw new DokuRefusal(409, "duplicate_invoice_number", "order.invoice_number already has a payment code");
     }
     if (vaNumber !== undefined && payableEntry(vaNumber) !== undefined) {
-      throw new DokuRefusal(
-        409,
-        "duplicate_virtual_account_number",
-        "virtual_account_info.virtual_account_number is in use",
-      );
+      throw new DokuRefusal(409, "duplicate_virtual_account_number", "virtual_account_info.virtual_account_number is in use");
     }
     const createdAt = now();
     const entry: DokuLedgerEntry = {
@@ -233,8 +227,7 @@ export async function startDokuSimulator(options: DokuSimulatorOptions): Promise
   function pay(vaNumber: string, amountValue: unknown, holdToBill: boolean): SimulatedPayment {
     const url = notificationUrl;
     if (url === undefined) throw new Error("doku simulator: set the notification URL before paying");
-    const known =
-      payableEntry(vaNumber) ?? [...ledger.values()].findLast((candidate) => candidate.vaNumber === vaNumber);
+    const known = payableEntry(vaNumber) ?? [...ledger.values()].findLast((candidate) => candidate.vaNumber === vaNumber);
     const { entry, amount } = checkPayment(known, amountValue, now(), holdToBill);
     paymentCount += 1;
     const paidAt = now();

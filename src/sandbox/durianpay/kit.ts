@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import type { SandboxKitFactory } from "../kit.js";
 import { createDurianpayProvider } from "../../providers/durianpay/adapter.js";
 import { durianpayCapabilities } from "../../providers/durianpay/capabilities.js";
+import type { SandboxKitFactory } from "../kit.js";
 import { startDurianpaySimulator } from "./simulator.js";
 
 /** Durianpay against its in-process simulator (a `dp_test` key, as Durianpay's sandbox requires). */

@@ -1,14 +1,15 @@
 import { createHmac, randomBytes, randomInt } from "node:crypto";
 import { parseRupiah, type Rupiah } from "../../domain/money.js";
+import { DURIANPAY_MAX_EXPIRY_MINUTES, durianpayCapabilities } from "../../providers/durianpay/capabilities.js";
+import { parseJsonObject } from "../../providers/shared/wire-helpers.js";
 import {
-  callbackLifecycle,
   CallbackSender,
+  callbackLifecycle,
   type DeliveryRecord,
   type SimulatorRequest,
   type SimulatorResponse,
   startSimulatorServer,
 } from "../simulator-kit.js";
-import { DURIANPAY_MAX_EXPIRY_MINUTES, durianpayCapabilities } from "../../providers/durianpay/capabilities.js";
 import {
   type Body,
   expiryMinutesOf,
@@ -20,7 +21,6 @@ import {
   readCustomer,
   type SimulatedCustomer,
 } from "./checks.js";
-import { parseJsonObject } from "../../providers/shared/wire-helpers.js";
 
 /**
  * A Durianpay look-alike for tests and the embedded sandbox: `POST/GET/PATCH /v1/payments/va…`, the
@@ -271,8 +271,7 @@ export async function startDurianpaySimulator(options: DurianpaySimulatorOptions
     reissueNext = undefined;
     const holder = reissued === undefined ? undefined : liveHolder(reissued);
     if (holder) holder.expiryAt = now();
-    const accountNumber =
-      reissued ?? (typeof suffix === "string" ? prefix + suffix : unusedNumber(prefix, suffixLimit));
+    const accountNumber = reissued ?? (typeof suffix === "string" ? prefix + suffix : unusedNumber(prefix, suffixLimit));
     if (liveHolder(accountNumber)) return dpayError(400, "DPAY_INTERNAL_ERROR", "pq: VA Already Created");
     const createdAt = now();
     const minutes = expiryMinutes ?? (isReusable ? 1440 : DURIANPAY_MAX_EXPIRY_MINUTES);
@@ -316,7 +315,12 @@ export async function startDurianpaySimulator(options: DurianpaySimulatorOptions
       const value = query.get(name);
       return value === null ? fallback : Number(value);
     };
-    const [from, to, skip, limit] = [number("from", 0), number("to", Number.MAX_SAFE_INTEGER), number("skip", 0), number("limit", 25)];
+    const [from, to, skip, limit] = [
+      number("from", 0),
+      number("to", Number.MAX_SAFE_INTEGER),
+      number("skip", 0),
+      number("limit", 25),
+    ];
     if (![from, to, skip, limit].every((n) => Number.isSafeInteger(n) && n >= 0)) {
       return formErrors([{ field: "query", message: "from, to, skip and limit must be whole numbers" }]);
     }

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import type { SandboxKitFactory } from "../kit.js";
 import { createSandboxProvider } from "../../providers/sandbox/adapter.js";
 import { sandboxCapabilities } from "../../providers/sandbox/capabilities.js";
 import { signCallback } from "../../providers/sandbox/signature.js";
-import { startSandboxSimulator } from "./simulator.js";
 import { PAYMENT_EVENT } from "../../providers/sandbox/transformers.js";
+import type { SandboxKitFactory } from "../kit.js";
+import { startSandboxSimulator } from "./simulator.js";
 
 export interface SandboxCredentials {
   merchantId: string;
@@ -21,7 +21,14 @@ export const startSandboxKit =
       apiKey: randomBytes(24).toString("base64url"),
       webhookSecret: randomBytes(32).toString("base64url"),
     };
-    const simulator = await startSandboxSimulator({ merchantId, apiKey, webhookSecret, callbackUrl: webhookUrl, retryDelaysMs, now });
+    const simulator = await startSandboxSimulator({
+      merchantId,
+      apiKey,
+      webhookSecret,
+      callbackUrl: webhookUrl,
+      retryDelaysMs,
+      now,
+    });
     return {
       provider: createSandboxProvider({ baseUrl: simulator.url, merchantId, apiKey, webhookSecret, now }),
       capabilities: sandboxCapabilities,

@@ -1,18 +1,14 @@
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import type { Rupiah } from "../../domain/money.js";
 import { MAX_LIFETIME_MS, MIN_LIFETIME_MS } from "../../domain/virtual-account.js";
-import type { ProviderMisbehaviour } from "../kit.js";
-import { type BankRule, BANKS } from "../../providers/sandbox/banks.js";
+import { BANKS, type BankRule } from "../../providers/sandbox/banks.js";
 import {
-  callbackLifecycle,
-  CallbackSender,
-  type DeliveryRecord,
-  type SimulatorRequest,
-  type SimulatorResponse,
-  startSimulatorServer,
-} from "../simulator-kit.js";
-import { apiKeyAuthorization, SIGNATURE_HEADER, secretsEqual, signCallback, TIMESTAMP_HEADER } from "../../providers/sandbox/signature.js";
-import { isRecord } from "../../providers/shared/wire-helpers.js";
+  apiKeyAuthorization,
+  SIGNATURE_HEADER,
+  secretsEqual,
+  signCallback,
+  TIMESTAMP_HEADER,
+} from "../../providers/sandbox/signature.js";
 import {
   PAYMENT_EVENT,
   parseIsoInstant,
@@ -26,6 +22,16 @@ import {
   type WireVaStatus,
   type WireVirtualAccount,
 } from "../../providers/sandbox/transformers.js";
+import { isRecord } from "../../providers/shared/wire-helpers.js";
+import type { ProviderMisbehaviour } from "../kit.js";
+import {
+  CallbackSender,
+  callbackLifecycle,
+  type DeliveryRecord,
+  type SimulatorRequest,
+  type SimulatorResponse,
+  startSimulatorServer,
+} from "../simulator-kit.js";
 
 export interface SandboxSimulatorOptions {
   merchantId: string;
@@ -129,8 +135,7 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions): P
     if (isOpen(va.wire.status) && va.expiresAt.getTime() <= now().getTime()) va.wire.status = "EXPIRED";
     return va;
   };
-  const find = (id: string): StoredVa =>
-    current(accounts.get(id) ?? refuse(404, "NOT_FOUND", "virtual account not found"));
+  const find = (id: string): StoredVa => current(accounts.get(id) ?? refuse(404, "NOT_FOUND", "virtual account not found"));
   /** VAs by number, so checking a number does not scan every VA ever issued. */
   const byNumber = new Map<string, StoredVa[]>();
   const numberInUse = (vaNumber: string) => (byNumber.get(vaNumber) ?? []).some((va) => isOpen(current(va).wire.status));

@@ -1,19 +1,19 @@
 import { randomUUID } from "node:crypto";
 import type { Rupiah } from "../../domain/money.js";
-import type { HttpAnswer, InboundHttpRequest } from "../../providers/provider.js";
-import { type SimulatorRequest, type SimulatorResponse, startSimulatorServer } from "../simulator-kit.js";
 import { type AccessTokenSource, createAccessTokenClient } from "../../protocols/snap/access-token-client.js";
 import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../../protocols/snap/answer.js";
 import { InMemoryExternalIdStore } from "../../protocols/snap/external-id-store.js";
 import { newExternalId } from "../../protocols/snap/headers.js";
 import { verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
-import { isRecord } from "../../providers/shared/wire-helpers.js";
 import { parseSnapMoney, toSnapMoney } from "../../protocols/snap/money.js";
 import { SnapOutcomes, SnapService } from "../../protocols/snap/response-code.js";
 import { privateKeyFrom, publicKeyFrom, type SnapKey, signAsymmetric, signSymmetric } from "../../protocols/snap/signature.js";
 import { formatSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import { composeVirtualAccountNo, padPartnerServiceId } from "../../protocols/snap/va-number.js";
+import type { HttpAnswer, InboundHttpRequest } from "../../providers/provider.js";
+import { isRecord } from "../../providers/shared/wire-helpers.js";
 import { type BillerIdentity, BillerOutcomes, BillerPath } from "../../providers/snap-biller/wire.js";
+import { type SimulatorRequest, type SimulatorResponse, startSimulatorServer } from "../simulator-kit.js";
 
 /**
  * A bank (the PJP of providers.md §3) in front of the biller: it drives Inquiry (24) → Payment
@@ -124,7 +124,13 @@ export interface BankSimulator {
   setGatewayUrl(url: string): void;
   identityOf(vaNumber: string): BillerIdentity;
   inquiryBody(vaNumber: string, inquiryRequestId: string, typedAmount?: Rupiah): Record<string, unknown>;
-  paymentBody(vaNumber: string, paymentRequestId: string, amount: Rupiah, flagAdvise?: "Y" | "N", trxId?: string): Record<string, unknown>;
+  paymentBody(
+    vaNumber: string,
+    paymentRequestId: string,
+    amount: Rupiah,
+    flagAdvise?: "Y" | "N",
+    trxId?: string,
+  ): Record<string, unknown>;
   /** One signed call to `/v1.0/transfer-va/inquiry` or `/payment`, body sent as given. */
   send(service: "inquiry" | "payment", body: Record<string, unknown> | string, options?: SendOptions): Promise<SnapExchange>;
   /** A payer's whole transfer: inquiry, debit, payment with retries; never throws for refusals. */
@@ -181,7 +187,12 @@ export async function startBankSimulator(options: BankSimulatorOptions): Promise
     const rawBody = typeof body === "string" ? body : JSON.stringify(body);
     const at = sendOptions.timestamp ?? now();
     const timestamp = formatSnapTimestamp(at);
-    const signed = { method: "POST", path: sendOptions.signedPath ?? (options.signedPathPrefix ?? "") + path, body: rawBody, timestamp };
+    const signed = {
+      method: "POST",
+      path: sendOptions.signedPath ?? (options.signedPathPrefix ?? "") + path,
+      body: rawBody,
+      timestamp,
+    };
     const headers: Record<string, string> = {
       "Content-Type": "application/json",
       "X-TIMESTAMP": timestamp,
@@ -274,7 +285,9 @@ export async function startBankSimulator(options: BankSimulatorOptions): Promise
       record.inquiry = await send("inquiry", inquiryBody(vaNumber, inquiryRequestId, transferOptions.typedAmount));
       transfers.push(record);
       if (record.inquiry.status !== 200 || record.inquiry.responseCode !== "2002400") return record;
-      totalAmount = isRecord(record.inquiry.json?.virtualAccountData) ? record.inquiry.json.virtualAccountData.totalAmount : undefined;
+      totalAmount = isRecord(record.inquiry.json?.virtualAccountData)
+        ? record.inquiry.json.virtualAccountData.totalAmount
+        : undefined;
     } else {
       transfers.push(record);
     }
@@ -368,16 +381,19 @@ export async function startBankSimulator(options: BankSimulatorOptions): Promise
         additionalInfo: {},
       });
     }
-    const found = toNumber.find((t) => t.inquiryRequestId === inquiryRequestId) ?? transfers.find(
-      (t) => t.inquiryRequestId === inquiryRequestId && t.virtualAccountNo === body.virtualAccountNo,
-    );
+    const found =
+      toNumber.find((t) => t.inquiryRequestId === inquiryRequestId) ??
+      transfers.find((t) => t.inquiryRequestId === inquiryRequestId && t.virtualAccountNo === body.virtualAccountNo);
     if (!found) {
       statusQueries.push({ inquiryRequestId: asked, paymentFlagStatus: undefined, status: 404 });
       return snapAnswer(SnapOutcomes.transactionNotFound, svc);
     }
     const data = statusData(found, body);
     statusQueries.push({ inquiryRequestId: asked, paymentFlagStatus: data.paymentFlagStatus, status: 200 });
-    return snapAnswer(SnapOutcomes.successful, svc, SnapOutcomes.successful.message, { virtualAccountData: data, additionalInfo: {} });
+    return snapAnswer(SnapOutcomes.successful, svc, SnapOutcomes.successful.message, {
+      virtualAccountData: data,
+      additionalInfo: {},
+    });
   }
 
   function createVa(body: Record<string, unknown>): HttpAnswer {

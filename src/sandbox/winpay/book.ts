@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Rupiah } from "../../domain/money.js";
-import type { DeliveryRecord } from "../simulator-kit.js";
-import { SnapOutcomes, type SnapOutcome } from "../../protocols/snap/response-code.js";
+import { type SnapOutcome, SnapOutcomes } from "../../protocols/snap/response-code.js";
 import { composeVirtualAccountNo, padPartnerServiceId } from "../../protocols/snap/va-number.js";
 import type { WinpayVaType } from "../../providers/winpay/wire.js";
+import type { DeliveryRecord } from "../simulator-kit.js";
 
 /** The simulated Winpay's books: the VAs it issued and the ledger of payments made to them. */
 

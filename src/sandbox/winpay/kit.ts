@@ -1,16 +1,16 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import type { SandboxKit, SandboxKitOptions } from "../kit.js";
-import type { CallbackDelivery } from "../simulator-kit.js";
+import { formatRupiah2 } from "../../domain/money.js";
+import { newExternalId } from "../../protocols/snap/headers.js";
 import { signAsymmetric } from "../../protocols/snap/signature.js";
 import { formatSnapTimestamp } from "../../protocols/snap/timestamp.js";
-import { newExternalId } from "../../protocols/snap/headers.js";
-import { formatRupiah2 } from "../../domain/money.js";
 import { createWinpayProvider } from "../../providers/winpay/adapter.js";
 import { winpayCapabilities } from "../../providers/winpay/capabilities.js";
-import { startWinpaySimulator } from "./simulator.js";
-import type { SimulatedPayment } from "./book.js";
 import { decodeReference, paymentReference } from "../../providers/winpay/transformers.js";
 import { WinpayPath } from "../../providers/winpay/wire.js";
+import type { SandboxKit, SandboxKitOptions } from "../kit.js";
+import type { CallbackDelivery } from "../simulator-kit.js";
+import type { SimulatedPayment } from "./book.js";
+import { startWinpaySimulator } from "./simulator.js";
 
 const rsaKeys = () => generateKeyPairSync("rsa", { modulusLength: 2048 });
 

@@ -1,11 +1,10 @@
 import { parseRupiah, type Rupiah } from "../../domain/money.js";
-import type { HttpAnswer } from "../../providers/provider.js";
 import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../../protocols/snap/answer.js";
-import { isRecord } from "../../providers/shared/wire-helpers.js";
 import { parseSnapMoney } from "../../protocols/snap/money.js";
 import { SnapOutcomes } from "../../protocols/snap/response-code.js";
 import { parseSnapTimestamp } from "../../protocols/snap/timestamp.js";
-import type { VaOrder } from "./book.js";
+import type { HttpAnswer } from "../../providers/provider.js";
+import { isRecord } from "../../providers/shared/wire-helpers.js";
 import {
   AMOUNT_VALUE,
   CUSTOMER_NO,
@@ -18,6 +17,7 @@ import {
   WINPAY_CHANNEL_TYPES,
 } from "../../providers/winpay/rules.js";
 import type { WinpayVaType } from "../../providers/winpay/wire.js";
+import type { VaOrder } from "./book.js";
 
 /**
  * Reads request bodies the way Winpay validates them (seed 003): a missing field is
@@ -118,8 +118,7 @@ export function readInquiryVa(body: Body, serviceCode: string): VaLookup {
 
 /** status: the table puts `trxId` at the top, the sample in `additionalInfo`; either will do. */
 export function readPaymentStatus(body: Body, serviceCode: string): VaLookup & { virtualAccountNo: string } {
-  const trxId =
-    optionalText(body, "trxId", serviceCode, TRX_ID) ?? text(body, "additionalInfo.trxId", serviceCode, TRX_ID);
+  const trxId = optionalText(body, "trxId", serviceCode, TRX_ID) ?? text(body, "additionalInfo.trxId", serviceCode, TRX_ID);
   return {
     virtualAccountNo: text(body, "virtualAccountNo", serviceCode),
     trxId,

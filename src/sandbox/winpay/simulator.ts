@@ -1,13 +1,4 @@
 import { formatRupiah2, type Rupiah } from "../../domain/money.js";
-import type { HttpAnswer, InboundHttpRequest } from "../../providers/provider.js";
-import {
-  callbackLifecycle,
-  CallbackSender,
-  type DeliveryRecord,
-  type SimulatorRequest,
-  type SimulatorResponse,
-  startSimulatorServer,
-} from "../simulator-kit.js";
 import { snapAnswer } from "../../protocols/snap/answer.js";
 import { InMemoryExternalIdStore } from "../../protocols/snap/external-id-store.js";
 import { newExternalId } from "../../protocols/snap/headers.js";
@@ -16,17 +7,31 @@ import { toSnapMoney } from "../../protocols/snap/money.js";
 import { SnapOutcomes, SnapService } from "../../protocols/snap/response-code.js";
 import { privateKeyFrom, publicKeyFrom, type SnapKey, signAsymmetric } from "../../protocols/snap/signature.js";
 import { formatSnapTimestamp } from "../../protocols/snap/timestamp.js";
+import type { HttpAnswer, InboundHttpRequest } from "../../providers/provider.js";
+import {
+  WinpayPath,
+  type WinpayPaymentCallback,
+  WinpayPaymentFlag,
+  type WinpayVirtualAccountData,
+} from "../../providers/winpay/wire.js";
+import {
+  CallbackSender,
+  callbackLifecycle,
+  type DeliveryRecord,
+  type SimulatorRequest,
+  type SimulatorResponse,
+  startSimulatorServer,
+} from "../simulator-kit.js";
 import { type PaymentAttempt, type SimulatedPayment, type SimulatedVa, WinpayBook } from "./book.js";
 import {
+  RequestRefused,
   readCreateVa,
   readDeleteVa,
   readInquiryVa,
   readJsonBody,
   readPaymentStatus,
   readSimulatePayment,
-  RequestRefused,
 } from "./requests.js";
-import { type WinpayPaymentCallback, WinpayPaymentFlag, WinpayPath, type WinpayVirtualAccountData } from "../../providers/winpay/wire.js";
 
 export interface WinpaySimulatorOptions {
   /** The one merchant this Winpay knows. */

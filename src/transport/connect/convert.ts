@@ -1,15 +1,14 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { CreateRequest, ListRequest } from "../../app/virtual-accounts.js";
-import type { EventFilter, VaEvent } from "../../domain/event.js";
 import { invalidArgument } from "../../domain/errors.js";
+import type { EventFilter, VaEvent } from "../../domain/event.js";
 import type { Payment } from "../../domain/payment.js";
-import type { ProviderCapabilities } from "../../providers/capabilities.js";
-import type { AmountRule, VaStatus, VaUsage as DomainUsage, VirtualAccount } from "../../domain/virtual-account.js";
+import type { AmountRule, VaUsage as DomainUsage, VaStatus, VirtualAccount } from "../../domain/virtual-account.js";
 import {
-  AmountType,
   type AmountRule as AmountRuleMessage,
   AmountRuleSchema,
+  AmountType,
   type CreateVirtualAccountRequest,
   EventCause,
   EventType,
@@ -23,6 +22,7 @@ import {
   VirtualAccountSchema,
   VirtualAccountStatus,
 } from "../../gen/va/v1/va_pb.js";
+import type { ProviderCapabilities } from "../../providers/capabilities.js";
 
 /** Proto messages ⇄ domain values. The enum member names are the same on both sides. */
 

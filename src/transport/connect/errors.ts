@@ -1,5 +1,5 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { DomainError, type ErrorKind } from "../../domain/errors.js";
 import { ErrorDetailSchema } from "../../gen/va/v1/va_pb.js";
 import { humanViolations } from "./input-errors.js";

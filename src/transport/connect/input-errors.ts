@@ -1,5 +1,14 @@
 import { TextDecoder } from "node:util";
-import { create, type DescField, type DescMessage, type DescOneof, fromJson, fromJsonString, getOption, ScalarType } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescField,
+  type DescMessage,
+  type DescOneof,
+  fromJson,
+  fromJsonString,
+  getOption,
+  ScalarType,
+} from "@bufbuild/protobuf";
 import {
   type FieldRules,
   field as fieldRulesOption,
@@ -65,14 +74,24 @@ function jsonProblem(schema: DescMessage, json: unknown, path: string[]): JsonPr
   for (const [key, value] of Object.entries(json)) {
     const field = schema.fields.find((f) => f.jsonName === key || f.name === key);
     if (!field) {
-      const known = list(schema.fields.map((f) => f.jsonName), "and");
+      const known = list(
+        schema.fields.map((f) => f.jsonName),
+        "and",
+      );
       return { path: [...path, key], text: `is not a field here (the fields are ${known})` };
     }
     const at = [...path, field.name];
     if (value === null) continue;
     if (field.oneof) {
       const other = oneofs.get(field.oneof);
-      if (other) return { path: [...path, field.oneof.name], text: `takes only one of ${list(field.oneof.fields.map((f) => f.name), "or")}, not both ${other.name} and ${field.name}` };
+      if (other)
+        return {
+          path: [...path, field.oneof.name],
+          text: `takes only one of ${list(
+            field.oneof.fields.map((f) => f.name),
+            "or",
+          )}, not both ${other.name} and ${field.name}`,
+        };
       oneofs.set(field.oneof, field);
     }
     if (field.fieldKind === "message" && !isWellKnown(field.message)) {
@@ -128,18 +147,27 @@ export function humanViolations(error: ConnectError, schema: DescMessage): Conne
 function predicate(violation: Violation, schema: DescMessage): string {
   const target = resolve(schema, violation);
   const ruleId = violation.ruleId;
-  if (target?.kind === "oneof" && ruleId === "required") return `is required: set one of ${list(target.oneof.fields.map((f) => f.name), "or")}`;
+  if (target?.kind === "oneof" && ruleId === "required")
+    return `is required: set one of ${list(
+      target.oneof.fields.map((f) => f.name),
+      "or",
+    )}`;
   if (target?.kind !== "field") return violation.message;
   const { field } = target;
-  const rules = violation.rule?.elements[0]?.fieldName === "repeated" && field.fieldKind === "list" && violation.rule.elements[1]?.fieldName === "items"
-    ? itemRules(field)
-    : rulesOf(field);
+  const rules =
+    violation.rule?.elements[0]?.fieldName === "repeated" &&
+    field.fieldKind === "list" &&
+    violation.rule.elements[1]?.fieldName === "items"
+      ? itemRules(field)
+      : rulesOf(field);
   if (ruleId === "required") return "is required";
   if (/^string\.(min_len|max_len|len)/.test(ruleId)) return `must be ${lengthText(rules)}`;
   if (ruleId === "string.pattern") return `must match the pattern ${stringRules(rules)?.pattern}`;
   if (ruleId === "string.email") return "must be an email address";
-  if (/^(s?fixed|u?int|sint)(32|64)\./.test(ruleId) || ruleId.startsWith("enum.")) return `must be ${allowedValues(field, rules)}`;
-  if (ruleId === "repeated.max_items" && rules?.type.case === "repeated") return `must have at most ${rules.type.value.maxItems} items`;
+  if (/^(s?fixed|u?int|sint)(32|64)\./.test(ruleId) || ruleId.startsWith("enum."))
+    return `must be ${allowedValues(field, rules)}`;
+  if (ruleId === "repeated.max_items" && rules?.type.case === "repeated")
+    return `must have at most ${rules.type.value.maxItems} items`;
   return violation.message;
 }
 
@@ -158,7 +186,8 @@ function resolve(schema: DescMessage, violation: Violation): Target {
       return oneof ? { kind: "oneof", oneof } : undefined;
     }
     target = { kind: "field", field };
-    message = field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message") ? field.message : undefined;
+    message =
+      field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message") ? field.message : undefined;
   }
   return target;
 }
@@ -194,15 +223,15 @@ export function allowedValues(field: DescField, rules: FieldRules | undefined): 
     return `one of ${list(allowed, "or")}`;
   }
   if (kind === "message" && field.message) {
-    return field.message.typeName === "google.protobuf.Timestamp"
-      ? "an RFC 3339 time, e.g. 2026-12-31T23:59:59Z"
-      : "an object";
+    return field.message.typeName === "google.protobuf.Timestamp" ? "an RFC 3339 time, e.g. 2026-12-31T23:59:59Z" : "an object";
   }
   switch (field.scalar) {
     case ScalarType.BOOL:
       return "true or false";
     case ScalarType.STRING:
-      return rules?.type.case === "string" && (rules.type.value.minLen || rules.type.value.maxLen) ? `a string ${lengthText(rules)}` : "a string";
+      return rules?.type.case === "string" && (rules.type.value.minLen || rules.type.value.maxLen)
+        ? `a string ${lengthText(rules)}`
+        : "a string";
     case ScalarType.BYTES:
       return "base64-encoded bytes";
     case ScalarType.DOUBLE:
@@ -213,7 +242,18 @@ export function allowedValues(field: DescField, rules: FieldRules | undefined): 
   }
 }
 
-const INTEGER_RULES = new Set(["int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32", "fixed64", "sfixed32", "sfixed64"]);
+const INTEGER_RULES = new Set([
+  "int32",
+  "int64",
+  "uint32",
+  "uint64",
+  "sint32",
+  "sint64",
+  "fixed32",
+  "fixed64",
+  "sfixed32",
+  "sfixed64",
+]);
 type Bound = { case: string | undefined; value?: number | bigint };
 
 function rangeText(rules: FieldRules | undefined): string {

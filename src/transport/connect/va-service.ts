@@ -1,11 +1,11 @@
-import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import type { ProviderRegistry } from "../../app/provider-registry.js";
 import type { VirtualAccounts } from "../../app/virtual-accounts.js";
-import type { Store } from "../../persistence/store.js";
 import type { EventHub } from "../../events/hub.js";
 import { followEvents } from "../../events/stream.js";
 import { VaService } from "../../gen/va/v1/va_pb.js";
+import type { Store } from "../../persistence/store.js";
 import { tenantOf } from "./auth.js";
 import {
   amountFromProto,
@@ -113,7 +113,9 @@ export function vaServiceRoutes(deps: VaServiceDeps) {
   // One route per RPC: its JSON reader needs the request schema to name the field at fault.
   return (router: ConnectRouter) => {
     for (const method of VaService.methods) {
-      router.rpc(method, service[method.localName as keyof typeof service] as never, { jsonOptions: strictJsonOptions(method.input) });
+      router.rpc(method, service[method.localName as keyof typeof service] as never, {
+        jsonOptions: strictJsonOptions(method.input),
+      });
     }
   };
 }

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainError } from "../../../src/domain/errors.js";
-import type { HttpAnswer } from "../../../src/providers/provider.js";
-import { type RunningSimulator, startSimulatorServer } from "../../../src/sandbox/simulator-kit.js";
 import { createAccessTokenClient } from "../../../src/protocols/snap/access-token-client.js";
 import { createAccessTokenIssuer } from "../../../src/protocols/snap/access-token-issuer.js";
+import type { HttpAnswer } from "../../../src/providers/provider.js";
+import { type RunningSimulator, startSimulatorServer } from "../../../src/sandbox/simulator-kit.js";
 import { generateRsaKeyPair } from "./keys.js";
 
 /** Our token client against our token endpoint, over HTTP, on a clock the test moves. */

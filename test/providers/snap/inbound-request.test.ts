@@ -1,17 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { InboundHttpRequest } from "../../../src/providers/provider.js";
 import { createAccessTokenIssuer } from "../../../src/protocols/snap/access-token-issuer.js";
 import { InMemoryExternalIdStore } from "../../../src/protocols/snap/external-id-store.js";
 import { newExternalId } from "../../../src/protocols/snap/headers.js";
 import { type InboundCheck, verifyInboundSnapRequest } from "../../../src/protocols/snap/inbound-request.js";
 import { signAccessTokenRequest, signAsymmetric, signSymmetric } from "../../../src/protocols/snap/signature.js";
 import { formatSnapTimestamp } from "../../../src/protocols/snap/timestamp.js";
+import type { InboundHttpRequest } from "../../../src/providers/provider.js";
 import { generateRsaKeyPair } from "./keys.js";
 
 const partner = generateRsaKeyPair();
 const PATH = "/webhooks/bank/v1.0/transfer-va/payment";
-const BODY = '{"partnerServiceId":"   12345","customerNo":"0001","virtualAccountNo":"   123450001","paidAmount":{"value":"10000.00","currency":"IDR"}}';
+const BODY =
+  '{"partnerServiceId":"   12345","customerNo":"0001","virtualAccountNo":"   123450001","paidAmount":{"value":"10000.00","currency":"IDR"}}';
 const NOW = new Date("2025-06-01T10:00:00+07:00");
 
 function signedRequest(overrides: { body?: string; timestamp?: string; externalId?: string } = {}): InboundHttpRequest {

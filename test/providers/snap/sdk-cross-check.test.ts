@@ -42,7 +42,12 @@ function randomBody(): Record<string, unknown> {
 describe("asymmetric signature vs DanaSignatureUtil.generateSnapB2BScenarioSignature", () => {
   it("is identical on random requests, and each verifies the other", () => {
     for (let round = 0; round < ROUNDS; round++) {
-      const request = { method: randomMethod(), path: randomPath(), timestamp: randomTimestamp(), body: JSON.stringify(randomBody()) };
+      const request = {
+        method: randomMethod(),
+        path: randomPath(),
+        timestamp: randomTimestamp(),
+        body: JSON.stringify(randomBody()),
+      };
       const ours = signAsymmetric(request, keys.privateKey);
       const dana = DanaSignatureUtil.generateSnapB2BScenarioSignature(
         request.method,
