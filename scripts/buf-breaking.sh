@@ -11,10 +11,14 @@ if [ -z "$base" ]; then
   base=$(git describe --tags --abbrev=0 2>/dev/null || true)
 fi
 if [ -z "$base" ]; then
+  if [ "$(git rev-parse --is-shallow-repository)" = true ] && ! git rev-parse --verify -q HEAD~1 >/dev/null; then
+    # A shallow CI clone: one more commit is all the comparison needs.
+    git fetch -q --deepen=1 2>/dev/null || true
+  fi
   if git rev-parse --verify -q HEAD~1 >/dev/null; then
     base=$(git rev-parse HEAD~1)
   elif [ "$(git rev-parse --is-shallow-repository)" = true ]; then
-    echo "buf-breaking: shallow clone without the previous commit; fetch history (git fetch --unshallow) or pass a ref" >&2
+    echo "buf-breaking: shallow clone without the previous commit, and it could not be fetched; pass a ref" >&2
     exit 2
   else
     echo "buf-breaking: no tag and no previous commit: no earlier contract to compare with"
