@@ -1,4 +1,7 @@
-import { BillerService, BillerStatusPoller } from "../app/biller.js";
+import { BankInquiries } from "../app/biller/inquiry.js";
+import { BankPayments } from "../app/biller/payment.js";
+import { BillerStatusPoller } from "../app/biller/status-poller.js";
+import { PaymentRecorder } from "../app/payments.js";
 import type { Logger } from "../logging.js";
 import type { Store } from "../persistence/store.js";
 import type { SnapBillerSettings } from "../providers/snap-biller/settings.js";
@@ -10,7 +13,6 @@ import type { BillerRouteDeps } from "../transport/biller-routes.js";
 export interface SnapBiller {
   /** The adapter; in sandbox mode without a bank key, also the bank simulator that plays the bank. */
   kit: Omit<SnapBillerKit, "bankSimulator"> & { bankSimulator: SnapBillerKit["bankSimulator"] | undefined };
-  service: BillerService;
   /** Inquiry Status (26) for inquiries whose payment never reached us; the gateway runs it periodically. */
   poller: BillerStatusPoller;
   statusIntervalMs: number;
@@ -27,14 +29,16 @@ export async function startSnapBiller(
     settings.bankPublicKey || !options.sandbox
       ? { ...createSnapBiller(settings, clock), bankSimulator: undefined, attach() {}, close: async () => {} }
       : await startSnapBillerKit(settings, { now: clock, paymentRetryDelaysMs: options.retryDelaysMs });
-  const service = new BillerService({ store, provider: kit.provider, clock, log, inquiryTimeoutMs: settings.inquiryTimeoutMs });
-  const poller = new BillerStatusPoller({ store, provider: kit.provider, clock, log });
+  const { provider } = kit;
+  const recorder = new PaymentRecorder(store, clock);
+  const inquiries = new BankInquiries({ store, provider, log, inquiryTimeoutMs: settings.inquiryTimeoutMs });
+  const payments = new BankPayments({ store, recorder, provider, log });
+  const poller = new BillerStatusPoller({ store, recorder, provider, clock, log });
   return {
     kit,
-    service,
     poller,
     statusIntervalMs: settings.statusIntervalMs,
-    routes: (maxBodyBytes) => ({ service, log, clock, maxBodyBytes }),
+    routes: (maxBodyBytes) => ({ provider, inquiries, payments, log, clock, maxBodyBytes }),
     close: () => kit.close(),
   };
 }

@@ -3,32 +3,27 @@ import type { Rupiah } from "../../domain/money.js";
 import { type AccessTokenIssuer, createAccessTokenIssuer } from "../../protocols/snap/access-token-issuer.js";
 import { createSnapClient, type SnapClient } from "../../protocols/snap/client.js";
 import { SnapHeader } from "../../protocols/snap/headers.js";
-import {
-  type InboundCredentials,
-  type Rejection,
-  type VerifiedSnapRequest,
-  verifyInboundSnapRequest,
-} from "../../protocols/snap/inbound-request.js";
+import { type InboundCredentials, verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
 import { toSnapMoney } from "../../protocols/snap/money.js";
 import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../../protocols/snap/signature.js";
-import { formatSnapTimestamp } from "../../protocols/snap/timestamp.js";
+import { formatSnapTimestamp, jakartaDay } from "../../protocols/snap/timestamp.js";
 import {
   composeVirtualAccountNo,
   padPartnerServiceId,
   payerDigits,
   splitVirtualAccountNo,
 } from "../../protocols/snap/va-number.js";
+import type { BillerProvider } from "../biller.js";
 import type {
-  HttpAnswer,
   InboundHttpRequest,
   ProviderCreateRequest,
   ProviderVaRef,
   ProviderVirtualAccount,
-  VaProvider,
   WebhookResult,
 } from "../provider.js";
 import { jsonAnswer } from "../shared/wire-helpers.js";
 import { trxTypeOf } from "./bill.js";
+import { createBillerInbound } from "./inbound.js";
 import { checkNumbering, customerNoFor } from "./numbering.js";
 import {
   type BankPaymentStatus,
@@ -76,31 +71,10 @@ export interface SnapBillerConfig {
   now?: () => Date;
 }
 
-/** The adapter plus what the biller use cases need from it. It never touches the database. */
-export interface SnapBillerProvider extends VaProvider {
-  /** Our BIN digits: the `providerAccount` of every VA and payment of this provider. */
-  readonly providerAccount: string;
+/** The biller adapter, plus the bank's Inquiry Status as SNAP states it. It never touches the database. */
+export interface SnapBillerProvider extends BillerProvider {
   /** 8 characters, space-padded. */
   readonly partnerServiceId: string;
-  /**
-   * Headers, timestamp skew, partner and signature of a request the bank sent to one of our
-   * services. The X-EXTERNAL-ID is NOT claimed here: the caller claims it in its own transaction.
-   */
-  verifyInbound(
-    request: InboundHttpRequest,
-    serviceCode: string,
-    now: Date,
-    options?: { staleIsDoubt?: boolean },
-  ): Promise<{ ok: true; request: VerifiedSnapRequest } | Rejection>;
-  /** `POST /v1.0/access-token/b2b` for a bank that signs symmetrically. */
-  issueAccessToken(request: InboundHttpRequest): HttpAnswer;
-  /** True when a bank endpoint is configured for Inquiry Status. */
-  readonly canInquireStatus: boolean;
-  /**
-   * True when every VA is registered at the bank with Create VA (27), its `trxId` our external id:
-   * the bank then holds the bill and may send a payment with that `trxId` and no inquiry (§2.6).
-   */
-  readonly registersAtBank: boolean;
   /** Service 26: what the bank knows about the payment of one inquiry. Never throws for bank refusals. */
   inquirePaymentStatus(
     query: { virtualAccountNo: string; inquiryRequestId: string },
@@ -187,10 +161,13 @@ export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerPr
       };
     },
 
-    /** The bill lives here: closing it is our state machine's job alone. */
+    /**
+     * A no-op: the bill lives here, so cancelling is our state machine's job alone (a bank asking
+     * for a cancelled VA is refused). A VA registered at the bank stays registered there.
+     */
     async cancelVirtualAccount(): Promise<void> {},
 
-    /** Banks call `/v1.0/transfer-va/{inquiry,payment}`, not the webhook route. */
+    /** Always rejected (404): banks call the biller routes (`/v1.0/transfer-va/…`), never `/webhooks/snap-biller`. */
     async receiveWebhook(): Promise<WebhookResult> {
       return {
         kind: "rejected",
@@ -199,19 +176,20 @@ export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerPr
       };
     },
 
-    verifyInbound(request, serviceCode, at, options) {
-      // X-EXTERNAL-ID is claimed by the use case, inside its transaction (see app/biller.ts).
-      return verifyInboundSnapRequest(request, {
+    ...createBillerInbound(partnerServiceId, (request, serviceCode, at, options) =>
+      verifyInboundSnapRequest(request, {
         serviceCode,
         signedPath: (config.publicPathPrefix ?? "") + request.path,
         credentialsOf: credentialsOf(request),
         now: at,
         maxClockSkewMs: config.maxClockSkewMs,
         staleIsDoubt: options?.staleIsDoubt,
-      });
-    },
+      }),
+    ),
 
     issueAccessToken: (request) => tokens.issue(request),
+
+    requestIdDay: jakartaDay,
 
     /**
      * For a VA registered at the bank (paid by `trxId`, with no inquiry we could ask about): every
@@ -271,6 +249,23 @@ export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerPr
         if (error.facts.providerCode && /^404\d\d01$/.test(error.facts.providerCode)) return { state: "UNPAID" };
         return { state: "UNKNOWN", reason: error.message };
       }
+    },
+
+    async paymentOfInquiry(inquiry, signal) {
+      const status = await provider.inquirePaymentStatus(inquiry, signal);
+      if (status.state !== "PAID") return status;
+      const amount = status.amount ?? inquiry.amount;
+      if (amount === undefined) return { state: "UNKNOWN", reason: "paid without an amount" };
+      const payment = {
+        providerAccount: config.partnerServiceId,
+        providerPaymentRef: inquiry.inquiryRequestId,
+        vaNumber: payerDigits(inquiry.virtualAccountNo),
+        amount,
+        fee: undefined,
+        paidAt: status.paidAt ?? now(),
+        rawPayload: status.rawAnswer,
+      };
+      return { state: "PAID", payment };
     },
   };
   if (config.simulatePayment) {
