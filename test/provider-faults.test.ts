@@ -94,7 +94,7 @@ describe("provider faults reach callers as clear errors", () => {
     proxy.state.aborted = 0;
     const error = await rejection(client.createVirtualAccount(createRequest({ provider: "sandbox" }), { timeoutMs: 300 }));
     expect(error.code).toBe(4);
-    await expect.poll(() => proxy.state.aborted, { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => proxy.state.aborted, { timeout: 20_000 }).toBe(1);
   });
 
   it("reads are retried with backoff on 5xx (three attempts); creates never are", async () => {

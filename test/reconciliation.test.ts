@@ -44,8 +44,8 @@ describe.each(["sandbox", "durianpay"])("reconciliation finds %s payments whose 
     expect(recorded?.outcome).toBe(PaymentOutcome.ACCEPTED);
     const events = await takeEvents(client, { filter: { case: "virtualAccountId", value: id } }, 2);
     expect(events[1]?.cause).toBe(EventCause.STATUS_POLL);
-    // Further polls find the same payment and record nothing more.
-    await new Promise((r) => setTimeout(r, 500));
+    // A further poll finds the same payment and records nothing more.
+    await gateway.reconciler.runOnce();
     expect(await payments(id)).toHaveLength(1);
   });
 
@@ -53,7 +53,7 @@ describe.each(["sandbox", "durianpay"])("reconciliation finds %s payments whose 
     const { virtualAccount } = await client.createVirtualAccount(createRequest({ provider, expiresAt: expiringIn(60 * MINUTE) }));
     const id = virtualAccount?.id ?? "";
     await client.simulatePayment({ virtualAccountId: id });
-    await new Promise((r) => setTimeout(r, 500));
+    await gateway.reconciler.runOnce();
     expect(await payments(id)).toHaveLength(0);
     gateway.advanceClock(55 * MINUTE);
     await eventually(async () => ((await payments(id)).length === 1 ? true : undefined));

@@ -595,9 +595,10 @@ describe("graceful shutdown", () => {
       const started = Date.now();
       stopped = true;
       await own.stop();
-      expect(Date.now() - started).toBeLessThan(5_000);
+      // Bounds far above the 1 s grace period, so a busy machine passes and a hang still fails.
+      expect(Date.now() - started).toBeLessThan(15_000);
 
-      const timeout = sleep(3_000).then(() => "hung" as const);
+      const timeout = sleep(10_000).then(() => "hung" as const);
       const results = await Promise.all(endings.map((e) => Promise.race([e, timeout])));
       expect(results.filter((r) => r === "hung")).toEqual([]);
       expect(results.map((r) => (r === "hung" ? r : r.protocol)).sort()).toEqual(["connect", "grpc", "grpc-js", "grpc-web"]);
@@ -610,7 +611,8 @@ describe("graceful shutdown", () => {
   // Regression: h1 never listens itself, so without its connection tracking closeIdleConnections()
   // was a no-op and an idle keep-alive connection held close() for the whole grace period.
   it("an idle HTTP/1.1 keep-alive connection does not hold close() for the whole grace period", async () => {
-    const own = await startTestGateway({ dialect: "sqlite", config: { shutdownGraceMs: 6_000 } });
+    // A grace period far above the bound below, so a busy machine's slow close is not mistaken for waiting it out.
+    const own = await startTestGateway({ dialect: "sqlite", config: { shutdownGraceMs: 25_000 } });
     const agent = new http.Agent({ keepAlive: true });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -623,16 +625,16 @@ describe("graceful shutdown", () => {
       });
       const started = Date.now();
       await own.stop();
-      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
       agent.destroy();
     }
   });
 
   it("close() with no traffic is quick", async () => {
-    const own = await startTestGateway({ dialect: "sqlite", config: { shutdownGraceMs: 10_000 } });
+    const own = await startTestGateway({ dialect: "sqlite", config: { shutdownGraceMs: 25_000 } });
     const started = Date.now();
     await own.stop();
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

@@ -12,6 +12,7 @@ import { vaClient } from "../support/clients.js";
 import { createRequest } from "../support/fixtures.js";
 import { startTestGateway, TENANTS, type TestGateway } from "../support/gateway.js";
 import { shapeProblems } from "../support/json-shape.js";
+import { signal } from "../support/provider-harness.js";
 
 /**
  * Ayoconnect's published samples (test/fixtures/ayoconnect, sources in SOURCES.md), replayed byte for
@@ -20,7 +21,6 @@ import { shapeProblems } from "../support/json-shape.js";
  */
 const sample = (name: string) => readFileSync(new URL(`../fixtures/ayoconnect/${name}`, import.meta.url), "utf8");
 const CALLBACK = sample("callback-payment.json");
-const signal = () => AbortSignal.timeout(5_000);
 const MINUTE = 60_000;
 
 describe("the published callback through the gateway's webhook route", () => {
@@ -149,7 +149,7 @@ describe("published API answers through the adapter's parsing", () => {
         numberSuffix: "",
         description: "Motorcycle payment.",
       },
-      signal(),
+      signal,
     );
     expect(issued).toMatchObject({
       providerAccount: "MRC042",
@@ -161,7 +161,7 @@ describe("published API answers through the adapter's parsing", () => {
 
   it("status: the PAID sample reads with its bill, billAmount and fee, exactly", async () => {
     const { provider, seen } = await answering(200, sample("status-response.json"));
-    expect(await provider.fetchVirtualAccount(publishedVa, signal())).toMatchObject({
+    expect(await provider.fetchVirtualAccount(publishedVa, signal)).toMatchObject({
       vaNumber: "1234500012345678",
       providerStatus: "PAID",
       status: "PAID",
@@ -197,18 +197,18 @@ describe("published API answers through the adapter's parsing", () => {
       }),
       providerVaId: "230411110614699649123IRGG6Q",
     };
-    expect(await provider.confirmPayment(claim, signal())).toMatchObject({
+    expect(await provider.confirmPayment(claim, signal)).toMatchObject({
       paid: true,
       notification: { amount: 3_250_000n, fee: 4_000n },
     });
-    const [polled] = await provider.fetchPayments(publishedVa, signal());
+    const [polled] = await provider.fetchPayments(publishedVa, signal);
     expect(polled).toMatchObject({ providerPaymentRef: claim.providerPaymentRef, amount: 3_250_000n, fee: 4_000n });
   });
 
   it("update: the sample (HTTP 200 with responseCode 201) is a success", async () => {
     const { provider } = await answering(200, sample("update-response.json"));
     await expect(
-      provider.updateVirtualAccount(publishedVa, { amount: { type: "FIXED", amount: 3_200_000n } }, signal()),
+      provider.updateVirtualAccount(publishedVa, { amount: { type: "FIXED", amount: 3_200_000n } }, signal),
     ).resolves.toBeUndefined();
   });
 });
@@ -296,7 +296,7 @@ describe("the simulator speaks the published shapes", () => {
           numberSuffix: "12345678",
           description: "Motorcycle payment.",
         },
-        signal(),
+        signal,
       );
       const sent = simulator.requests.find((r) => r.method === "POST" && r.path === "/api/v1/virtualAccount")?.body;
       expect(shapeProblems(JSON.parse(sent ?? "{}"), JSON.parse(sample("create-request.json")))).toEqual([]);

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DomainError } from "../../src/domain/errors.js";
 import type { AmountRule, VaUsage } from "../../src/domain/virtual-account.js";
@@ -8,6 +7,7 @@ import { AYOCONNECT_STATUS_TO_OURS } from "../../src/providers/ayoconnect/transf
 import type { ProviderCreateRequest, ProviderVaRef, WebhookResult } from "../../src/providers/provider.js";
 import { type AyoconnectSimulator, startAyoconnectSimulator } from "../../src/sandbox/ayoconnect/simulator.js";
 import { startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
+import { createRequestBuilder, signal, startWebhookReceiver } from "../support/provider-harness.js";
 
 const CLIENT_ID = "ayo-client-7f3a";
 const CLIENT_SECRET = "ayo-s3cr3t-9QzW2x";
@@ -46,25 +46,17 @@ function adapterFor(clientSecret: string) {
   });
 }
 
-const signal = () => AbortSignal.timeout(5_000);
-
-function draft(overrides: Partial<ProviderCreateRequest> = {}): ProviderCreateRequest {
-  return {
-    externalId: `ext-${randomUUID()}`,
-    bankCode: "BRI",
-    usage: "SINGLE",
-    amount: { type: "FIXED", amount: 2_650_000n },
-    expiresAt: new Date(adapterTime + 6 * 3_600_000),
-    customer: { name: "Pembayaran Tagihan X", email: "", phone: "+62172439389" },
-    numberSuffix: "",
-    description: "Motorcycle payment",
-    ...overrides,
-  };
-}
+const draft = createRequestBuilder(() => ({
+  bankCode: "BRI",
+  amount: { type: "FIXED", amount: 2_650_000n },
+  expiresAt: new Date(adapterTime + 6 * 3_600_000),
+  customer: { name: "Pembayaran Tagihan X", email: "", phone: "+62172439389" },
+  description: "Motorcycle payment",
+}));
 
 async function create(overrides: Partial<ProviderCreateRequest> = {}): Promise<ProviderVaRef> {
   const request = draft(overrides);
-  return { ...(await provider.createVirtualAccount(request, signal())), bankCode: request.bankCode };
+  return { ...(await provider.createVirtualAccount(request, signal)), bankCode: request.bankCode };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<DomainError> {
@@ -78,21 +70,13 @@ async function refusal(promise: Promise<unknown>): Promise<DomainError> {
 
 const tokenRequests = () => simulator.requests.filter((r) => r.path.endsWith("/accesstoken")).length;
 
-/** Our callback route: hands each request to the adapter; the first `failFirst` payments get a 500. */
+/** Our callback route, answering as the application would; recording the first `failFirst` payments fails. */
 async function startReceiver(failFirst = 0) {
-  const results: WebhookResult[] = [];
-  const server = await startSimulatorServer(async (request) => {
-    const headers: Record<string, string | undefined> = {};
-    for (const [name, value] of Object.entries(request.headers)) headers[name] = String(value);
-    const result = await provider.receiveWebhook({ ...request, headers });
-    results.push(result);
-    let answer = result.kind === "payment" ? result.answer("RECORDED") : result.answer;
-    if (result.kind === "payment" && results.length <= failFirst) answer = { ...answer, status: 500 };
-    return { status: answer.status, body: answer.body };
-  });
-  closers.push(() => server.close());
-  simulator.setCallbackUrl(`${server.url}/webhooks/ayoconnect`);
-  return results;
+  const receiver = await startWebhookReceiver(() => provider, { path: "/webhooks/ayoconnect", record: () => "RECORDED" });
+  receiver.failRecording = failFirst;
+  closers.push(() => receiver.close());
+  simulator.setCallbackUrl(receiver.url);
+  return receiver.results;
 }
 
 const callback = (body: unknown) =>
@@ -143,7 +127,7 @@ describe("creating VAs", () => {
       virtualAccountConfig: { virtualAccountType: type, amountType },
     });
     expect(sent.transactionId).toMatch(/^[0-9a-f]{32}$/);
-    const state = await provider.fetchVirtualAccount(va, signal());
+    const state = await provider.fetchVirtualAccount(va, signal);
     expect(state).toMatchObject({
       vaNumber: va.vaNumber,
       providerStatus: "UNUSED",
@@ -158,7 +142,7 @@ describe("creating VAs", () => {
     const va = await create({ bankCode: "BNI", numberSuffix: "12345" });
     expect(va.vaNumber).toHaveLength(16);
     expect(va.vaNumber.endsWith("000000012345")).toBe(true);
-    expect(await provider.fetchVirtualAccount(va, signal())).toMatchObject({
+    expect(await provider.fetchVirtualAccount(va, signal)).toMatchObject({
       providerStatus: "INQUIRED",
       status: "INQUIRED",
     });
@@ -191,7 +175,7 @@ describe("refusals mapped to our fields", () => {
   ] satisfies Array<[string, Partial<ProviderCreateRequest>, string, string]>)(
     "refuses %s",
     async (_, overrides, field, providerCode) => {
-      const error = await refusal(provider.createVirtualAccount(draft(overrides), signal()));
+      const error = await refusal(provider.createVirtualAccount(draft(overrides), signal));
       expect(error).toMatchObject({ kind: "INVALID_ARGUMENT", facts: { field, provider: "ayoconnect", providerCode } });
       expect(error.message.startsWith(`${field}: `)).toBe(true);
     },
@@ -208,7 +192,7 @@ describe("refusals mapped to our fields", () => {
   ] satisfies Array<[string, Partial<ProviderCreateRequest>, string]>)(
     "refuses %s before calling Ayoconnect",
     async (_, overrides, field) => {
-      const error = await refusal(provider.createVirtualAccount(draft(overrides), signal()));
+      const error = await refusal(provider.createVirtualAccount(draft(overrides), signal));
       expect(error).toMatchObject({ kind: "INVALID_ARGUMENT", facts: { field } });
       expect(simulator.requests).toHaveLength(0);
     },
@@ -216,8 +200,8 @@ describe("refusals mapped to our fields", () => {
 
   it("never issues a second VA for a retried create (same externalId), and says why it cannot adopt the first", async () => {
     const request = draft();
-    await provider.createVirtualAccount(request, signal());
-    const error = await refusal(provider.createVirtualAccount(request, signal()));
+    await provider.createVirtualAccount(request, signal);
+    const error = await refusal(provider.createVirtualAccount(request, signal));
     expect(error).toMatchObject({
       kind: "FAILED_PRECONDITION",
       facts: { field: "idempotency_key", providerCode: "4092400" },
@@ -229,8 +213,8 @@ describe("refusals mapped to our fields", () => {
   it("a create whose answer was lost leaves one VA at Ayoconnect; the retry gets no second one", async () => {
     const request = draft();
     simulator.loseNextCreateAnswer();
-    expect(await refusal(provider.createVirtualAccount(request, signal()))).toMatchObject({ kind: "UNAVAILABLE" });
-    expect(await refusal(provider.createVirtualAccount(request, signal()))).toMatchObject({
+    expect(await refusal(provider.createVirtualAccount(request, signal))).toMatchObject({ kind: "UNAVAILABLE" });
+    expect(await refusal(provider.createVirtualAccount(request, signal))).toMatchObject({
       kind: "FAILED_PRECONDITION",
       facts: { field: "idempotency_key" },
     });
@@ -250,7 +234,7 @@ describe("refusals mapped to our fields", () => {
 describe("OAuth client credentials", () => {
   it("refuses wrong credentials without revealing the secret", async () => {
     const wrongSecret = "ayo-wr0ng-s3cr3t-K9";
-    const error = await refusal(adapterFor(wrongSecret).createVirtualAccount(draft(), signal()));
+    const error = await refusal(adapterFor(wrongSecret).createVirtualAccount(draft(), signal));
     expect(error).toMatchObject({ kind: "FAILED_PRECONDITION", facts: { providerCode: "4017300" } });
     const everything = `${error.message} ${JSON.stringify(error.facts)} ${error.stack}`;
     expect(everything).not.toContain(wrongSecret);
@@ -259,18 +243,18 @@ describe("OAuth client credentials", () => {
 
   it("uses one token until it is about to expire", async () => {
     const va = await create();
-    await provider.fetchVirtualAccount(va, signal());
+    await provider.fetchVirtualAccount(va, signal);
     await create();
     expect(tokenRequests()).toBe(1);
     adapterTime = simulatorTime += 3_599_000 - 30_000;
-    await provider.fetchVirtualAccount(va, signal());
+    await provider.fetchVirtualAccount(va, signal);
     expect(tokenRequests()).toBe(2);
   });
 
   it("asks for a new token once when the API refuses the cached one", async () => {
     const va = await create();
     simulatorTime += 3_600_000;
-    const state = await provider.fetchVirtualAccount(va, signal());
+    const state = await provider.fetchVirtualAccount(va, signal);
     expect(state.vaNumber).toBe(va.vaNumber);
     expect(tokenRequests()).toBe(2);
   });
@@ -284,31 +268,31 @@ describe("OAuth client credentials", () => {
 describe("cancel and update", () => {
   it("cancels with PATCH /api/v1/virtualAccount expiring the VA now", async () => {
     const va = await create();
-    await provider.cancelVirtualAccount(va, signal());
+    await provider.cancelVirtualAccount(va, signal);
     const patch = simulator.requests.at(-1);
     expect(patch).toMatchObject({ method: "PATCH", path: "/api/v1/virtualAccount" });
     expect(JSON.parse(patch?.body ?? "{}")).toMatchObject({ bankCode: "002", expiresIn: 0 });
-    expect(await provider.fetchVirtualAccount(va, signal())).toMatchObject({
+    expect(await provider.fetchVirtualAccount(va, signal)).toMatchObject({
       providerStatus: "EXPIRED",
       status: "EXPIRED",
     });
-    const error = await refusal(provider.simulatePayment(va, 2_650_000n, signal()));
+    const error = await refusal(provider.simulatePayment(va, 2_650_000n, signal));
     expect(error).toMatchObject({ kind: "FAILED_PRECONDITION", facts: { providerCode: "4042519" } });
   });
 
   it("cannot cancel a paid single-payment VA", async () => {
     const va = await create();
-    await provider.simulatePayment(va, 2_650_000n, signal());
-    expect((await provider.fetchVirtualAccount(va, signal())).status).toBe("COMPLETED");
-    const error = await refusal(provider.cancelVirtualAccount(va, signal()));
+    await provider.simulatePayment(va, 2_650_000n, signal);
+    expect((await provider.fetchVirtualAccount(va, signal)).status).toBe("COMPLETED");
+    const error = await refusal(provider.cancelVirtualAccount(va, signal));
     expect(error).toMatchObject({ kind: "FAILED_PRECONDITION", facts: { providerCode: "4042414" } });
   });
 
   it("updates the amount and the expiry", async () => {
     const va = await create({ usage: "MULTI" });
     const expiresAt = new Date(adapterTime + 48 * 3_600_000);
-    await provider.updateVirtualAccount(va, { amount: { type: "FIXED", amount: 3_250_000n }, expiresAt }, signal());
-    const state = await provider.fetchVirtualAccount(va, signal());
+    await provider.updateVirtualAccount(va, { amount: { type: "FIXED", amount: 3_250_000n }, expiresAt }, signal);
+    const state = await provider.fetchVirtualAccount(va, signal);
     expect(state.totalAmount).toBe(3_250_000n);
     // expiredAt is written to the second.
     expect(Math.abs(state.expiresAt.getTime() - expiresAt.getTime())).toBeLessThan(1_000);
@@ -322,13 +306,13 @@ function claimOf(result: WebhookResult | undefined) {
 }
 
 const confirm = (result: WebhookResult | undefined, context?: { firstSeenAt: Date }) =>
-  provider.confirmPayment(claimOf(result).notification, signal(), context);
+  provider.confirmPayment(claimOf(result).notification, signal, context);
 
 describe("callbacks", () => {
   it("reads a genuine payment as an unsigned claim with the exact amount and a stable virtualAccountId:trxRefID", async () => {
     const results = await startReceiver();
     const va = await create({ usage: "MULTI", amount: { type: "OPEN" } });
-    const { providerPaymentRef } = await provider.simulatePayment(va, 987_654_321_012n, signal());
+    const { providerPaymentRef } = await provider.simulatePayment(va, 987_654_321_012n, signal);
     await simulator.idle();
     const [entry] = simulator.ledger;
     expect(providerPaymentRef).toBe(`${entry?.virtualAccountId}:${entry?.trxRefID}`);
@@ -347,14 +331,14 @@ describe("callbacks", () => {
     for (const answered of ["RECORDED", "DUPLICATE", "HELD"] as const) expect(result.answer(answered).status).toBe(201);
     expect(result.answer("REFUTED").status).toBe(400);
     expect(await confirm(result)).toEqual({ paid: true, notification: result.notification });
-    expect((await provider.fetchVirtualAccount(va, signal())).status).toBe("PAID");
+    expect((await provider.fetchVirtualAccount(va, signal)).status).toBe("PAID");
   });
 
   it("names the VA by the virtualAccountId the create returned, on the callback and on create", async () => {
     const results = await startReceiver();
     const request = draft();
-    const issued = await provider.createVirtualAccount(request, signal());
-    await provider.simulatePayment({ ...issued, bankCode: request.bankCode }, 2_650_000n, signal());
+    const issued = await provider.createVirtualAccount(request, signal);
+    await provider.simulatePayment({ ...issued, bankCode: request.bankCode }, 2_650_000n, signal);
     await simulator.idle();
     expect(issued.providerVaId).toMatch(/^[0-9A-Z]{27}$/);
     expect(claimOf(results[0]).notification.providerVaId).toBe(issued.providerVaId);
@@ -379,7 +363,7 @@ describe("callbacks", () => {
   it("keeps the same providerPaymentRef when the callback is retried", async () => {
     const results = await startReceiver(1);
     const va = await create();
-    await provider.simulatePayment(va, 2_650_000n, signal());
+    await provider.simulatePayment(va, 2_650_000n, signal);
     await simulator.idle();
     expect(simulator.deliveries[0]).toMatchObject({ attempts: 2, acknowledged: true });
     const refs = results.map((r) => (r.kind === "payment" ? r.notification.providerPaymentRef : r.reason));
@@ -391,7 +375,7 @@ describe("callbacks", () => {
   it("a single-payment VA never gets a second payment from a callback naming another trxRefID", async () => {
     const results = await startReceiver(0);
     const va = await create();
-    await provider.simulatePayment(va, 2_650_000n, signal());
+    await provider.simulatePayment(va, 2_650_000n, signal);
     await simulator.idle();
     const genuine = claimOf(results[0]);
     for (const [trxRefID, amount] of [
@@ -409,7 +393,7 @@ describe("callbacks", () => {
   it("is not refuted while the status may lag: a VA of ours shown unpaid right after the callback → cannot tell yet", async () => {
     const va = await create();
     const claim = claimOf(await callback(claimedPayment(va, "9999", "2650000.00"))).notification;
-    await expect(provider.confirmPayment(claim, signal(), { firstSeenAt: new Date() })).rejects.toMatchObject({
+    await expect(provider.confirmPayment(claim, signal, { firstSeenAt: new Date() })).rejects.toMatchObject({
       kind: "UNAVAILABLE",
       message: expect.stringContaining("UNUSED"),
     });
@@ -424,7 +408,7 @@ describe("callbacks", () => {
 
   it("is denied by Ayoconnect: a callback for a VA that expired unpaid (once the status cannot be lag)", async () => {
     const va = await create();
-    await provider.cancelVirtualAccount(va, signal());
+    await provider.cancelVirtualAccount(va, signal);
     expect(await confirm(await callback(claimedPayment(va, "1", "2650000.00")), LONG_AGO)).toMatchObject({
       paid: false,
       reason: expect.stringContaining("EXPIRED"),
@@ -505,7 +489,7 @@ describe("callbacks", () => {
   });
 });
 
-const fetchPayments = (va: ProviderVaRef) => provider.fetchPayments(va, signal());
+const fetchPayments = (va: ProviderVaRef) => provider.fetchPayments(va, signal);
 
 describe("status polling (fetchPayments)", () => {
   it("reports a paid single-payment VA's one payment under the callback's providerPaymentRef", async () => {
@@ -528,7 +512,7 @@ describe("status polling (fetchPayments)", () => {
   it("dates a payment it finds after expiry at the expiry (a single-payment VA closes then)", async () => {
     const va = await create();
     simulator.simulatePayment(va.vaNumber, 2_650_000n);
-    const { expiresAt } = await provider.fetchVirtualAccount(va, signal());
+    const { expiresAt } = await provider.fetchVirtualAccount(va, signal);
     adapterTime = simulatorTime += 7 * 3_600_000;
     const [polled] = await fetchPayments(va);
     expect(polled?.paidAt).toEqual(expiresAt);

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingHttpHeaders } from "node:http";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DomainError } from "../../src/domain/errors.js";
 import type { Rupiah } from "../../src/domain/money.js";
@@ -13,38 +12,24 @@ import {
   signatureComponent,
   signRequest,
 } from "../../src/providers/doku/signature.js";
-import type {
-  InboundHttpRequest,
-  PaymentNotification,
-  ProviderCreateRequest,
-  ProviderVaRef,
-  VaProvider,
-  WebhookResult,
-} from "../../src/providers/provider.js";
+import type { InboundHttpRequest, ProviderCreateRequest, ProviderVaRef, VaProvider } from "../../src/providers/provider.js";
 import { DokuRefusal } from "../../src/sandbox/doku/rules.js";
 import { DOKU_RETRY_DELAYS_MS, type DokuSimulator, startDokuSimulator } from "../../src/sandbox/doku/simulator.js";
-import { type RunningSimulator, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
+import { startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
+import { createRequestBuilder, signal, startWebhookReceiver, type WebhookReceiver } from "../support/provider-harness.js";
 
 const CLIENT_ID = "MCH-0001-10791114622547";
 const SECRET_KEY = "SK-test-0f9e8d7c6b5a4";
 const MERCHANT_BIN = "123456789";
 const NOTIFICATION_PATH = "/webhooks/doku";
-const signal = new AbortController().signal;
 
 let simulator: DokuSimulator;
-let receiver: RunningSimulator;
+let receiver: WebhookReceiver;
 let dgpc: DokuProvider;
 let mgpc: DokuProvider;
 
-/** What our webhook route saw: notifications in arrival order and the payment refs recorded. */
-const inbox = {
-  notifications: [] as PaymentNotification[],
-  rejections: [] as WebhookResult[],
-  recorded: new Set<string>(),
-  results: [] as string[],
-  /** Answer 503 to this many deliveries before looking at them. */
-  outage: 0,
-};
+/** The payments our webhook route accepted, in arrival order. */
+const notifications = () => receiver.results.flatMap((result) => (result.kind === "payment" ? [result.notification] : []));
 
 const provider = (overrides: Partial<DokuConfig> = {}) =>
   createDokuProvider({
@@ -65,30 +50,11 @@ beforeAll(async () => {
   });
   dgpc = provider();
   mgpc = provider({ mode: "MGPC", bin: MERCHANT_BIN });
-  receiver = await startSimulatorServer(async (request) => {
-    if (inbox.outage > 0) {
-      inbox.outage -= 1;
-      return { status: 503, body: { error: "maintenance" } };
-    }
-    const result = await dgpc.receiveWebhook({
-      method: request.method,
-      path: request.path,
-      headers: flatHeaders(request.headers),
-      rawBody: request.rawBody,
-    });
-    if (result.kind === "rejected") {
-      inbox.rejections.push(result);
-      return { status: result.answer.status, body: result.answer.body };
-    }
-    const ref = result.notification.providerPaymentRef;
-    const outcome = inbox.recorded.has(ref) ? "DUPLICATE" : "RECORDED";
-    inbox.recorded.add(ref);
-    inbox.notifications.push(result.notification);
-    inbox.results.push(outcome);
-    const answer = result.answer(outcome);
-    return { status: answer.status, body: answer.body };
+  receiver = await startWebhookReceiver(() => dgpc, {
+    path: NOTIFICATION_PATH,
+    outage: { status: 503, body: { error: "maintenance" } },
   });
-  simulator.setNotificationUrl(`${receiver.url}${NOTIFICATION_PATH}`);
+  simulator.setNotificationUrl(receiver.url);
 });
 
 afterAll(async () => {
@@ -97,31 +63,13 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  inbox.notifications = [];
-  inbox.rejections = [];
-  inbox.results = [];
-  inbox.outage = 0;
+  receiver.reset();
 });
 
-function flatHeaders(headers: IncomingHttpHeaders): Record<string, string | undefined> {
-  return Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(",") : value]),
-  );
-}
-
-function createRequest(overrides: Partial<ProviderCreateRequest> = {}): ProviderCreateRequest {
-  return {
-    externalId: `inv-${randomUUID()}`,
-    bankCode: "BCA",
-    usage: "SINGLE",
-    amount: { type: "FIXED", amount: 150_000n },
-    expiresAt: new Date(Date.now() + 3_600_000),
-    customer: { name: "Anton Budiman", email: "anton@example.com", phone: "" },
-    numberSuffix: "",
-    description: "",
-    ...overrides,
-  };
-}
+const createRequest = createRequestBuilder(() => ({
+  externalId: `inv-${randomUUID()}`,
+  customer: { name: "Anton Budiman", email: "anton@example.com", phone: "" },
+}));
 
 async function domainErrorOf(promise: Promise<unknown>): Promise<DomainError> {
   try {
@@ -538,8 +486,8 @@ describe("payment notifications", () => {
     const paid = simulator.simulatePayment({ vaNumber: va.vaNumber, amount });
     await simulator.idle();
 
-    expect(inbox.notifications).toHaveLength(1);
-    const [notification] = inbox.notifications;
+    expect(notifications()).toHaveLength(1);
+    const [notification] = notifications();
     expect(notification).toMatchObject({
       providerAccount: CLIENT_ID,
       providerPaymentRef: paid.providerPaymentRef,
@@ -561,19 +509,19 @@ describe("payment notifications", () => {
     const again = await fetch(url, { method: "POST", headers, body });
 
     expect(again.status).toBe(200);
-    expect(inbox.notifications.map((n) => n.providerPaymentRef)).toEqual([paid.providerPaymentRef, paid.providerPaymentRef]);
-    expect(inbox.results).toEqual(["RECORDED", "DUPLICATE"]);
+    expect(notifications().map((n) => n.providerPaymentRef)).toEqual([paid.providerPaymentRef, paid.providerPaymentRef]);
+    expect(receiver.outcomes).toEqual(["RECORDED", "DUPLICATE"]);
   });
 
   it("are retried on DOKU's schedule until acknowledged, each attempt as first signed", async () => {
     expect(DOKU_RETRY_DELAYS_MS).toEqual([30 * 60_000, 5.5 * 3_600_000, 6 * 3_600_000]);
     const { request, va } = await issue();
-    inbox.outage = 2;
+    receiver.failNext = 2;
     const paid = simulator.simulatePayment({ vaNumber: va.vaNumber, amount: 150_000n });
     await simulator.idle();
 
     expect(paid.delivery).toMatchObject({ acknowledged: true, attempts: 3, lastStatus: 200 });
-    expect(inbox.notifications.map((n) => n.providerPaymentRef)).toEqual([paid.providerPaymentRef]);
+    expect(notifications().map((n) => n.providerPaymentRef)).toEqual([paid.providerPaymentRef]);
     const [payment] = ledgerEntry(request.externalId).payments;
     expect(paid.delivery.delivery.headers["Request-Id"]).toBe(payment?.notificationRequestId);
     expect(paid.delivery.delivery.headers["Request-Timestamp"]).toBe(dokuTimestamp(payment?.paidAt ?? new Date(0)));
@@ -581,11 +529,11 @@ describe("payment notifications", () => {
 
   it("stop after DOKU's three retries", async () => {
     const { va } = await issue();
-    inbox.outage = 10;
+    receiver.failNext = 10;
     const paid = simulator.simulatePayment({ vaNumber: va.vaNumber, amount: 150_000n });
     await simulator.idle();
     expect(paid.delivery).toMatchObject({ acknowledged: false, attempts: 4, lastStatus: 503 });
-    expect(inbox.notifications).toHaveLength(0);
+    expect(notifications()).toHaveLength(0);
   });
 
   it("a reusable VA takes several payments, each with its own reference; a single-use VA only one", async () => {
@@ -594,7 +542,7 @@ describe("payment notifications", () => {
     const second = simulator.simulatePayment({ vaNumber: reusable.va.vaNumber, amount: 75_500n });
     await simulator.idle();
     expect(first.providerPaymentRef).not.toBe(second.providerPaymentRef);
-    expect(inbox.notifications.map((n) => [n.providerPaymentRef, n.amount])).toEqual([
+    expect(notifications().map((n) => [n.providerPaymentRef, n.amount])).toEqual([
       [first.providerPaymentRef, 10_000n],
       [second.providerPaymentRef, 75_500n],
     ]);
@@ -618,7 +566,7 @@ describe("payment notifications", () => {
     const { ref } = await issue();
     const { providerPaymentRef } = await dgpc.simulatePayment(ref, 150_000n, signal);
     await simulator.idle();
-    expect(inbox.notifications.map((n) => n.providerPaymentRef)).toEqual([providerPaymentRef]);
+    expect(notifications().map((n) => n.providerPaymentRef)).toEqual([providerPaymentRef]);
 
     const paidAlready = await domainErrorOf(dgpc.simulatePayment(ref, 150_000n, signal));
     expect(paidAlready).toMatchObject({ kind: "FAILED_PRECONDITION", facts: { providerCode: "already_paid" } });

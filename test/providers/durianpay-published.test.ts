@@ -12,6 +12,7 @@ import { vaClient } from "../support/clients.js";
 import { createRequest } from "../support/fixtures.js";
 import { startTestGateway, TENANTS, type TestGateway } from "../support/gateway.js";
 import { shapeProblems } from "../support/json-shape.js";
+import { signal } from "../support/provider-harness.js";
 
 /**
  * Durianpay's published samples (test/fixtures/durianpay, sources in SOURCES.md): inbound ones through
@@ -24,7 +25,6 @@ const sample = (name: string) => readFileSync(new URL(name, FIXTURES), "utf8");
 const json = (name: string) => JSON.parse(sample(name)) as Record<string, unknown>;
 
 const SERVER_KEY = "dp_test_publishedSamples01";
-const signal = () => AbortSignal.timeout(5_000);
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
@@ -70,7 +70,7 @@ describe("published API answers through the adapter", () => {
           ? EMPTY_LIST
           : { status: 201, body: sample("create-response.json") },
     );
-    expect(await provider.createVirtualAccount(draft(), signal())).toEqual({
+    expect(await provider.createVirtualAccount(draft(), signal)).toEqual({
       providerAccount: "published",
       providerReference: "va_sample_pWM5k3BUI63935",
       providerVaId: "va_sample_pWM5k3BUI63935",
@@ -84,14 +84,14 @@ describe("published API answers through the adapter", () => {
     ["error-other.json", 400, "ALREADY_EXISTS", { field: "number_suffix", providerCode: "DPAY_INTERNAL_ERROR" }],
   ] as const)("maps %s (HTTP %i) to %s", async (file, status, kind, facts) => {
     const provider = await publishedDurianpay((method) => (method === "GET" ? EMPTY_LIST : { status, body: sample(file) }));
-    const error = await provider.createVirtualAccount(draft(), signal()).catch((e: unknown) => e);
+    const error = await provider.createVirtualAccount(draft(), signal).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DomainError);
     expect(error).toMatchObject({ kind, facts });
   });
 
   it("reads the fetch-one sample: an expired open VA with a one-sided minimum and no payments", async () => {
     const provider = await publishedDurianpay(() => ({ status: 200, body: sample("fetch-one-response.json") }));
-    expect(await provider.fetchVirtualAccount(vaRef, signal())).toEqual({
+    expect(await provider.fetchVirtualAccount(vaRef, signal)).toEqual({
       providerReference: "va_sample_6YBBiGRAPa0943",
       vaNumber: "8856500451311212",
       bankCode: "PERMATA",
@@ -125,14 +125,14 @@ describe("published API answers through the adapter", () => {
         ? { status: 200, body: sample("fetch-one-response.json") }
         : { status: 200, body: withPayment };
     });
-    expect(await provider.simulatePayment(vaRef, 20_000n, signal())).toEqual({ providerPaymentRef: "pay_76n67eK9Fq4137" });
+    expect(await provider.simulatePayment(vaRef, 20_000n, signal)).toEqual({ providerPaymentRef: "pay_76n67eK9Fq4137" });
 
     const refusing = await publishedDurianpay((method) =>
       method === "GET"
         ? { status: 200, body: sample("fetch-one-response.json") }
         : { status: 422, body: sample("simulate-failure.json") },
     );
-    const error = await refusing.simulatePayment(vaRef, 20_000n, signal()).catch((e: unknown) => e);
+    const error = await refusing.simulatePayment(vaRef, 20_000n, signal).catch((e: unknown) => e);
     expect(error).toMatchObject({ kind: "FAILED_PRECONDITION" });
     expect((error as Error).message).toContain("VA Not found");
   });

@@ -1,13 +1,13 @@
-import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DomainError } from "../../src/domain/errors.js";
 import type { AmountRule, VaUsage } from "../../src/domain/virtual-account.js";
 import { createDurianpayProvider, type DurianpayProvider } from "../../src/providers/durianpay/adapter.js";
 import { durianpayCapabilities } from "../../src/providers/durianpay/capabilities.js";
 import { readFetchPage } from "../../src/providers/durianpay/transformers.js";
-import type { ProviderCreateRequest, ProviderVaRef, WebhookResult } from "../../src/providers/provider.js";
+import type { ProviderCreateRequest, ProviderVaRef } from "../../src/providers/provider.js";
 import { type DurianpaySimulator, startDurianpaySimulator } from "../../src/sandbox/durianpay/simulator.js";
 import { type RunningSimulator, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
+import { createRequestBuilder, signal, startWebhookReceiver } from "../support/provider-harness.js";
 
 const SERVER_KEY = "dp_test_k3Y9s3cr3tV4lu3";
 const FAST_RETRIES = [5, 5, 5, 5, 5];
@@ -30,25 +30,15 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
 
-const signal = () => AbortSignal.timeout(5_000);
-
-function draft(overrides: Partial<ProviderCreateRequest> = {}): ProviderCreateRequest {
-  return {
-    externalId: `ext-${randomUUID()}`,
-    bankCode: "PERMATA",
-    usage: "SINGLE",
-    amount: { type: "FIXED", amount: 150_000n },
-    expiresAt: new Date(Date.now() + 3_600_000),
-    customer: { name: "Ardi Hanan", email: "ardi@example.com", phone: "+6288888888" },
-    numberSuffix: "",
-    description: "Order 42",
-    ...overrides,
-  };
-}
+const draft = createRequestBuilder(() => ({
+  bankCode: "PERMATA",
+  customer: { name: "Ardi Hanan", email: "ardi@example.com", phone: "+6288888888" },
+  description: "Order 42",
+}));
 
 async function create(overrides: Partial<ProviderCreateRequest> = {}): Promise<ProviderVaRef> {
   const request = draft(overrides);
-  const created = await provider.createVirtualAccount(request, signal());
+  const created = await provider.createVirtualAccount(request, signal);
   return { ...created, bankCode: request.bankCode };
 }
 
@@ -61,26 +51,13 @@ async function refusal(promise: Promise<unknown>): Promise<DomainError> {
   return error as DomainError;
 }
 
-/** Our webhook route: hands each request to the adapter and answers as the application would. */
+/** Our webhook route, answering as the application would; recording the first `failFirst` payments fails. */
 async function startReceiver(failFirst = 0) {
-  const results: WebhookResult[] = [];
-  const server = await startSimulatorServer(async (request) => {
-    const headers = Object.fromEntries(
-      Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(", ") : value]),
-    );
-    const result = await provider.receiveWebhook({ ...request, headers });
-    results.push(result);
-    const answer =
-      result.kind === "rejected"
-        ? result.answer
-        : results.length <= failFirst
-          ? { status: 500, contentType: "application/json", body: '{"error":"database down"}' }
-          : result.answer("RECORDED");
-    return { status: answer.status, body: answer.body, headers: { "content-type": answer.contentType } };
-  });
-  closers.push(() => server.close());
-  simulator.setCallbackUrl(`${server.url}/webhooks/durianpay`);
-  return { url: server.url, results };
+  const receiver = await startWebhookReceiver(() => provider, { path: "/webhooks/durianpay", record: () => "RECORDED" });
+  receiver.failRecording = failFirst;
+  closers.push(() => receiver.close());
+  simulator.setCallbackUrl(receiver.url);
+  return receiver;
 }
 
 const webhook = (body: unknown) =>
@@ -104,7 +81,7 @@ describe("creating VAs", () => {
   it.each(combinations)("issues a %s VA with amount %o and reads it back exactly", async (usage, amount) => {
     const expiresAt = new Date(Date.now() + 2 * 3_600_000 + 30_000);
     const va = await create({ usage, amount, expiresAt });
-    const state = await provider.fetchVirtualAccount(va, signal());
+    const state = await provider.fetchVirtualAccount(va, signal);
     expect(state).toMatchObject({ providerReference: va.providerReference, vaNumber: va.vaNumber, usage, amount });
     expect(state.status).toBe("ACTIVE");
     // expiry_minutes is rounded down: the VA never outlives the expiry we asked for.
@@ -126,7 +103,7 @@ describe("creating VAs", () => {
       numberSuffix: "1234",
       expiresAt: new Date(now.getTime() + 59 * 60_000 + 59_999),
     });
-    await clocked.createVirtualAccount(request, signal());
+    await clocked.createVirtualAccount(request, signal);
     const sent = JSON.parse(simulator.requests.at(-1)?.body ?? "{}");
     expect(sent).toMatchObject({
       bank_code: "PERMATA",
@@ -177,7 +154,7 @@ describe("refusals mapped to our fields", () => {
     ["a range minimum of zero", { amount: { type: "RANGE", min: 0n, max: 10_000n } }, "amount.range.min"],
     ["a range maximum below its minimum", { amount: { type: "RANGE", min: 10_000n, max: 5_000n } }, "amount.range.max"],
   ] satisfies Array<[string, Partial<ProviderCreateRequest>, string]>)("refuses %s", async (_, overrides, field) => {
-    const error = await refusal(provider.createVirtualAccount(draft(overrides), signal()));
+    const error = await refusal(provider.createVirtualAccount(draft(overrides), signal));
     expect(error.kind).toBe("INVALID_ARGUMENT");
     expect(error.facts).toMatchObject({ field, provider: "durianpay", providerCode: "DPAY_INVALID_REQUEST" });
     expect(error.message.startsWith(`${field}: `)).toBe(true);
@@ -202,7 +179,7 @@ describe("refusals mapped to our fields", () => {
   it("refuses a wrong server key without revealing it", async () => {
     const wrongKey = "dp_test_wr0ngS3cr3tK3y";
     const stranger = createDurianpayProvider({ baseUrl: simulator.url, serverKey: wrongKey, providerAccount: "x" });
-    const error = await refusal(stranger.createVirtualAccount(draft(), signal()));
+    const error = await refusal(stranger.createVirtualAccount(draft(), signal));
     expect(error.kind).toBe("FAILED_PRECONDITION");
     expect(error.facts.providerCode).toBe("DPAY_UNAUTHORIZED_ACCESS");
     const everything = `${error.message} ${JSON.stringify(error.facts)} ${error.stack}`;
@@ -213,7 +190,7 @@ describe("refusals mapped to our fields", () => {
 
   it("reports an unreachable API as UNAVAILABLE", async () => {
     await simulator.close();
-    const error = await refusal(provider.createVirtualAccount(draft(), signal()));
+    const error = await refusal(provider.createVirtualAccount(draft(), signal));
     expect(error.kind).toBe("UNAVAILABLE");
   });
 });
@@ -221,45 +198,45 @@ describe("refusals mapped to our fields", () => {
 describe("cancel and update", () => {
   it("cancels through PATCH /v1/payments/va/:id with expiry_minutes 0", async () => {
     const va = await create();
-    await provider.cancelVirtualAccount(va, signal());
+    await provider.cancelVirtualAccount(va, signal);
     expect(simulator.requests.at(-1)).toEqual({
       method: "PATCH",
       path: `/v1/payments/va/${va.providerReference}`,
       body: '{"expiry_minutes":0}',
     });
-    expect((await provider.fetchVirtualAccount(va, signal())).status).toBe("EXPIRED");
-    const error = await refusal(provider.simulatePayment(va, 150_000n, signal()));
+    expect((await provider.fetchVirtualAccount(va, signal)).status).toBe("EXPIRED");
+    const error = await refusal(provider.simulatePayment(va, 150_000n, signal));
     expect(error.kind).toBe("FAILED_PRECONDITION");
     expect(error.message).toContain("VA Expired");
   });
 
   it("cannot cancel a paid single-use VA", async () => {
     const va = await create();
-    await provider.simulatePayment(va, 150_000n, signal());
-    const error = await refusal(provider.cancelVirtualAccount(va, signal()));
+    await provider.simulatePayment(va, 150_000n, signal);
+    const error = await refusal(provider.cancelVirtualAccount(va, signal));
     expect(error.kind).toBe("FAILED_PRECONDITION");
     expect(error.facts.providerCode).toBe("DPAY_CANNOT_PATCH_PAID_VA");
   });
 
   it("reports an unknown VA as NOT_FOUND", async () => {
     const va = await create();
-    const error = await refusal(provider.cancelVirtualAccount({ ...va, providerReference: "va_doesNotExist0001" }, signal()));
+    const error = await refusal(provider.cancelVirtualAccount({ ...va, providerReference: "va_doesNotExist0001" }, signal));
     expect(error.kind).toBe("NOT_FOUND");
   });
 
   it("updates the amount and expiry, and disables and enables payments", async () => {
     const va = await create({ usage: "MULTI" });
     const expiresAt = new Date(Date.now() + 48 * 3_600_000);
-    await provider.updateVirtualAccount(va, { amount: { type: "FIXED", amount: 175_000n }, expiresAt }, signal());
-    const updated = await provider.fetchVirtualAccount(va, signal());
+    await provider.updateVirtualAccount(va, { amount: { type: "FIXED", amount: 175_000n }, expiresAt }, signal);
+    const updated = await provider.fetchVirtualAccount(va, signal);
     expect(updated.amount).toEqual({ type: "FIXED", amount: 175_000n });
     expect(expiresAt.getTime() - updated.expiresAt.getTime()).toBeLessThan(60_000);
 
-    await provider.setVirtualAccountDisabled(va, true, signal());
-    expect((await provider.fetchVirtualAccount(va, signal())).disabled).toBe(true);
-    expect((await refusal(provider.simulatePayment(va, 175_000n, signal()))).message).toContain("VA Disabled");
-    await provider.setVirtualAccountDisabled(va, false, signal());
-    await provider.simulatePayment(va, 175_000n, signal());
+    await provider.setVirtualAccountDisabled(va, true, signal);
+    expect((await provider.fetchVirtualAccount(va, signal)).disabled).toBe(true);
+    expect((await refusal(provider.simulatePayment(va, 175_000n, signal))).message).toContain("VA Disabled");
+    await provider.setVirtualAccountDisabled(va, false, signal);
+    await provider.simulatePayment(va, 175_000n, signal);
     expect(simulator.ledger).toHaveLength(1);
   });
 });
@@ -268,7 +245,7 @@ describe("webhooks", () => {
   it("reports a genuine payment with the exact amount and Durianpay's payment id", async () => {
     const receiver = await startReceiver();
     const va = await create({ amount: { type: "FIXED", amount: 987_654_321_012n } });
-    const { providerPaymentRef } = await provider.simulatePayment(va, 987_654_321_012n, signal());
+    const { providerPaymentRef } = await provider.simulatePayment(va, 987_654_321_012n, signal);
     await simulator.idle();
 
     const [entry] = simulator.ledger;
@@ -291,7 +268,7 @@ describe("webhooks", () => {
     expect(simulator.deliveries[0]).toMatchObject({ attempts: 1, acknowledged: true, lastStatus: 200 });
     // Unsigned as far as we can tell: believed only once Durianpay's API confirms it.
     expect(result.belief.verified).toBe(false);
-    const confirmed = await provider.confirmPayment?.(result.notification, signal());
+    const confirmed = await provider.confirmPayment?.(result.notification, signal);
     expect(confirmed).toEqual({ paid: true, notification: { ...result.notification, providerVaId: va.providerReference } });
     expect(result.answer("DUPLICATE").status).toBe(200);
     // Held (stored for confirmation or for a VA we do not know yet): Durianpay may stop retrying.
@@ -302,7 +279,7 @@ describe("webhooks", () => {
   it("keeps the same providerPaymentRef when the webhook is retried", async () => {
     const receiver = await startReceiver(1);
     const va = await create({ usage: "MULTI", amount: { type: "OPEN" } });
-    await provider.simulatePayment(va, 12_345n, signal());
+    await provider.simulatePayment(va, 12_345n, signal);
     await simulator.idle();
     expect(simulator.deliveries[0]).toMatchObject({ attempts: 2, acknowledged: true });
     const refs = receiver.results.map((r) => (r.kind === "payment" ? r.notification.providerPaymentRef : r.reason));
@@ -326,11 +303,11 @@ describe("webhooks", () => {
       data: { id: oldest?.paymentId, virtual_account_id: va.providerReference, amount_str: "1000.00" },
     });
     if (result.kind !== "payment") throw new Error("expected a payment claim");
-    expect(await provider.confirmPayment?.(result.notification, signal())).toMatchObject({
+    expect(await provider.confirmPayment?.(result.notification, signal)).toMatchObject({
       paid: true,
       notification: { providerPaymentRef: oldest?.paymentId, amount: 1_000n, vaNumber: va.vaNumber },
     });
-    const state = await provider.fetchVirtualAccount(va, signal());
+    const state = await provider.fetchVirtualAccount(va, signal);
     expect(state.payments.map((p) => p.amount)).toEqual([5_000n, 4_000n, 3_000n, 2_000n, 1_000n]);
     expect(state.status).toBe("PAID");
   });
@@ -340,7 +317,7 @@ describe("webhooks", () => {
     const result = await webhook(body);
     if (result.kind !== "payment") throw new Error(`expected a payment claim, got ${JSON.stringify(result)}`);
     expect(result.belief.verified).toBe(false);
-    return provider.confirmPayment?.(result.notification, signal());
+    return provider.confirmPayment?.(result.notification, signal);
   }
 
   it("is denied by the API for a forged webhook for a payment the simulator never made", async () => {
@@ -426,7 +403,7 @@ describe("reconciliation and retried creates", () => {
     const va = await create({ usage: "MULTI", amount: { type: "OPEN" } });
     const first = simulator.simulatePayment(va.vaNumber, 1_000n);
     const second = simulator.simulatePayment(va.vaNumber, 2_000n);
-    const polled = await provider.fetchPayments?.(va, signal());
+    const polled = await provider.fetchPayments?.(va, signal);
     expect(polled?.map((p) => [p.providerPaymentRef, p.amount, p.providerVaId, p.paidAt])).toEqual([
       [second.paymentId, 2_000n, va.providerReference, second.paidAt],
       [first.paymentId, 1_000n, va.providerReference, first.paidAt],
@@ -436,15 +413,15 @@ describe("reconciliation and retried creates", () => {
   it("adopts the VA an attempt with the same externalId made, even when its answer was lost", async () => {
     const request = draft();
     simulator.misbehave.loseNextCreateAnswer();
-    expect((await refusal(provider.createVirtualAccount(request, signal()))).kind).toBe("UNAVAILABLE");
-    const adopted = await provider.createVirtualAccount(request, signal());
-    const again = await provider.createVirtualAccount(request, signal());
+    expect((await refusal(provider.createVirtualAccount(request, signal))).kind).toBe("UNAVAILABLE");
+    const adopted = await provider.createVirtualAccount(request, signal);
+    const again = await provider.createVirtualAccount(request, signal);
     expect(again).toEqual(adopted);
     const creates = simulator.requests.filter((r) => r.method === "POST" && r.path === "/v1/payments/va");
     expect(creates).toHaveLength(1);
     expect(JSON.parse(creates[0]?.body ?? "{}").va_ref_id).toBe(request.externalId);
     // Another key makes another VA.
-    expect((await provider.createVirtualAccount(draft(), signal())).providerReference).not.toBe(adopted.providerReference);
+    expect((await provider.createVirtualAccount(draft(), signal)).providerReference).not.toBe(adopted.providerReference);
   });
 
   it("looks back only as far as configured: a later retry makes a second VA", async () => {
@@ -457,20 +434,20 @@ describe("reconciliation and retried creates", () => {
       now: () => clock,
     });
     const request = draft({ expiresAt: new Date(clock.getTime() + 48 * 3_600_000) });
-    const first = await forgetful.createVirtualAccount(request, signal());
+    const first = await forgetful.createVirtualAccount(request, signal);
     clock = new Date(clock.getTime() + 10 * 60_000);
-    expect((await forgetful.createVirtualAccount(request, signal())).providerReference).not.toBe(first.providerReference);
+    expect((await forgetful.createVirtualAccount(request, signal)).providerReference).not.toBe(first.providerReference);
   });
 
   it("gives a suffix-based number again once the VA holding it has expired, and keeps the two apart", async () => {
     const old = await create({ numberSuffix: "24680" });
-    await provider.cancelVirtualAccount(old, signal());
+    await provider.cancelVirtualAccount(old, signal);
     const reissued = await create({ numberSuffix: "24680" });
     expect(reissued.vaNumber).toBe(old.vaNumber);
     expect(reissued.providerReference).not.toBe(old.providerReference);
     const paid = simulator.simulatePayment(reissued.vaNumber, 150_000n);
     expect(paid.virtualAccountId).toBe(reissued.providerReference);
-    expect((await provider.fetchPayments?.(old, signal()))?.length).toBe(0);
+    expect((await provider.fetchPayments?.(old, signal))?.length).toBe(0);
   });
 });
 

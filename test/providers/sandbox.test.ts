@@ -1,6 +1,3 @@
-import { once } from "node:events";
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DomainError } from "../../src/domain/errors.js";
 import type { AmountRule, VaUsage } from "../../src/domain/virtual-account.js";
@@ -9,114 +6,45 @@ import type {
   PaymentNotification,
   ProviderCreateRequest,
   ProviderVaRef,
-  RecordingResult,
   VaProvider,
   WebhookResult,
 } from "../../src/providers/provider.js";
 import { createSandboxProvider } from "../../src/providers/sandbox/adapter.js";
 import { apiKeyAuthorization, signCallback } from "../../src/providers/sandbox/signature.js";
 import { type SandboxSimulator, startSandboxSimulator } from "../../src/sandbox/sandbox/simulator.js";
+import {
+  createRequestBuilder,
+  signal,
+  startHttpServer,
+  startWebhookReceiver,
+  type WebhookReceiver,
+  waitFor,
+} from "../support/provider-harness.js";
 
 const MERCHANT_ID = "merchant-0042";
 const API_KEY = "sb_test_api_key_5d1c7e";
 const WEBHOOK_SECRET = "sb_test_webhook_secret_93ab";
 const FAST_RETRIES = [20, 20, 20];
 const HOUR_MS = 3_600_000;
-const signal = new AbortController().signal;
 
 let externalIdCounter = 0;
 const nextExternalId = () => `order-${++externalIdCounter}`;
 
-function createRequest(overrides: Partial<ProviderCreateRequest> = {}): ProviderCreateRequest {
-  return {
-    externalId: nextExternalId(),
-    bankCode: "BNI",
-    usage: "SINGLE",
-    amount: { type: "FIXED", amount: 25_000n },
-    expiresAt: new Date(Date.now() + HOUR_MS),
-    customer: { name: "Budi Santoso", email: "budi@example.com", phone: "+628123456789" },
-    numberSuffix: "",
-    description: "Invoice 42",
-    ...overrides,
-  };
-}
+const createRequest = createRequestBuilder(() => ({
+  externalId: nextExternalId(),
+  bankCode: "BNI",
+  amount: { type: "FIXED", amount: 25_000n },
+  expiresAt: new Date(Date.now() + HOUR_MS),
+  description: "Invoice 42",
+}));
 
 const refOf = (va: { providerAccount: string; providerReference: string; vaNumber: string }, bankCode = "BNI") =>
   ({ ...va, bankCode }) satisfies ProviderVaRef;
 
-/** A node:http webhook endpoint that hands every request to the adapter, as our webhook route will. */
-interface Receiver {
-  url: string;
-  requests: InboundHttpRequest[];
-  results: WebhookResult[];
-  /** Answer 503 to this many of the next requests without looking at them. */
-  failNext: number;
-  /** How "recording" the payment went; by default payments are deduplicated by reference. */
-  record: (notification: PaymentNotification) => RecordingResult;
-  close(): Promise<void>;
-}
-
-async function startReceiver(provider: VaProvider): Promise<Receiver> {
-  const recorded = new Set<string>();
-  const server = createServer(async (req, res) => {
-    const inbound = await toInbound(req);
-    receiver.requests.push(inbound);
-    if (receiver.failNext > 0) {
-      receiver.failNext--;
-      res.writeHead(503).end();
-      return;
-    }
-    const result = await provider.receiveWebhook(inbound);
-    receiver.results.push(result);
-    const answer = result.kind === "rejected" ? result.answer : result.answer(receiver.record(result.notification));
-    res.writeHead(answer.status, { "content-type": answer.contentType }).end(answer.body);
-  });
-  const receiver: Receiver = {
-    url: `${await listen(server)}/webhooks/sandbox`,
-    requests: [],
-    results: [],
-    failNext: 0,
-    record: (notification) => {
-      if (recorded.has(notification.providerPaymentRef)) return "DUPLICATE";
-      recorded.add(notification.providerPaymentRef);
-      return "RECORDED";
-    },
-    close: () => closeServer(server),
-  };
-  return receiver;
-}
-
-async function toInbound(req: IncomingMessage): Promise<InboundHttpRequest> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return { method: req.method ?? "", path: req.url ?? "/", headers, rawBody: Buffer.concat(chunks) };
-}
-
-async function listen(server: Server): Promise<string> {
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-const closeServer = (server: Server) =>
-  new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+/** Our webhook route, as the transport mounts it, in front of `provider`. */
+const startReceiver = (provider: VaProvider) => startWebhookReceiver(() => provider, { path: "/webhooks/sandbox" });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await sleep(5);
-  }
-}
 
 async function domainError(promise: Promise<unknown>): Promise<DomainError> {
   try {
@@ -141,7 +69,7 @@ function rejectionOf(result: WebhookResult): { status: number; body: unknown; re
 describe("sandbox provider against its simulator", () => {
   let simulator: SandboxSimulator;
   let provider: ReturnType<typeof createSandboxProvider>;
-  let receiver: Receiver;
+  let receiver: WebhookReceiver;
 
   /** Calls the simulator directly, to see what the adapter cannot show. */
   async function sandboxApi(method: string, path: string, body?: unknown, apiKey = API_KEY) {
@@ -732,10 +660,10 @@ describe("sandbox provider against its simulator", () => {
       const late = await later.receiveWebhook(genuine);
       if (late.kind !== "payment") throw new Error("expected a payment");
       expect(late.belief.verified).toBe(false);
-      const confirmed = await later.confirmPayment(late.notification, AbortSignal.timeout(5_000));
+      const confirmed = await later.confirmPayment(late.notification, signal);
       expect(confirmed).toEqual({ paid: true, notification: { ...late.notification, rawPayload: expect.any(String) } });
       const invented = { ...late.notification, providerPaymentRef: `sbpay_${"c3".repeat(12)}` };
-      expect(await later.confirmPayment(invented, AbortSignal.timeout(5_000))).toMatchObject({ paid: false });
+      expect(await later.confirmPayment(invented, signal)).toMatchObject({ paid: false });
     });
 
     it("rejects another merchant's callback even when correctly signed", async () => {
@@ -857,25 +785,26 @@ describe("sandbox provider when the sandbox misbehaves", () => {
     test: (url: string, requests: () => number) => Promise<void>,
   ) {
     let requests = 0;
-    const server = createServer((req, res) => {
+    const server = await startHttpServer((req, res) => {
       requests++;
       req.resume();
       handle((status, body) => res.writeHead(status, { "content-type": "application/json" }).end(body));
     });
     try {
-      await test(await listen(server), () => requests);
+      await test(server.url, () => requests);
     } finally {
-      await closeServer(server);
+      await server.close();
     }
   }
 
-  const providerAt = (baseUrl: string) =>
+  // Generous unless the timeout is what the test is about: a busy machine may answer late.
+  const providerAt = (baseUrl: string, timeoutMs = 10_000) =>
     createSandboxProvider({
       baseUrl,
       merchantId: MERCHANT_ID,
       apiKey: API_KEY,
       webhookSecret: WEBHOOK_SECRET,
-      timeoutMs: 200,
+      timeoutMs,
     });
 
   it("reports a 5xx as UNAVAILABLE", async () => {
@@ -902,7 +831,7 @@ describe("sandbox provider when the sandbox misbehaves", () => {
     await withServer(
       () => {},
       async (url, requests) => {
-        const error = await domainError(providerAt(url).createVirtualAccount(createRequest(), signal));
+        const error = await domainError(providerAt(url, 200).createVirtualAccount(createRequest(), signal));
         expect(error.kind).toBe("DEADLINE_EXCEEDED");
         await sleep(100);
         expect(requests()).toBe(1);

@@ -4,12 +4,12 @@ import { DomainError } from "../../src/domain/errors.js";
 import { newExternalId } from "../../src/protocols/snap/headers.js";
 import { signAsymmetric } from "../../src/protocols/snap/signature.js";
 import { formatSnapTimestamp } from "../../src/protocols/snap/timestamp.js";
-import type { InboundHttpRequest, ProviderCreateRequest, ProviderVaRef, WebhookResult } from "../../src/providers/provider.js";
+import type { InboundHttpRequest, ProviderCreateRequest, ProviderVaRef } from "../../src/providers/provider.js";
 import { createWinpayProvider, type WinpayProvider } from "../../src/providers/winpay/adapter.js";
 import { winpayCapabilities } from "../../src/providers/winpay/capabilities.js";
 import { readPaymentCallback, toCreateVaRequest, toPaymentNotification } from "../../src/providers/winpay/transformers.js";
-import { type RunningSimulator, type SimulatorRequest, startSimulatorServer } from "../../src/sandbox/simulator-kit.js";
 import { startWinpaySimulator, type WinpaySimulator } from "../../src/sandbox/winpay/simulator.js";
+import { createRequestBuilder, signal, startWebhookReceiver, type WebhookReceiver } from "../support/provider-harness.js";
 import { WINPAY_CALLBACK_VECTOR, WINPAY_SANDBOX_PUBLIC_KEY } from "./snap/fixtures.js";
 import { generateRsaKeyPair } from "./snap/keys.js";
 
@@ -20,37 +20,22 @@ const CALLBACK_PATH = "/webhooks/winpay/v1.0/transfer-va/payment";
 const ACK = '{"responseCode":"2002500","responseMessage":"Successful"}';
 const merchantKeys = generateRsaKeyPair();
 const winpayKeys = generateRsaKeyPair();
-const signal = new AbortController().signal;
 
-let receiver: RunningSimulator;
+let receiver: WebhookReceiver;
 let simulator: WinpaySimulator;
 let provider: WinpayProvider;
 /** Shifts the simulator's clock against ours. */
 let simulatorClockOffsetMs = 0;
-/** Deliveries the receiver answers with HTTP 500 before it starts acknowledging. */
-let failingDeliveries = 0;
-const webhooks: WebhookResult[] = [];
-
-function inboundRequest(request: SimulatorRequest): InboundHttpRequest {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(request.headers)) headers[name] = String(value);
-  return { method: request.method, path: request.path, headers, rawBody: request.rawBody };
-}
 
 beforeAll(async () => {
   // Our webhook route, as the transport will mount it: hand the raw request to the adapter.
-  receiver = await startSimulatorServer(async (request) => {
-    if (failingDeliveries > 0) {
-      failingDeliveries--;
-      return { status: 500, body: { error: "DATABASE_DOWN" } };
-    }
-    const result = await provider.receiveWebhook(inboundRequest(request));
-    webhooks.push(result);
-    const answer = result.kind === "payment" ? result.answer("RECORDED") : result.answer;
-    return { status: answer.status, body: answer.body };
+  receiver = await startWebhookReceiver(() => provider, {
+    path: CALLBACK_PATH,
+    outage: { status: 500, body: { error: "DATABASE_DOWN" } },
+    record: () => "RECORDED",
   });
   simulator = await startWinpaySimulator({
-    merchant: { partnerId: PARTNER_ID, publicKey: merchantKeys.publicKey, callbackUrl: receiver.url + CALLBACK_PATH },
+    merchant: { partnerId: PARTNER_ID, publicKey: merchantKeys.publicKey, callbackUrl: receiver.url },
     winpayPrivateKey: winpayKeys.privateKey,
     callbackRetryDelaysMs: [20, 20],
     now: () => new Date(Date.now() + simulatorClockOffsetMs),
@@ -71,25 +56,19 @@ afterAll(async () => {
 
 beforeEach(() => {
   simulatorClockOffsetMs = 0;
-  failingDeliveries = 0;
-  webhooks.length = 0;
+  receiver.reset();
 });
 
 const inOneDay = () => new Date(Date.now() + 24 * 3_600_000);
 
-function createRequest(overrides: Partial<ProviderCreateRequest> = {}): ProviderCreateRequest {
-  return {
-    externalId: `INV-${randomUUID()}`,
-    bankCode: "CIMB",
-    usage: "SINGLE",
-    amount: { type: "FIXED", amount: 25_000n },
-    expiresAt: inOneDay(),
-    customer: { name: "Chus Pandi", email: "chus@example.com", phone: "+628123456789" },
-    numberSuffix: "",
-    description: "Order 42",
-    ...overrides,
-  };
-}
+const createRequest = createRequestBuilder(() => ({
+  externalId: `INV-${randomUUID()}`,
+  bankCode: "CIMB",
+  expiresAt: inOneDay(),
+  amount: { type: "FIXED", amount: 25_000n },
+  customer: { name: "Chus Pandi", email: "chus@example.com", phone: "+628123456789" },
+  description: "Order 42",
+}));
 
 async function createVa(overrides: Partial<ProviderCreateRequest> = {}): Promise<ProviderVaRef & { providerVaId?: string }> {
   const request = createRequest(overrides);
@@ -382,8 +361,8 @@ describe("payments and callbacks", () => {
     const [payment] = simulator.ledger.filter((entry) => entry.contractId === contractIdOf(va));
     expect(payment).toMatchObject({ amount: 25_000n, fee: 2_500n, nett: 22_500n });
     expect(payment?.callback).toMatchObject({ attempts: 1, acknowledged: true, lastStatus: 200 });
-    expect(webhooks).toHaveLength(1);
-    const webhook = webhooks[0];
+    expect(receiver.results).toHaveLength(1);
+    const webhook = receiver.results[0];
     if (webhook?.kind !== "payment") throw new Error(`callback was rejected: ${JSON.stringify(webhook)}`);
     expect(webhook.notification).toMatchObject({
       providerAccount: PARTNER_ID,
@@ -422,7 +401,7 @@ describe("payments and callbacks", () => {
     const second = await provider.simulatePayment(va, 1_000n, signal);
     await simulator.idle();
     expect(first.providerPaymentRef).not.toBe(second.providerPaymentRef);
-    const notifications = webhooks.flatMap((webhook) => (webhook.kind === "payment" ? [webhook.notification] : []));
+    const notifications = receiver.results.flatMap((webhook) => (webhook.kind === "payment" ? [webhook.notification] : []));
     expect(notifications.map((notification) => [notification.amount, notification.fee])).toEqual([
       [10_000n, 2_500n],
       [1_000n, 1_000n],
@@ -440,16 +419,16 @@ describe("payments and callbacks", () => {
   });
 
   it("redelivers until acknowledged, each attempt freshly signed", async () => {
-    failingDeliveries = 2;
+    receiver.failNext = 2;
     const va = await createVa();
     const payment = simulator.pay(contractIdOf(va));
     await simulator.idle();
     expect(payment.callback).toMatchObject({ attempts: 3, acknowledged: true, lastStatus: 200 });
-    expect(webhooks.filter((webhook) => webhook.kind === "payment")).toHaveLength(1);
+    expect(receiver.results.filter((webhook) => webhook.kind === "payment")).toHaveLength(1);
   });
 
   it("gives up after three deliveries", async () => {
-    failingDeliveries = 10;
+    receiver.failNext = 10;
     const va = await createVa();
     const payment = simulator.pay(contractIdOf(va));
     await simulator.idle();
@@ -615,7 +594,7 @@ describe("Winpay's published callback (§5.6)", () => {
 });
 
 describe("the status API: reconciliation and confirmation", () => {
-  const paymentsOf = () => webhooks.flatMap((webhook) => (webhook.kind === "payment" ? [webhook] : []));
+  const paymentsOf = () => receiver.results.flatMap((webhook) => (webhook.kind === "payment" ? [webhook] : []));
 
   /** A callback body for `va` as Winpay would send it, without sending it. */
   function claimFor(va: ProviderVaRef, overrides: { amount?: bigint; referenceNo?: number; trxId?: string } = {}) {
@@ -694,7 +673,7 @@ describe("the status API: reconciliation and confirmation", () => {
 });
 
 describe("misbehaviour switches", () => {
-  const paymentsOf = () => webhooks.flatMap((webhook) => (webhook.kind === "payment" ? [webhook] : []));
+  const paymentsOf = () => receiver.results.flatMap((webhook) => (webhook.kind === "payment" ? [webhook] : []));
 
   it("holds callbacks and delivers them late with their first timestamp: a signed doubt, answered 2002500", async () => {
     const va = await createVa();
@@ -703,7 +682,7 @@ describe("misbehaviour switches", () => {
     const payment = simulator.pay(contractIdOf(va));
     simulator.misbehaviour.holdCallbacks(false);
     await simulator.idle();
-    expect(webhooks).toHaveLength(0);
+    expect(receiver.results).toHaveLength(0);
     simulatorClockOffsetMs = 0;
     expect(await simulator.misbehaviour.deliverHeldCallbacks()).toEqual([{ status: 200, body: ACK }]);
     expect(paymentsOf()).toHaveLength(1);

@@ -33,7 +33,7 @@ export async function takeEvents(
   client: Client<typeof VaService>,
   request: MessageInitShape<typeof StreamPaymentEventsRequestSchema>,
   count: number,
-  timeoutMs = 10_000,
+  timeoutMs = 20_000,
 ): Promise<PaymentEvent[]> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
@@ -54,8 +54,8 @@ export async function takeEvents(
   return events;
 }
 
-/** Polls `probe` until it returns a value, or fails after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+/** Polls `probe` until it returns a value, or fails after `timeoutMs` (generous: a busy machine is slow). */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
