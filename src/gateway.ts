@@ -75,7 +75,6 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     onError: logError("event log read failed"),
   });
   await hub.start();
-  store.onEventsCommitted(() => hub.wake());
   const listener = config.databaseUrl
     ? new PostgresEventListener(config.databaseUrl, () => hub.wake(), logError("event listener failed"))
     : undefined;

@@ -13,7 +13,7 @@ export type EventType =
 export type EventCause = "RPC" | "CALLBACK" | "STATUS_POLL" | "SWEEPER";
 
 export interface VaEvent {
-  /** Position in the tenant-independent event log; commit order, no event ever lands behind it. */
+  /** Position in the tenant-independent event log; once a reader has seen it, no event ever lands behind it. */
   sequence: bigint;
   tenantId: string;
   type: EventType;

@@ -2,11 +2,17 @@ import { type EventFilter, eventKeys, filterKey, type VaEvent } from "../domain/
 import type { Store } from "../persistence/store.js";
 
 const PAGE_SIZE = 500;
+/** First look again after events were held back; doubles up to the poll interval. */
+const FIRST_RETRY_MS = 5;
 
 /**
  * Reads the event log once for the whole process and hands each new event to the subscribers whose
  * filter matches, in sequence order. Woken by commits (in-process, or PostgreSQL NOTIFY from other
- * replicas) and by a slow poll as a safety net.
+ * replicas) and by a slow poll as a safety net. When committed events are held back behind a
+ * transaction still in flight (repositories/events.ts), it looks again soon, backing off: that
+ * transaction may end without a commit that wakes anyone. After each local commit that appended
+ * events it also announces them to the other replicas (one at a time: announcements that pile up
+ * meanwhile become one).
  */
 export class EventHub {
   private position = 0n;
@@ -17,6 +23,11 @@ export class EventHub {
   private wakeAgain = false;
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
+  private retry: NodeJS.Timeout | undefined;
+  private retryMs = FIRST_RETRY_MS;
+  private announcing: Promise<void> | undefined;
+  private announceAgain = false;
+  private stopListening: (() => void) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -25,12 +36,18 @@ export class EventHub {
 
   async start(): Promise<void> {
     this.position = await this.store.events.lastSequence();
+    this.stopListening = this.store.onEventsCommitted(() => {
+      this.wake();
+      this.announce();
+    });
     this.timer = setInterval(() => this.wake(), this.options.pollIntervalMs);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    clearTimeout(this.retry);
+    this.stopListening?.();
     for (const group of [...this.subscriptions.values()]) for (const subscription of [...group]) subscription.close();
   }
 
@@ -82,22 +99,56 @@ export class EventHub {
 
   private async pump(): Promise<void> {
     try {
+      let heldBack = false;
       for (;;) {
-        const events = await this.store.events.read({ after: this.position }, PAGE_SIZE);
-        for (const event of events) {
+        const page = await this.store.events.page({ after: this.position }, PAGE_SIZE);
+        for (const event of page.events) {
           this.position = event.sequence;
           for (const key of eventKeys(event)) {
             const group = this.subscriptions.get(key);
             if (group) for (const subscription of group) subscription.offer(event);
           }
         }
-        if (events.length < PAGE_SIZE) break;
+        heldBack = page.heldBack;
+        if (page.events.length < PAGE_SIZE) break;
       }
       this.failures = 0;
+      this.lookAgainIf(heldBack);
     } catch (error) {
       // The poll timer retries; report once per outage rather than on every tick.
       if (this.failures++ === 0) this.options.onError(error);
     }
+  }
+
+  private announce(): void {
+    if (this.announcing) {
+      this.announceAgain = true;
+      return;
+    }
+    this.announcing = this.store.events
+      .announce()
+      .catch(this.options.onError)
+      .finally(() => {
+        this.announcing = undefined;
+        if (this.announceAgain) {
+          this.announceAgain = false;
+          this.announce();
+        }
+      });
+  }
+
+  private lookAgainIf(heldBack: boolean): void {
+    if (!heldBack) {
+      this.retryMs = FIRST_RETRY_MS;
+      return;
+    }
+    if (this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.wake();
+    }, this.retryMs);
+    this.retry.unref();
+    this.retryMs = Math.min(this.retryMs * 2, this.options.pollIntervalMs);
   }
 }
 

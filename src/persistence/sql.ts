@@ -56,7 +56,7 @@ function column(of: AnyTable, property: string): SqlName {
 
 /** Text that differs between the dialects. */
 class DialectText {
-  constructor(readonly text: Record<Dialect, string>) {}
+  constructor(readonly text: Record<Dialect, string | SqlText>) {}
 }
 
 /**
@@ -80,7 +80,8 @@ export class SqlText {
     if (text === undefined) {
       text = this.strings[0] ?? "";
       this.parts.forEach((part, i) => {
-        const resolved = part instanceof DialectText ? part.text[dialect] : part.resolve(metadata, dialect);
+        const chosen = part instanceof DialectText ? part.text[dialect] : part;
+        const resolved = typeof chosen === "string" ? chosen : chosen.resolve(metadata, dialect);
         text += resolved + this.strings[i + 1];
       });
       this.resolved[dialect] = text;
@@ -245,15 +246,40 @@ const EVENT_COLUMN_LIST = join(
   ", ",
 );
 export const APPEND_EVENT_SQLITE = sql`insert into ${event} (${EVENT_COLUMN_LIST}) values (?, ?, ?, ?, ?, ?, ?, ?) returning ${event.sequence}`;
-/**
- * (columns…, lock key, channel). One round trip: takes the append lock, then draws the sequence
- * number (the row is only formed once the lock subquery has answered), then queues the NOTIFY that
- * PostgreSQL delivers on commit. Fewer round trips while holding the lock is what lets replicas'
- * commits interleave.
- */
-export const APPEND_EVENT_POSTGRESQL = sql`insert into ${event} (${EVENT_COLUMN_LIST}) select ?, ?, ?, ?, ?, ?::timestamptz, ?, ? from (select pg_advisory_xact_lock(?)) as append_lock returning ${event.sequence}, pg_notify(?, ${event.sequence}::text)`;
 
-/** (after, [upTo], [tenantId, [virtualAccountId | merchantReference]], limit) */
+/**
+ * PostgreSQL numbers events by the transaction that writes them: sequence = xid × 2^20 + the
+ * event's ordinal within its transaction (see repositories/events.ts for why readers may then read
+ * below the horizon without missing a late commit). xid8 stays below 2^43 for as long as this
+ * matters, so the number fits a bigint and the 19-digit cursor.
+ */
+export const EVENTS_PER_TRANSACTION = 1048576;
+/**
+ * (ordinal, columns…). No NOTIFY here: PostgreSQL serialises the commits of every transaction
+ * that notifies (one cluster-wide lock from pre-commit to the end of commit), so replicas are told
+ * after the commit instead (`ANNOUNCE_EVENTS`).
+ */
+export const APPEND_EVENT_POSTGRESQL = sql`insert into ${event} (${event.sequence}, ${EVENT_COLUMN_LIST}) values (pg_current_xact_id()::text::bigint * ${new SqlText([String(EVENTS_PER_TRANSACTION)], [])} + ?, ?, ?, ?, ?, ?, ?::timestamptz, ?, ?) returning ${event.sequence}`;
+/** (channel) Tells every replica's listener that events were committed; on its own, after the commit. */
+export const ANNOUNCE_EVENTS = sql`select pg_notify(?, '')`;
+
+/**
+ * The first sequence a reader may not read yet (SQLite: none, its writers are serial). It is the
+ * range of the oldest transaction still in flight in this database, taken from the statement's own
+ * snapshot: every transaction below it has ended, so the events below it are all visible and no
+ * more will join them. Transactions of other databases in the cluster are left out, but only when
+ * pg_stat_activity names their database; an xid it cannot place holds the horizon back, which
+ * delays events but never skips one.
+ */
+const HORIZON = new DialectText({
+  postgresql: `(select coalesce((select min(x::text::bigint) from pg_snapshot_xip(pg_current_snapshot()) as x where not exists (select 1 from pg_stat_activity as a where a.datname <> current_database() and a.backend_xid = (x::text::bigint % 4294967296)::text::xid)), pg_snapshot_xmax(pg_current_snapshot())::text::bigint) * ${EVENTS_PER_TRANSACTION})`,
+  sqlite: "null",
+});
+
+/**
+ * (after, [upTo], [tenantId, [virtualAccountId | merchantReference]], limit). Rows carry the horizon
+ * as "horizon": the caller reads the rows below it and knows that those above it are held back.
+ */
 export function readEvents(shape: {
   upTo: boolean;
   tenant: boolean;
@@ -264,11 +290,12 @@ export function readEvents(shape: {
     if (shape.upTo) conditions.push(sql`${event.sequence} <= ?`);
     if (shape.tenant) conditions.push(sql`${event.tenantId} = ?`);
     if (shape.narrowedTo) conditions.push(sql`${event[shape.narrowedTo]} = ?`);
-    return sql`select * from ${event} where ${join(conditions, " and ")} order by ${event.sequence} asc limit ?`;
+    return sql`select *, ${HORIZON} as "horizon" from ${event} where ${join(conditions, " and ")} order by ${event.sequence} asc limit ?`;
   });
 }
 
-export const LAST_SEQUENCE = sql`select ${event.sequence} from ${event} order by ${event.sequence} desc limit 1`;
+/** The last event a reader may read (below the horizon). */
+export const LAST_SEQUENCE = sql`select ${event.sequence} from ${event}${new DialectText({ postgresql: sql` where ${event.sequence} < ${HORIZON}`, sqlite: "" })} order by ${event.sequence} desc limit 1`;
 
 // idempotency_key
 

@@ -9,7 +9,6 @@ import type { VirtualAccount } from "../../src/domain/virtual-account.js";
 import { type Database, openDatabase } from "../../src/persistence/orm.js";
 import type { BillerInquiry } from "../../src/persistence/repositories/biller-inquiries.js";
 import type { VirtualAccountFilter } from "../../src/persistence/repositories/virtual-accounts.js";
-import { APPEND_EVENT_POSTGRESQL } from "../../src/persistence/sql.js";
 import { Store } from "../../src/persistence/store.js";
 import { createPostgresDatabase, postgresUnavailableReason } from "../support/databases.js";
 import { eventually } from "../support/fixtures.js";
@@ -576,14 +575,6 @@ describe.each(dialects)("repositories on $name", ({ name, skip, open }) => {
       commit();
       await first;
       expect(await second).toBe("CANCELLED");
-    });
-
-    test("the event append keeps its one-statement form (advisory lock, sequence, NOTIFY)", () => {
-      expect(APPEND_EVENT_POSTGRESQL.resolve(database.orm.em.getMetadata(), "postgresql")).toBe(
-        'insert into "va_event" ("tenant_id", "virtual_account_id", "merchant_reference", "type", "cause", "occurred_at", "virtual_account", "payment") ' +
-          "select ?, ?, ?, ?, ?, ?::timestamptz, ?, ? " +
-          'from (select pg_advisory_xact_lock(?)) as append_lock returning "sequence", pg_notify(?, "sequence"::text)',
-      );
     });
   }
 });

@@ -1,0 +1,203 @@
+import type { Group } from "./options.js";
+import { EVENT_APPENDS } from "./options.js";
+import { type LatencySummary, round } from "./stats.js";
+
+/** What a run measured: its rows, the ratios between them, the targets and the printed table. */
+
+export interface Result {
+  id: string;
+  group: Group;
+  what: string;
+  load: string;
+  skipped?: string;
+  rps?: number;
+  latency?: LatencySummary;
+  errors?: number;
+  /** Server process CPU per completed request (µs), all of its threads; includes the in-process simulator. */
+  serverCpuUsPerRequest?: number;
+  /** Server CPU cores busy during the window (1.0 = one core). */
+  serverCores?: number;
+  /** Busy cores of the whole machine in the window (of cpus().length): server + load + database + others. */
+  machineCores?: number;
+  /** PostgreSQL (all backends) CPU per request (µs). */
+  dbCpuUsPerRequest?: number;
+  vsGrpcJsEcho?: number;
+  /** Event appends: throughput over the unordered append's in the same run. */
+  vsUnorderedAppend?: number;
+  vsConnectEcho?: number;
+  /** The same, per server CPU second: less sensitive to other load on the machine. */
+  cpuEfficiencyVsGrpcJsEcho?: number;
+  streams?: {
+    subscribers: number;
+    /** Subscriptions the server held when payments started. */
+    live: number;
+    connections: number;
+    paymentsPerSecond: number;
+    sent: number;
+    /** Callbacks answered 200 (recorded). */
+    acknowledged: number;
+    delivered: number;
+    callbackErrors: number;
+    subscribeSeconds: number;
+    elapsedSeconds: number;
+    serverRssMiB: number;
+    serverPeakRssMiB: number;
+    serverRssBeforeSubscribersMiB: number;
+    serverRssAfterSubscribeMiB: number;
+    /** V8 heap in use right after the streams opened (RSS also holds garbage not yet collected). */
+    serverHeapUsedAfterSubscribeMiB: number;
+    /** Server event-loop delay during the payments (ms): stalls every delivery waits behind. */
+    serverLoopDelayP99Ms: number | undefined;
+    serverLoopDelayMaxMs: number | undefined;
+    /** Longest single and summed garbage-collection pause in the server during the payments (ms). */
+    serverGcPauseMaxMs: number | undefined;
+    serverGcPauseTotalMs: number | undefined;
+  };
+  command?: string;
+  note?: string;
+}
+
+/** Each row against the anchors (and event appends against the unordered one), from the same run. */
+export function ratios(results: Result[]): void {
+  const grpcJs = results.find((r) => r.id === "anchor-grpc-js");
+  const connect = results.find((r) => r.id === "anchor-connect");
+  for (const r of results) {
+    if (r.rps === undefined || r.group === "streams" || r.group === "events" || r.skipped) continue;
+    if (grpcJs?.rps) r.vsGrpcJsEcho = round(r.rps / grpcJs.rps, 3);
+    if (connect?.rps) r.vsConnectEcho = round(r.rps / connect.rps, 3);
+    if (grpcJs?.serverCpuUsPerRequest && r.serverCpuUsPerRequest) {
+      r.cpuEfficiencyVsGrpcJsEcho = round(grpcJs.serverCpuUsPerRequest / r.serverCpuUsPerRequest, 3);
+    }
+  }
+  const unordered = results.find((r) => r.id === "event-append-unordered" && !r.skipped);
+  for (const r of results) {
+    if (r.group === "events" && r.rps !== undefined && unordered?.rps) r.vsUnorderedAppend = round(r.rps / unordered.rps, 3);
+  }
+}
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  pass: boolean | undefined;
+}
+
+/** The targets, each passed or failed from this run's rows (undefined: not measured). */
+export function targets(results: Result[]): TargetCheck[] {
+  const by = (id: string) => results.find((r) => r.id === id && !r.skipped);
+  const checks: TargetCheck[] = [];
+  const ratioCheck = (label: string, id: string, min: number) => {
+    const r = by(id);
+    const v = r?.vsGrpcJsEcho;
+    checks.push({
+      target: `${label} ≥ ${min}× grpc-js echo`,
+      measured: v === undefined ? "not measured" : `${v}× (CPU-normalised ${r?.cpuEfficiencyVsGrpcJsEcho ?? "?"}×)`,
+      pass: v === undefined ? undefined : v >= min,
+    });
+  };
+  ratioCheck("Inquiry over gRPC", "inquiry-grpc", 0.5);
+  const connect = by("anchor-connect");
+  checks.push({
+    target: "bare connect-node echo (reference: starts at ~0.15–0.3× grpc-js)",
+    measured: connect?.vsGrpcJsEcho === undefined ? "not measured" : `${connect.vsGrpcJsEcho}×`,
+    pass: undefined,
+  });
+  ratioCheck("Create on SQLite", "create-sqlite", 0.3);
+  const streams = results.filter((r) => r.group === "streams" && r.streams);
+  const tenK = streams.find((r) => r.streams?.subscribers === 10_000);
+  checks.push({
+    target: "10k subscribers @200 payments/s: delivery p99 < 50 ms",
+    measured: tenK?.latency
+      ? `p99 ${tenK.latency.p99} ms (${tenK.streams?.delivered}/${tenK.streams?.sent} delivered, ${tenK.streams?.live} live)`
+      : "not measured",
+    pass: tenK?.latency
+      ? tenK.latency.p99 < 50 && tenK.streams?.delivered === tenK.streams?.sent && tenK.streams?.live === 10_000
+      : undefined,
+  });
+  checks.push({
+    target: "10k subscribers: server RSS < 1 GiB",
+    measured: tenK?.streams ? `${tenK.streams.serverPeakRssMiB} MiB peak with ${tenK.streams.live} live` : "not measured",
+    pass: tenK?.streams ? tenK.streams.serverPeakRssMiB < 1024 && tenK.streams.live === 10_000 : undefined,
+  });
+  const one = by("create-postgres");
+  const two = by("create-postgres-2x");
+  const scale = one?.rps && two?.rps ? round(two.rps / one.rps, 2) : undefined;
+  checks.push({
+    target: "create: 2 replicas on PostgreSQL ≥ 1.6× one",
+    measured: scale === undefined ? "not measured" : `${scale}×`,
+    pass: scale === undefined ? undefined : scale >= 1.6,
+  });
+  const append = by("event-append");
+  checks.push({
+    target: `event appends on PostgreSQL, ${EVENT_APPENDS.writers} writers: ≥ 0.9× the same transaction without ordering`,
+    measured:
+      append?.vsUnorderedAppend === undefined
+        ? "not measured"
+        : `${append.vsUnorderedAppend}× (${append.rps}/s against ${by("event-append-unordered")?.rps}/s; earlier locked append ${by("event-append-locked")?.vsUnorderedAppend ?? "?"}×)`,
+    pass: append?.vsUnorderedAppend === undefined ? undefined : append.vsUnorderedAppend >= 0.9,
+  });
+  return checks;
+}
+
+/** The rows as a text table, then the streams detail and the notes. */
+export function table(results: Result[]): string {
+  const header = [
+    "scenario",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "err",
+    "srv CPU µs/req",
+    "srv cores",
+    "box cores",
+    "db µs/req",
+    "× grpc-js",
+    "× connect",
+    "× grpc-js /CPU",
+    "× unordered",
+  ];
+  const rows = results.map((r) => {
+    if (r.skipped) return [r.id, `skipped: ${r.skipped}`];
+    const f = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "-" : String(v));
+    return [
+      r.id,
+      f(r.rps),
+      f(r.latency?.p50),
+      f(r.latency?.p99),
+      f(r.errors),
+      f(r.serverCpuUsPerRequest),
+      f(r.serverCores),
+      f(r.machineCores),
+      f(r.dbCpuUsPerRequest),
+      f(r.vsGrpcJsEcho),
+      f(r.vsConnectEcho),
+      f(r.cpuEfficiencyVsGrpcJsEcho),
+      f(r.vsUnorderedAppend),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length > 2).map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells.length === 2
+      ? `${cells[0]?.padEnd(widths[0] ?? 0)}  ${cells[1]}`
+      : cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
+  const out = [line(header), line(header.map((_, i) => "-".repeat(widths[i] ?? 0))), ...rows.map(line)];
+  const streams = results.filter((r) => r.streams);
+  if (streams.length > 0) {
+    out.push("", "streams (req/s = payments/s sent; latency = callback POST sent → event received by the subscriber):");
+    for (const r of streams) {
+      const s = r.streams;
+      if (!s) continue;
+      out.push(
+        `  ${r.id}: ${s.live}/${s.subscribers} subscribers live over ${s.connections} HTTP/2 conns (opened in ${s.subscribeSeconds}s); ` +
+          `${s.sent} callbacks sent at ${s.paymentsPerSecond}/s, ${s.acknowledged} acknowledged (${r.rps}/s), ${s.delivered} delivered; ` +
+          `p50 ${r.latency?.p50} ms, p99 ${r.latency?.p99} ms, max ${r.latency?.max} ms; ` +
+          `server RSS ${s.serverRssMiB} MiB (peak ${s.serverPeakRssMiB}, ${s.serverRssBeforeSubscribersMiB} before subscribers, ` +
+          `${s.serverRssAfterSubscribeMiB} once subscribed, heap used then ${s.serverHeapUsedAfterSubscribeMiB}), ` +
+          `server ${r.serverCores} cores, event-loop delay p99 ${s.serverLoopDelayP99Ms} ms (max ${s.serverLoopDelayMaxMs}), ` +
+          `GC pauses max ${s.serverGcPauseMaxMs} ms (total ${s.serverGcPauseTotalMs})`,
+      );
+    }
+  }
+  const notes = results.filter((r) => r.note);
+  if (notes.length > 0) out.push("", ...notes.map((r) => `note ${r.id}: ${r.note}`));
+  return out.join("\n");
+}
