@@ -1,5 +1,6 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createValidateInterceptor } from "@connectrpc/validate";
+import { BankInquiries } from "./app/biller/inquiry.js";
 import { CallbackIntake } from "./app/callbacks.js";
 import { ExpirySweeper } from "./app/expiry.js";
 import { PaymentRecorder } from "./app/payments.js";
@@ -13,6 +14,7 @@ import { type AppLogger, createLogger } from "./logging.js";
 import { createOperability } from "./operability/index.js";
 import { type Database, openDatabase } from "./persistence/orm.js";
 import { Store } from "./persistence/store.js";
+import { forwardsBankInquiries } from "./providers/biller.js";
 import type { ProviderCapabilities } from "./providers/capabilities.js";
 import { providersFromFile } from "./providers/configured.js";
 import type { VaProvider } from "./providers/provider.js";
@@ -29,6 +31,9 @@ import { type SnapBiller, startSnapBiller } from "./wiring/snap-biller.js";
 
 /** First pause before a held payment (unconfirmed or unmatched) is looked at again; doubles up to an hour. */
 const HELD_PAYMENT_RETRY_MS = 30_000;
+
+/** How long a bill quoted to a forwarded inquiry (DOKU DIPC) holds: the 5 minutes SNAP's biller flow uses. */
+const FORWARDED_INQUIRY_TIMEOUT_MS = 5 * 60_000;
 
 /** What tests and embedders may replace; production uses the defaults. */
 export interface GatewayOverrides {
@@ -173,6 +178,12 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   // Real accounts replace the sandbox kit of the same name.
   for (const configured of configuredProviders) providers.register(configured.adapter, configured.capabilities);
   for (const extra of overrides.extraProviders ?? []) providers.register(extra.adapter, extra.capabilities);
+  // Providers that forward the bank's inquiry to us (DOKU DIPC) answer it with the biller's use case.
+  for (const { adapter } of providers.all()) {
+    if (!forwardsBankInquiries(adapter)) continue;
+    const inquiries = new BankInquiries({ store, provider: adapter, log, inquiryTimeoutMs: FORWARDED_INQUIRY_TIMEOUT_MS });
+    adapter.attachInquiries((inquiry) => inquiries.receive(inquiry));
+  }
 
   const sweeping = setInterval(() => {
     operability.metrics.observeSweep(sweeper.runOnce()).catch(logError("expiry sweep failed"));

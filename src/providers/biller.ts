@@ -7,6 +7,18 @@ import type { HttpAnswer, InboundHttpRequest, PaymentNotification, RequestIdGuar
  * way webhooks tell us of payments elsewhere. Its adapter verifies and reads each request and shapes
  * every answer; the biller use cases (app/biller/) take the read request and return an outcome.
  */
+/**
+ * A provider that forwards the bank's inquiry to us and takes our answer (DOKU's direct inquiry,
+ * DIPC): the wiring hands it the biller's inquiry use case.
+ */
+export interface ForwardsBankInquiries extends VaProvider {
+  readonly providerAccount: string;
+  attachInquiries(inquiries: (inquiry: BankInquiryRequest) => Promise<BankOutcome>): void;
+}
+
+export const forwardsBankInquiries = (provider: VaProvider): provider is ForwardsBankInquiries =>
+  typeof (provider as Partial<ForwardsBankInquiries>).attachInquiries === "function";
+
 export interface BillerProvider extends VaProvider {
   /** Our account at the bank: the `providerAccount` of every VA and payment of this provider. */
   readonly providerAccount: string;
