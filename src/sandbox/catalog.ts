@@ -1,6 +1,9 @@
 import { startAyoconnectKit } from "./ayoconnect/kit.js";
+import { startAyoconnectSnapKit } from "./ayoconnect-snap/kit.js";
 import { startDokuKit } from "./doku/kit.js";
+import { startDokuSnapKit } from "./doku-snap/kit.js";
 import { startDurianpayKit } from "./durianpay/kit.js";
+import { startDurianpaySnapKit } from "./durianpay-snap/kit.js";
 import type { SandboxKitFactory } from "./kit.js";
 import { type SandboxCredentials, startSandboxKit } from "./sandbox/kit.js";
 import { startWinpayKit } from "./winpay/kit.js";
@@ -16,6 +19,9 @@ export function sandboxKitFactories(sandboxCredentials?: SandboxCredentials): Re
     ["winpay", startWinpayKit],
     ["doku", startDokuKit],
     ["durianpay", startDurianpayKit],
+    ["doku-snap", startDokuSnapKit],
     ["ayoconnect", startAyoconnectKit],
+    ["durianpay-snap", startDurianpaySnapKit],
+    ["ayoconnect-snap", startAyoconnectSnapKit],
   ]);
 }

@@ -85,6 +85,22 @@ export function createAccessTokenIssuer(config: AccessTokenIssuerConfig): Access
   return { issue, clientIdOfToken };
 }
 
+/**
+ * The claims of a token an issuer with `tokenSecret` made, expired or not; undefined for anything it
+ * did not make. For a partner whose late retry carries the token of its first attempt: the token
+ * still proves who sent it, and the caller treats its expiry as a doubt to confirm, not a refusal.
+ */
+export function readIssuedToken(tokenSecret: Buffer, accessToken: string): { clientId: string; expiresAt: Date } | undefined {
+  const [payload, tag, extra] = accessToken.split(".");
+  if (!payload || !tag || extra !== undefined) return undefined;
+  const expected = createHmac("sha256", tokenSecret).update(payload).digest();
+  const received = Buffer.from(tag, "base64url");
+  if (received.length !== expected.length || !timingSafeEqual(received, expected)) return undefined;
+  const claims: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+  if (!isRecord(claims) || typeof claims.clientId !== "string" || typeof claims.expiresAt !== "number") return undefined;
+  return { clientId: claims.clientId, expiresAt: new Date(claims.expiresAt * 1000) };
+}
+
 function grantTypeProblem(rawBody: Buffer): "unreadable" | "missing" | "invalid" | undefined {
   let body: unknown;
   try {
