@@ -46,6 +46,8 @@ export interface Result {
     serverRssAfterSubscribeMiB: number;
     /** V8 heap in use right after the streams opened (RSS also holds garbage not yet collected). */
     serverHeapUsedAfterSubscribeMiB: number;
+    /** (RSS once subscribed − RSS before subscribers) ÷ live streams. */
+    serverKiBPerStream?: number;
     /** Server event-loop delay during the payments (ms): stalls every delivery waits behind. */
     serverLoopDelayP99Ms: number | undefined;
     serverLoopDelayMaxMs: number | undefined;
@@ -81,51 +83,75 @@ export interface TargetCheck {
   pass: boolean | undefined;
 }
 
-/** The targets, each passed or failed from this run's rows (undefined: not measured). */
+/** The targets of issue 15, each passed or failed from this run's rows (undefined: not measured). */
 export function targets(results: Result[]): TargetCheck[] {
   const by = (id: string) => results.find((r) => r.id === id && !r.skipped);
   const checks: TargetCheck[] = [];
-  const ratioCheck = (label: string, id: string, min: number) => {
+  const cpu = (r: Result | undefined) => r?.serverCpuUsPerRequest;
+  const notMeasured = { measured: "not measured", pass: undefined };
+
+  const connect = by("anchor-connect");
+  const unpatched = by("anchor-connect-unpatched");
+  const saving = cpu(connect) && cpu(unpatched) ? round(1 - (cpu(connect) ?? 0) / (cpu(unpatched) ?? 1), 3) : undefined;
+  checks.push({
+    target: "connect abort patch: bare connect-node echo ≥ 20% less server CPU per request than unpatched",
+    ...(saving === undefined
+      ? notMeasured
+      : { measured: `${round(saving * 100, 1)}% less (${cpu(connect)} against ${cpu(unpatched)} µs/req)`, pass: saving >= 0.2 }),
+  });
+
+  const againstEcho = (label: string, id: string, max: number) => {
     const r = by(id);
-    const v = r?.vsGrpcJsEcho;
+    const ratio = cpu(r) && cpu(connect) ? round((cpu(r) ?? 0) / (cpu(connect) ?? 1), 2) : undefined;
     checks.push({
-      target: `${label} ≥ ${min}× grpc-js echo`,
-      measured: v === undefined ? "not measured" : `${v}× (CPU-normalised ${r?.cpuEfficiencyVsGrpcJsEcho ?? "?"}×)`,
-      pass: v === undefined ? undefined : v >= min,
+      target: `${label}: server CPU per request ≤ ${max}× the bare connect-node echo's`,
+      ...(ratio === undefined
+        ? notMeasured
+        : { measured: `${ratio}× (${cpu(r)} against ${cpu(connect)} µs/req)`, pass: ratio <= max }),
     });
   };
-  ratioCheck("Inquiry over gRPC", "inquiry-grpc", 0.5);
-  const connect = by("anchor-connect");
+  for (const { label, id, max } of SERVICE_TARGETS) againstEcho(label, id, max);
+
+  const none = by("streams-0");
+  const tenK = by("streams-10k");
+  const perPayment = cpu(tenK) && cpu(none) ? round((cpu(tenK) ?? 0) / (cpu(none) ?? 1), 2) : undefined;
   checks.push({
-    target: "bare connect-node echo (reference: starts at ~0.15–0.3× grpc-js)",
-    measured: connect?.vsGrpcJsEcho === undefined ? "not measured" : `${connect.vsGrpcJsEcho}×`,
-    pass: undefined,
+    target: "10k live streams: server CPU per payment ≤ 1.5× with no streams",
+    ...(perPayment === undefined
+      ? notMeasured
+      : { measured: `${perPayment}× (${cpu(tenK)} against ${cpu(none)} µs/payment)`, pass: perPayment <= 1.5 }),
   });
-  ratioCheck("Create on SQLite", "create-sqlite", 0.3);
-  const streams = results.filter((r) => r.group === "streams" && r.streams);
-  const tenK = streams.find((r) => r.streams?.subscribers === 10_000);
+  const allDelivered = (r: Result | undefined) =>
+    r?.streams !== undefined && r.streams.delivered === r.streams.sent && r.streams.live === r.streams.subscribers;
   checks.push({
-    target: "10k subscribers @200 payments/s: delivery p99 < 50 ms",
-    measured: tenK?.latency
-      ? `p99 ${tenK.latency.p99} ms (${tenK.streams?.delivered}/${tenK.streams?.sent} delivered, ${tenK.streams?.live} live)`
-      : "not measured",
-    pass: tenK?.latency
-      ? tenK.latency.p99 < 50 && tenK.streams?.delivered === tenK.streams?.sent && tenK.streams?.live === 10_000
-      : undefined,
+    target: "10k live streams at 200 payments/s: all delivered, p99 < 50 ms, server < 0.5 core",
+    ...(tenK?.latency && tenK.streams
+      ? {
+          measured: `p99 ${tenK.latency.p99} ms, ${tenK.serverCores} cores, ${tenK.streams.delivered}/${tenK.streams.sent} delivered, ${tenK.streams.live} live`,
+          pass: allDelivered(tenK) && tenK.latency.p99 < 50 && (tenK.serverCores ?? 1) < 0.5,
+        }
+      : notMeasured),
   });
   checks.push({
-    target: "10k subscribers: server RSS < 1 GiB",
-    measured: tenK?.streams ? `${tenK.streams.serverPeakRssMiB} MiB peak with ${tenK.streams.live} live` : "not measured",
-    pass: tenK?.streams ? tenK.streams.serverPeakRssMiB < 1024 && tenK.streams.live === 10_000 : undefined,
+    target: "10k live streams: ≤ 20 KB of server memory per stream",
+    ...(tenK?.streams?.serverKiBPerStream === undefined
+      ? notMeasured
+      : {
+          measured: `${tenK.streams.serverKiBPerStream} KiB/stream (RSS ${tenK.streams.serverRssBeforeSubscribersMiB} → ${tenK.streams.serverRssAfterSubscribeMiB} MiB)`,
+          pass: tenK.streams.serverKiBPerStream * 1024 <= 20_000,
+        }),
   });
-  const one = by("create-postgres");
-  const two = by("create-postgres-2x");
-  const scale = one?.rps && two?.rps ? round(two.rps / one.rps, 2) : undefined;
+  const fiftyK = by("streams-50k");
   checks.push({
-    target: "create: 2 replicas on PostgreSQL ≥ 1.6× one",
-    measured: scale === undefined ? "not measured" : `${scale}×`,
-    pass: scale === undefined ? undefined : scale >= 1.6,
+    target: "50k live streams: all delivered, server RSS < 1.5 GiB",
+    ...(fiftyK?.streams
+      ? {
+          measured: `${fiftyK.streams.delivered}/${fiftyK.streams.sent} delivered, ${fiftyK.streams.live} live, peak RSS ${fiftyK.streams.serverPeakRssMiB} MiB`,
+          pass: allDelivered(fiftyK) && fiftyK.streams.serverPeakRssMiB < 1536,
+        }
+      : notMeasured),
   });
+
   const append = by("event-append");
   checks.push({
     target: `event appends on PostgreSQL, ${EVENT_APPENDS.writers} writers: ≥ 0.9× the same transaction without ordering`,
@@ -137,6 +163,9 @@ export function targets(results: Result[]): TargetCheck[] {
   });
   return checks;
 }
+
+/** The service's rows against the bare connect-node echo, server CPU per request, same run. */
+const SERVICE_TARGETS = [{ label: "InquiryVirtualAccount over gRPC", id: "inquiry-grpc", max: 1.3 }];
 
 /** The rows as a text table, then the streams detail and the notes. */
 export function table(results: Result[]): string {
