@@ -1,12 +1,11 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventCause, EventType, PaymentOutcome, VaUsage, VirtualAccountStatus } from "../src/gen/va/v1/va_pb.js";
-import { snapBillerSettings } from "../src/providers/snap-biller/settings.js";
 import type { BankSimulator, SnapExchange } from "../src/sandbox/snap-biller/bank.js";
-import { vaClient } from "./support/clients.js";
+import { type BillerGateway, startBillerGateway } from "./support/biller-gateway.js";
 import { postgresUnavailableReason } from "./support/databases.js";
-import { createRequest, takeEvents } from "./support/fixtures.js";
-import { startTestGateway, TENANTS, type TestDialect, type TestGateway } from "./support/gateway.js";
+import { takeEvents } from "./support/fixtures.js";
+import type { TestDialect, TestGateway } from "./support/gateway.js";
 
 /**
  * The SNAP biller flow end to end: a real gateway on a real database, the bank simulator calling
@@ -23,41 +22,18 @@ const TIMER_MS = 5 * 60_000;
 describe.each<TestDialect>(["sqlite", "postgresql"])("SNAP biller flow on %s", (dialect) => {
   const skip = dialect === "postgresql" && postgresSkip !== undefined;
   let gateway: TestGateway;
-  let client: ReturnType<typeof vaClient>;
+  let client: BillerGateway["client"];
   let bank: BankSimulator;
+  let newVa: BillerGateway["newVa"];
+  let payments: BillerGateway["payments"];
 
   beforeAll(async () => {
     if (skip) return;
-    gateway = await startTestGateway({
-      dialect,
-      controlledClock: true,
-      // The periodic jobs stay out of the way; the tests run the status poller themselves.
-      config: {
-        snapBiller: snapBillerSettings({
-          partnerServiceId: BIN,
-          bankCode: "BCA",
-          bankPartnerId: "BANK-TEST",
-          statusIntervalMs: 3_600_000,
-        }),
-      },
-      overrides: { simulatorRetryDelaysMs: [20, 40] },
-    });
-    client = vaClient(gateway.url, TENANTS.alpha.apiKey);
-    const simulator = gateway.snapBiller?.kit.bankSimulator;
-    if (!simulator) throw new Error("sandbox snap-biller should come with a bank simulator");
-    bank = simulator;
+    ({ gateway, client, bank, newVa, payments } = await startBillerGateway(dialect, { partnerServiceId: BIN }));
   });
   afterAll(async () => {
     await gateway?.stop();
   });
-
-  async function newVa(overrides: Parameters<typeof createRequest>[0] = {}) {
-    const { virtualAccount } = await client.createVirtualAccount(createRequest({ provider: "snap-biller", ...overrides }));
-    if (!virtualAccount) throw new Error("no VA");
-    return virtualAccount;
-  }
-
-  const payments = async (id: string) => (await client.getPaymentStatus({ virtualAccountId: id })).payments;
   const inquiryIdOf = (exchange: SnapExchange) =>
     String((exchange.json?.virtualAccountData as { inquiryRequestId?: string })?.inquiryRequestId);
 

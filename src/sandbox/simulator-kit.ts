@@ -1,6 +1,13 @@
 import { once, setMaxListeners } from "node:events";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
+import { snapAnswer } from "../protocols/snap/answer.js";
+import { newExternalId } from "../protocols/snap/headers.js";
+import { SnapOutcomes } from "../protocols/snap/response-code.js";
+import { type SnapKey, signAsymmetric } from "../protocols/snap/signature.js";
+import { formatSnapTimestamp } from "../protocols/snap/timestamp.js";
+import type { HttpAnswer, InboundHttpRequest } from "../providers/provider.js";
+import { parseJsonObject } from "../providers/shared/wire-helpers.js";
 
 /** Shared plumbing for provider simulators: an HTTP server and a callback sender with retries. */
 
@@ -37,6 +44,43 @@ export function callbackLifecycle(server: RunningSimulator, sender: Pick<Callbac
       await server.close();
     },
   };
+}
+
+/** A request to a simulator as our adapters' inbound verifiers read one (SNAP simulators verify us with them). */
+export function inboundRequest(request: SimulatorRequest): InboundHttpRequest {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(request.headers)) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+  return { method: request.method, path: request.path, headers, rawBody: request.rawBody };
+}
+
+/** A SNAP answer (built by the protocol's own answer helpers) as the simulator's response. */
+export const simulatorResponse = (answer: HttpAnswer): SimulatorResponse => ({
+  status: answer.status,
+  body: answer.body,
+  headers: { "content-type": answer.contentType },
+});
+
+/** A SNAP simulator's refusal, thrown from anywhere in a route and answered as it stands. */
+export class SnapRefusal extends Error {
+  constructor(readonly answer: HttpAnswer) {
+    super(answer.body);
+  }
+}
+
+/** Answers a verified SNAP request: a body that is not a JSON object is `400xx00`, a thrown `SnapRefusal` its answer. */
+export async function answerSnapRoute(
+  rawBody: Buffer,
+  serviceCode: string,
+  route: (body: Record<string, unknown>) => HttpAnswer | Promise<HttpAnswer>,
+): Promise<SimulatorResponse> {
+  const body = parseJsonObject(rawBody);
+  if (!body) return simulatorResponse(snapAnswer(SnapOutcomes.badRequest, serviceCode));
+  try {
+    return simulatorResponse(await route(body));
+  } catch (error) {
+    if (error instanceof SnapRefusal) return simulatorResponse(error.answer);
+    throw error;
+  }
 }
 
 const MAX_BODY_BYTES = 1 << 20;
@@ -89,6 +133,33 @@ export interface CallbackDelivery {
   url: string;
   headers: Record<string, string>;
   body: string;
+}
+
+/**
+ * A SNAP payment callback stamped `at` and signed with the provider's private key over the URL's
+ * path, as a test delivers it to us. Default X-EXTERNAL-ID: 30 digits (`newExternalId`).
+ */
+export function signedSnapCallback(
+  to: { url: string; partnerId: string; channelId: string },
+  body: string,
+  at: Date,
+  privateKey: SnapKey,
+  options: { externalId?: string; encodeSignature?: (base64: string) => string } = {},
+): CallbackDelivery {
+  const timestamp = formatSnapTimestamp(at);
+  const signature = signAsymmetric({ method: "POST", path: new URL(to.url).pathname, body, timestamp }, privateKey);
+  return {
+    url: to.url,
+    body,
+    headers: {
+      "content-type": "application/json",
+      "x-timestamp": timestamp,
+      "x-partner-id": to.partnerId,
+      "x-external-id": options.externalId ?? newExternalId(at),
+      "x-signature": options.encodeSignature?.(signature) ?? signature,
+      "channel-id": to.channelId,
+    },
+  };
 }
 
 export interface DeliveryRecord {

@@ -1,13 +1,12 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventCause, PaymentOutcome, VaUsage } from "../../src/gen/va/v1/va_pb.js";
-import { snapBillerSettings } from "../../src/providers/snap-biller/settings.js";
 import { BillerPath } from "../../src/providers/snap-biller/wire.js";
 import type { BankSimulator } from "../../src/sandbox/snap-biller/bank.js";
-import { vaClient } from "../support/clients.js";
+import { type BillerGateway, startBillerGateway } from "../support/biller-gateway.js";
 import { postgresUnavailableReason } from "../support/databases.js";
-import { createRequest, eventually, takeEvents } from "../support/fixtures.js";
-import { startTestGateway, TENANTS, type TestDialect, type TestGateway } from "../support/gateway.js";
+import { eventually, takeEvents } from "../support/fixtures.js";
+import type { TestDialect, TestGateway } from "../support/gateway.js";
 
 /**
  * The misbehaviour matrix for the SNAP biller flow, where the "callback" is the bank's synchronous
@@ -26,40 +25,21 @@ const TIMER_MS = 5 * MINUTE;
 describe.each<TestDialect>(["sqlite", "postgresql"])("snap-biller misbehaviour on %s", (dialect) => {
   const skip = dialect === "postgresql" && postgresSkip !== undefined;
   let gateway: TestGateway;
-  let client: ReturnType<typeof vaClient>;
+  let client: BillerGateway["client"];
   let bank: BankSimulator;
+  let newVa: BillerGateway["newVa"];
+  let payments: BillerGateway["payments"];
 
   beforeAll(async () => {
     if (skip) return;
-    gateway = await startTestGateway({
-      dialect,
-      controlledClock: true,
-      config: {
-        snapBiller: snapBillerSettings({
-          partnerServiceId: BIN,
-          bankCode: "BCA",
-          bankPartnerId: "BANK-TEST",
-          bankCreateVaPath: BillerPath.createVa,
-          statusIntervalMs: 3_600_000,
-        }),
-      },
-      overrides: { simulatorRetryDelaysMs: [20, 40] },
-    });
-    client = vaClient(gateway.url, TENANTS.alpha.apiKey);
-    const simulator = gateway.snapBiller?.kit.bankSimulator;
-    if (!simulator) throw new Error("sandbox snap-biller should come with a bank simulator");
-    bank = simulator;
+    ({ gateway, client, bank, newVa, payments } = await startBillerGateway(dialect, {
+      partnerServiceId: BIN,
+      bankCreateVaPath: BillerPath.createVa,
+    }));
   });
   afterAll(async () => {
     await gateway?.stop();
   });
-
-  async function newVa(overrides: Parameters<typeof createRequest>[0] = {}) {
-    const { virtualAccount } = await client.createVirtualAccount(createRequest({ provider: "snap-biller", ...overrides }));
-    if (!virtualAccount) throw new Error("no VA");
-    return virtualAccount;
-  }
-  const payments = async (id: string) => (await client.getPaymentStatus({ virtualAccountId: id })).payments;
   /** What the bank took for this number and still considers paid: the provider's truth. */
   const bankTruth = (vaNumber: string) =>
     bank.transfers

@@ -4,12 +4,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSnapBillerProvider } from "../../src/providers/snap-biller/adapter.js";
-import { snapBillerSettings } from "../../src/providers/snap-biller/settings.js";
 import { BillerPath } from "../../src/providers/snap-biller/wire.js";
 import type { BankSimulator } from "../../src/sandbox/snap-biller/bank.js";
-import { vaClient } from "../support/clients.js";
-import { createRequest } from "../support/fixtures.js";
-import { startTestGateway, TENANTS, type TestGateway } from "../support/gateway.js";
+import { type BillerGateway, startBillerGateway } from "../support/biller-gateway.js";
 import { type ShapeOptions, shapeProblems } from "../support/json-shape.js";
 
 /**
@@ -33,38 +30,18 @@ const BIN = "088899";
 const asDocumented = (...exempt: string[]): ShapeOptions => ({ allowMissing: true, exempt });
 
 describe("snap-biller: the published SNAP samples", () => {
-  let gateway: TestGateway;
+  let biller: BillerGateway;
   let bank: BankSimulator;
-  const client = () => vaClient(gateway.url, TENANTS.alpha.apiKey);
+  const client = () => biller.client;
+  const newVa = () => biller.newVa();
 
   beforeAll(async () => {
-    gateway = await startTestGateway({
-      dialect: "sqlite",
-      controlledClock: true,
-      config: {
-        snapBiller: snapBillerSettings({
-          partnerServiceId: BIN,
-          bankCode: "BCA",
-          bankPartnerId: "BANK-TEST",
-          bankCreateVaPath: BillerPath.createVa,
-          statusIntervalMs: 3_600_000,
-        }),
-      },
-      overrides: { simulatorRetryDelaysMs: [20, 40] },
-    });
-    const simulator = gateway.snapBiller?.kit.bankSimulator;
-    if (!simulator) throw new Error("sandbox snap-biller should come with a bank simulator");
-    bank = simulator;
+    biller = await startBillerGateway("sqlite", { partnerServiceId: BIN, bankCreateVaPath: BillerPath.createVa });
+    bank = biller.bank;
   });
   afterAll(async () => {
-    await gateway?.stop();
+    await biller?.gateway.stop();
   });
-
-  async function newVa() {
-    const { virtualAccount } = await client().createVirtualAccount(createRequest({ provider: "snap-biller" }));
-    if (!virtualAccount) throw new Error("no VA");
-    return virtualAccount;
-  }
 
   it("the Payment sample, verbatim, is read (basic-format trxDateTime, numeric paymentType) and answered 4042512: not our VA", async () => {
     const answer = await bank.send("payment", fixture("aspi-payment-request.json"));
@@ -141,7 +118,7 @@ describe("snap-biller: the published SNAP samples", () => {
   it("the bank simulator's Inquiry Status answer has the sample's shape", async () => {
     const va = await newVa();
     const transfer = await bank.transfer(va.vaNumber, { deliverPayment: false });
-    const status = await gateway.snapBiller?.kit.provider.inquirePaymentStatus(
+    const status = await biller.gateway.snapBiller?.kit.provider.inquirePaymentStatus(
       { virtualAccountNo: transfer.virtualAccountNo, inquiryRequestId: transfer.inquiryRequestId },
       AbortSignal.timeout(5_000),
     );

@@ -1,7 +1,7 @@
 import { DomainError, type ErrorKind } from "../../domain/errors.js";
 import { type ProviderHttpResponse, parseProviderJson, providerUnavailable } from "../../providers/shared/http.js";
 import { isRecord } from "../../providers/shared/wire-helpers.js";
-import { isSnapSuccess, parseSnapResponseCode, type SnapResponseCode } from "./response-code.js";
+import { isSnapSuccess, parseSnapResponseCode, type SnapOutcome, type SnapResponseCode } from "./response-code.js";
 
 /**
  * What a provider's SNAP refusal means for our caller. 401s and "partner not found" are our own
@@ -89,4 +89,14 @@ function parsedOrUndefined(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** Whether `error` is a provider's SNAP refusal with one of these outcomes, in any service (`409xx01` for duplicateReference). */
+export function isSnapRefusal(error: unknown, ...outcomes: readonly SnapOutcome[]): error is DomainError {
+  if (!(error instanceof DomainError)) return false;
+  const code = parseSnapResponseCode(error.facts.providerCode);
+  return (
+    code !== undefined &&
+    outcomes.some(({ httpStatus, caseCode }) => code.httpStatus === httpStatus && code.caseCode === caseCode)
+  );
 }

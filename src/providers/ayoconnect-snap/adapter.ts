@@ -2,30 +2,27 @@ import { randomBytes } from "node:crypto";
 import { DomainError } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
 import { createAccessTokenClient } from "../../protocols/snap/access-token-client.js";
-import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../../protocols/snap/answer.js";
 import { SnapHeader, snapTransactionHeaders } from "../../protocols/snap/headers.js";
-import { externalIdReusedAnswer, verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
 import { toSnapMoney } from "../../protocols/snap/money.js";
-import { readSnapAnswer } from "../../protocols/snap/provider-answer.js";
+import { callbackPayment, snapCallbackAnswers, verifySnapPaymentCallback } from "../../protocols/snap/payment-callback.js";
+import { isSnapRefusal, readSnapAnswer } from "../../protocols/snap/provider-answer.js";
 import { SnapOutcomes } from "../../protocols/snap/response-code.js";
 import { privateKeyFrom, publicKeyFrom, type SnapKey, signSymmetric } from "../../protocols/snap/signature.js";
 import { formatSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import type {
   Confirmation,
-  HttpAnswer,
   InboundHttpRequest,
   PaymentNotification,
   ProviderCreateRequest,
   ProviderVaRef,
   ProviderVirtualAccount,
-  RecordingResult,
   VaProvider,
   VirtualAccountChanges,
   WebhookResult,
 } from "../provider.js";
 import { callProvider } from "../shared/http.js";
+import { unadoptableVa } from "../shared/lost-create.js";
 import {
-  type CallbackReading,
   confirmationFromInquiry,
   decodeReference,
   fromCreateVaResponse,
@@ -97,8 +94,12 @@ export interface AyoconnectSnapProvider extends VaProvider {
  */
 export const STATUS_LAG_GRACE_MS = 15 * 60_000;
 
-const CALLBACK_ACKNOWLEDGED = snapAnswer(SnapOutcomes.successful, AyoconnectSnapService.payment);
-const CALLBACK_REFUTED = snapAnswer(SnapOutcomes.invalidBill, AyoconnectSnapService.payment);
+/**
+ * `200 2002500` for a payment we recorded or hold ("respond with HTTP 2xx"); `404 4042512` only when
+ * Inquiry VA denies it and `409 4092500` for a reused X-EXTERNAL-ID with another body. Ayoconnect
+ * never retries a 4xx.
+ */
+const callbackAnswer = snapCallbackAnswers(AyoconnectSnapService.payment);
 
 /** X-EXTERNAL-ID: "32 alphanumeric characters", unique per request attempt. */
 const newExternalId = () => randomBytes(16).toString("hex");
@@ -149,7 +150,7 @@ export function createAyoconnectSnapProvider(config: AyoconnectSnapConfig): Ayoc
       return readSnapAnswer(AYOCONNECT_SNAP, response, requestFieldOf);
     } catch (error) {
       // `401xx01` Invalid Token: fetch a new one next time.
-      if (error instanceof DomainError && /^401\d\d01$/.test(String(error.facts.providerCode))) tokens.invalidate();
+      if (isSnapRefusal(error, SnapOutcomes.invalidToken)) tokens.invalidate();
       throw error;
     }
   }
@@ -166,7 +167,12 @@ export function createAyoconnectSnapProvider(config: AyoconnectSnapConfig): Ayoc
     async createVirtualAccount(request: ProviderCreateRequest, signal: AbortSignal): Promise<ProviderVirtualAccount> {
       const body = toCreateVaRequest(request, now());
       const answer = await call("POST", paths.createVa, body, signal).catch((error: unknown) => {
-        throw isExternalIdConflict(error) ? unadoptable(body.trxId, error) : error;
+        // A retried create meets `409xx00`/`409xx01` [assumption: Ayoconnect refuses a repeated trxId as "The
+        // reference ID already exists for another request"]; Inquiry VA needs the number only the lost answer had.
+        if (!isSnapRefusal(error, SnapOutcomes.conflict, SnapOutcomes.duplicateReference)) throw error;
+        throw unadoptableVa(AYOCONNECT_SNAP, body.trxId, error, "cannot look it up without its number", {
+          field: "idempotency_key",
+        });
       });
       return fromCreateVaResponse(answer, body, config.partnerId);
     },
@@ -215,12 +221,12 @@ export function createAyoconnectSnapProvider(config: AyoconnectSnapConfig): Ayoc
       context?: { firstSeenAt: Date },
     ): Promise<Confirmation> {
       const reading = readPaymentCallback(Buffer.from(claim.rawPayload, "utf8"));
-      if (!reading.ok || reading.callback.trxId === undefined) {
+      if (!reading.ok || reading.payment.trxId === undefined) {
         throw new DomainError("UNAVAILABLE", `${AYOCONNECT_SNAP} cannot be asked: the callback names no trxId`, {
           provider: AYOCONNECT_SNAP,
         });
       }
-      const { callback } = reading;
+      const callback = reading.payment;
       const answer = await call(
         "POST",
         paths.inquiryVa,
@@ -255,73 +261,28 @@ export function createAyoconnectSnapProvider(config: AyoconnectSnapConfig): Ayoc
 
     async receiveWebhook(request: InboundHttpRequest): Promise<WebhookResult> {
       const receivedAt = now();
-      const svc = AyoconnectSnapService.payment;
       const received = request.headers[SnapHeader.signature];
       const asBase64 = received === undefined ? undefined : (signatureAsBase64(received, encoding) ?? "");
-      const verdict = await verifyInboundSnapRequest(
+      const callback = await verifySnapPaymentCallback(
         { ...request, headers: { ...request.headers, [SnapHeader.signature]: asBase64 } },
         {
-          serviceCode: svc,
+          serviceCode: AyoconnectSnapService.payment,
           signedPath: config.callbackPath ?? request.path,
           // The callback's X-PARTNER-ID is undocumented: any, as long as Ayoconnect's key signed it.
           credentialsOf: () => ({ kind: "asymmetric", publicKey: ayoconnectKey }),
           now: receivedAt,
           maxClockSkewMs: config.maxClockSkewMs,
-          staleIsDoubt: true,
+          read: readPaymentCallback,
+          unreadableReason: "body is not a callback",
         },
       );
-      if (!verdict.ok) return { kind: "rejected", answer: verdict.answer, reason: verdict.reason };
-      const reading = readPaymentCallback(request.rawBody);
-      if (!reading.ok) return { kind: "rejected", ...callbackRefusal(reading) };
-      const { doubt, requestIdGuard } = verdict.request;
-      return {
-        kind: "payment",
-        notification: toPaymentNotification(reading.callback, config.partnerId, request.rawBody.toString("utf8")),
-        belief: doubt ? { verified: false, doubt } : { verified: true },
-        requestIdGuard,
-        answer: callbackAnswer,
-      };
+      if (!callback.ok) return callback.rejected;
+      const notification = toPaymentNotification(callback.payment, config.partnerId, request.rawBody.toString("utf8"));
+      return callbackPayment(callback.request, notification, callbackAnswer);
     },
   };
 
   function pastGrace(firstSeenAt: Date | undefined): boolean {
     return firstSeenAt !== undefined && now().getTime() - firstSeenAt.getTime() >= STATUS_LAG_GRACE_MS;
   }
-}
-
-/** `409xx00` on create: Ayoconnect's "External ID Conflict", which we also meet for a repeated trxId. */
-const isExternalIdConflict = (error: unknown): error is DomainError =>
-  error instanceof DomainError && /^409\d\d0[01]$/.test(String(error.facts.providerCode));
-
-/**
- * A create retried after its answer was lost meets `4092400`: Ayoconnect holds a VA for this trxId
- * [assumption: it refuses a repeated trxId as "The reference ID already exists for another
- * request"]. It cannot be adopted: Inquiry VA needs the number, which only the lost answer had.
- */
-function unadoptable(trxId: string, cause: DomainError): DomainError {
-  return new DomainError(
-    "FAILED_PRECONDITION",
-    `${AYOCONNECT_SNAP} already holds a VA for trxId ${trxId} from an attempt whose answer was lost, and cannot look it up without its number`,
-    { ...cause.facts, provider: AYOCONNECT_SNAP, field: "idempotency_key" },
-  );
-}
-
-function callbackRefusal(reading: Exclude<CallbackReading, { ok: true }>): { answer: HttpAnswer; reason: string } {
-  const svc = AyoconnectSnapService.payment;
-  if (reading.problem === "unreadable") {
-    return { answer: snapAnswer(SnapOutcomes.badRequest, svc), reason: "body is not a callback" };
-  }
-  const answer = reading.problem === "missing" ? missingFieldAnswer(svc, reading.field) : badFieldAnswer(svc, reading.field);
-  return { answer, reason: `${reading.problem} ${reading.field}` };
-}
-
-/**
- * `200 2002500` for a payment we recorded or hold ("respond with HTTP 2xx"); `404 4042512` only when
- * Inquiry VA denies it and `409 4092500` for a reused X-EXTERNAL-ID with another body. Ayoconnect
- * never retries a 4xx.
- */
-function callbackAnswer(result: RecordingResult): HttpAnswer {
-  if (result === "REFUTED") return CALLBACK_REFUTED;
-  if (result === "ID_REUSED") return externalIdReusedAnswer(AyoconnectSnapService.payment);
-  return CALLBACK_ACKNOWLEDGED;
 }

@@ -3,6 +3,12 @@ import { DomainError, invalidArgument } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
 import { checkVaNumber } from "../../domain/virtual-account.js";
 import { parseSnapMoney, toSnapMoney } from "../../protocols/snap/money.js";
+import {
+  malformedField,
+  missingField,
+  type SnapCallbackReading,
+  UNREADABLE_BODY,
+} from "../../protocols/snap/payment-callback.js";
 import { formatSnapTimestamp, parseSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import { isPartnerServiceId, padPartnerServiceId, payerDigits } from "../../protocols/snap/va-number.js";
 import type {
@@ -12,7 +18,8 @@ import type {
   ProviderVaRef,
   ProviderVirtualAccount,
 } from "../provider.js";
-import { isRecord } from "../shared/wire-helpers.js";
+import { cannotConfirmNow, confirmedAs } from "../shared/confirmation.js";
+import { isRecord, parseJsonObject } from "../shared/wire-helpers.js";
 import { type AyoconnectSnapBank, bankByCode, MAX_LIFETIME_MS } from "./capabilities.js";
 import {
   AYOCONNECT_SNAP,
@@ -259,40 +266,31 @@ export interface CallbackPayment {
   payment: LatestPayment;
 }
 
-export type CallbackReading =
-  | { ok: true; callback: CallbackPayment }
-  | { ok: false; problem: "unreadable" }
-  | { ok: false; problem: "missing" | "format"; field: string };
+export type CallbackReading = SnapCallbackReading<CallbackPayment>;
 
 export function readPaymentCallback(rawBody: Buffer): CallbackReading {
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody.toString("utf8"));
-  } catch {
-    return { ok: false, problem: "unreadable" };
-  }
-  if (!isRecord(body) || !isRecord(body.virtualAccountData)) return { ok: false, problem: "unreadable" };
+  const body = parseJsonObject(rawBody);
+  if (!body || !isRecord(body.virtualAccountData)) return UNREADABLE_BODY;
   const data = body.virtualAccountData;
-  const missing = (field: string): CallbackReading => ({ ok: false, problem: "missing", field });
-  const format = (field: string): CallbackReading => ({ ok: false, problem: "format", field });
   const { partnerServiceId, virtualAccountNo, customerNo, trxId } = data;
-  if (partnerServiceId === undefined) return missing("virtualAccountData.partnerServiceId");
+  if (partnerServiceId === undefined) return missingField("virtualAccountData.partnerServiceId");
   if (typeof partnerServiceId !== "string" || !isPartnerServiceId(partnerServiceId))
-    return format("virtualAccountData.partnerServiceId");
-  if (virtualAccountNo === undefined) return missing("virtualAccountData.virtualAccountNo");
+    return malformedField("virtualAccountData.partnerServiceId");
+  if (virtualAccountNo === undefined) return missingField("virtualAccountData.virtualAccountNo");
   if (typeof virtualAccountNo !== "string" || !virtualAccountNo.startsWith(partnerServiceId)) {
-    return format("virtualAccountData.virtualAccountNo");
+    return malformedField("virtualAccountData.virtualAccountNo");
   }
   const vaNumber = payerDigits(virtualAccountNo);
-  if (!/^\d{1,23}$/.test(vaNumber)) return format("virtualAccountData.virtualAccountNo");
-  if (customerNo === undefined) return missing("virtualAccountData.customerNo");
-  if (typeof customerNo !== "string" || !CUSTOMER_NO.test(customerNo)) return format("virtualAccountData.customerNo");
-  if (trxId !== undefined && (typeof trxId !== "string" || !TRX_ID.test(trxId))) return format("virtualAccountData.trxId");
-  if (data.latestPaidAmount === undefined) return missing("virtualAccountData.latestPaidAmount");
-  if (data.latestPaidTime === undefined) return missing("virtualAccountData.latestPaidTime");
+  if (!/^\d{1,23}$/.test(vaNumber)) return malformedField("virtualAccountData.virtualAccountNo");
+  if (customerNo === undefined) return missingField("virtualAccountData.customerNo");
+  if (typeof customerNo !== "string" || !CUSTOMER_NO.test(customerNo)) return malformedField("virtualAccountData.customerNo");
+  if (trxId !== undefined && (typeof trxId !== "string" || !TRX_ID.test(trxId)))
+    return malformedField("virtualAccountData.trxId");
+  if (data.latestPaidAmount === undefined) return missingField("virtualAccountData.latestPaidAmount");
+  if (data.latestPaidTime === undefined) return missingField("virtualAccountData.latestPaidTime");
   const payment = readLatestPayment(data);
-  if (!payment) return format("virtualAccountData.latestPaidAmount");
-  return { ok: true, callback: { trxId, virtualAccountNo, partnerServiceId, customerNo, vaNumber, payment } };
+  if (!payment) return malformedField("virtualAccountData.latestPaidAmount");
+  return { ok: true, payment: { trxId, virtualAccountNo, partnerServiceId, customerNo, vaNumber, payment } };
 }
 
 export function toPaymentNotification(
@@ -337,8 +335,7 @@ export function paymentsFromInquiry(
   ];
 }
 
-const cannotTell = (why: string) =>
-  new DomainError("UNAVAILABLE", `${AYOCONNECT_SNAP} cannot confirm the payment now: ${why}`, { provider: AYOCONNECT_SNAP });
+const cannotTell = (why: string) => cannotConfirmNow(AYOCONNECT_SNAP, why);
 
 /**
  * What Inquiry VA says about the payment a callback claims. The same payment is the same
@@ -367,7 +364,7 @@ export function confirmationFromInquiry(
     }
     throw cannotTell("Inquiry VA shows another payment of this VA");
   }
-  return { paid: true, notification: { ...claim, amount: latest.amount, paidAt: latest.paidAt } };
+  return confirmedAs(claim, latest);
 }
 
 export const requestFieldOf = (providerField: string): string | undefined =>

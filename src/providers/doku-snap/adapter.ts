@@ -2,11 +2,12 @@ import { DomainError } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
 import { createAccessTokenClient } from "../../protocols/snap/access-token-client.js";
 import { createAccessTokenIssuer, readIssuedToken } from "../../protocols/snap/access-token-issuer.js";
-import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../../protocols/snap/answer.js";
 import { createSnapClient } from "../../protocols/snap/client.js";
 import { bearerToken, SnapHeader } from "../../protocols/snap/headers.js";
-import { externalIdReusedAnswer, verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
+import { verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
 import { toSnapMoney } from "../../protocols/snap/money.js";
+import { callbackPayment, snapCallbackAnswers, verifySnapPaymentCallback } from "../../protocols/snap/payment-callback.js";
+import { isSnapRefusal } from "../../protocols/snap/provider-answer.js";
 import { SnapOutcomes, SnapService } from "../../protocols/snap/response-code.js";
 import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../../protocols/snap/signature.js";
 import { padPartnerServiceId, payerDigits, splitVirtualAccountNo } from "../../protocols/snap/va-number.js";
@@ -18,7 +19,6 @@ import type {
   ProviderCreateRequest,
   ProviderVaRef,
   ProviderVirtualAccount,
-  RecordingResult,
   VaProvider,
   VirtualAccountChanges,
   WebhookResult,
@@ -35,7 +35,6 @@ import {
   encodeReference,
   fromCheckStatusResponse,
   fromCreateVaResponse,
-  type NotificationReading,
   paymentReference,
   paymentsFromStatus,
   readPaymentNotification,
@@ -86,8 +85,6 @@ export interface DokuSnapProvider extends VaProvider {
   checkStatus(va: ProviderVaRef, signal: AbortSignal): Promise<DokuStatus>;
   simulatePayment(va: ProviderVaRef, amount: Rupiah, signal: AbortSignal): Promise<{ providerPaymentRef: string }>;
 }
-
-const NOTIFICATION_ACKNOWLEDGED = SnapOutcomes.successful;
 
 export function createDokuSnapProvider(config: DokuSnapConfig): DokuSnapProvider {
   const now = config.now ?? (() => new Date());
@@ -183,7 +180,7 @@ export function createDokuSnapProvider(config: DokuSnapConfig): DokuSnapProvider
   async function receiveNotification(request: InboundHttpRequest): Promise<WebhookResult> {
     const receivedAt = now();
     const tokenSecret = config.tokenSecret;
-    const verdict = await verifyInboundSnapRequest(request, {
+    const notification = await verifySnapPaymentCallback(request, {
       serviceCode: SnapService.vaPayment,
       signedPath: config.notificationPath ?? request.path,
       credentialsOf: (partnerId) =>
@@ -197,22 +194,16 @@ export function createDokuSnapProvider(config: DokuSnapConfig): DokuSnapProvider
           : undefined,
       now: receivedAt,
       maxClockSkewMs: config.maxClockSkewMs,
-      staleIsDoubt: true,
+      read: readPaymentNotification,
     });
-    if (!verdict.ok) return { kind: "rejected", answer: verdict.answer, reason: verdict.reason };
+    if (!notification.ok) return notification.rejected;
     const token = bearerToken(request.headers[SnapHeader.authorization]) ?? "";
     const expiredToken = issuer.clientIdOfToken(token) === undefined;
-    const reading = readPaymentNotification(request.rawBody);
-    if (!reading.ok) return { kind: "rejected", ...notificationRefusal(reading) };
-    const doubt = verdict.request.doubt ?? (expiredToken ? "the access token it carries has expired" : undefined);
-    const echo = notificationEcho(request.rawBody);
-    return {
-      kind: "payment",
-      notification: toPaymentNotification(reading.payment, config.clientId, request.rawBody.toString("utf8"), receivedAt),
-      belief: doubt ? { verified: false, doubt } : { verified: true },
-      requestIdGuard: verdict.request.requestIdGuard,
-      answer: (result) => notificationAnswer(result, echo),
-    };
+    const verified = notification.request;
+    const doubt = verified.doubt ?? (expiredToken ? "the access token it carries has expired" : undefined);
+    const rawPayload = request.rawBody.toString("utf8");
+    const reported = toPaymentNotification(notification.payment, config.clientId, rawPayload, receivedAt);
+    return callbackPayment(verified, reported, notificationAnswer(notificationEcho(request.rawBody)), doubt);
   }
 
   return {
@@ -230,7 +221,8 @@ export function createDokuSnapProvider(config: DokuSnapConfig): DokuSnapProvider
       const answer = await client
         .call({ method: "POST", path: DokuSnapPath.createVa, body, signal, requestFieldOf })
         .catch(async (error: unknown) => {
-          if (!isConflict(error)) throw error;
+          // `409xx00` Conflict (the SDK's canned answer for a used trxId) or `409xx01` Duplicate.
+          if (!isSnapRefusal(error, SnapOutcomes.conflict, SnapOutcomes.duplicateReference)) throw error;
           const adopted = await adopt(request, { customerNo: body.customerNo }, signal);
           if (!adopted) throw error;
           return { virtualAccountData: adopted } as Record<string, unknown>;
@@ -321,10 +313,6 @@ const padded = (virtualAccountNo: string) => {
   return digits.length > 8 ? virtualAccountNo : virtualAccountNo.padStart(8, " ");
 };
 
-/** `409xx00` Conflict (the SDK's canned answer for a used trxId) or `409xx01` Duplicate. */
-const isConflict = (error: unknown) =>
-  error instanceof DomainError && typeof error.facts.providerCode === "string" && /^409\d\d0[01]$/.test(error.facts.providerCode);
-
 /** DOKU's field names in `400xx01/02` messages, as our request's fields. */
 const REQUEST_FIELDS: Readonly<Record<string, string>> = {
   customerNo: "number_suffix",
@@ -341,14 +329,6 @@ const REQUEST_FIELDS: Readonly<Record<string, string>> = {
 
 const requestFieldOf = (field: string) => (Object.hasOwn(REQUEST_FIELDS, field) ? REQUEST_FIELDS[field] : undefined);
 
-function notificationRefusal(reading: Exclude<NotificationReading, { ok: true }>): { answer: HttpAnswer; reason: string } {
-  const svc = SnapService.vaPayment;
-  if (reading.problem === "unreadable")
-    return { answer: snapAnswer(SnapOutcomes.badRequest, svc), reason: "body is not a JSON object" };
-  const answer = reading.problem === "missing" ? missingFieldAnswer(svc, reading.field) : badFieldAnswer(svc, reading.field);
-  return { answer, reason: `${reading.problem} ${reading.field}` };
-}
-
 /** The identity fields our acknowledgement echoes (SDK `generateNotificationResponse`). */
 function notificationEcho(rawBody: Buffer): Record<string, unknown> {
   const body: unknown = JSON.parse(rawBody.toString("utf8"));
@@ -362,11 +342,10 @@ function notificationEcho(rawBody: Buffer): Record<string, unknown> {
  * only when DOKU's own check status denies it, `409 2500` for a used X-EXTERNAL-ID with another body.
  * DOKU retries anything but 2xx (+30 min, +6 h, +12 h, its "Retry Notification" page).
  */
-function notificationAnswer(result: RecordingResult, echo: Record<string, unknown>): HttpAnswer {
-  const svc = SnapService.vaPayment;
-  if (result === "REFUTED") return snapAnswer(SnapOutcomes.invalidBill, svc, "Bill not found");
-  if (result === "ID_REUSED") return externalIdReusedAnswer(svc);
-  return snapAnswer(NOTIFICATION_ACKNOWLEDGED, svc, NOTIFICATION_ACKNOWLEDGED.message, { virtualAccountData: echo });
-}
+const notificationAnswer = (echo: Record<string, unknown>) =>
+  snapCallbackAnswers(SnapService.vaPayment, {
+    refutedMessage: "Bill not found",
+    acknowledgedExtra: { virtualAccountData: echo },
+  });
 
 export type { DokuSnapReference };

@@ -3,6 +3,12 @@ import { DomainError, invalidArgument } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
 import { type AmountRule, checkVaNumber, MAX_VA_DIGITS } from "../../domain/virtual-account.js";
 import { parseSnapMoney, type SnapMoney, toSnapMoney } from "../../protocols/snap/money.js";
+import {
+  malformedField,
+  missingField,
+  type SnapCallbackReading,
+  UNREADABLE_BODY,
+} from "../../protocols/snap/payment-callback.js";
 import { formatSnapTimestamp, parseSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import {
   composeVirtualAccountNo,
@@ -17,7 +23,8 @@ import type {
   ProviderVaRef,
   VirtualAccountChanges,
 } from "../provider.js";
-import { isRecord } from "../shared/wire-helpers.js";
+import { confirmedAs } from "../shared/confirmation.js";
+import { isRecord, parseJsonObject } from "../shared/wire-helpers.js";
 import {
   type DokuCheckStatusRequest,
   type DokuCreateVaRequest,
@@ -301,34 +308,24 @@ export interface DokuNotificationPayment {
   paidAt: Date | undefined;
 }
 
-export type NotificationReading =
-  | { ok: true; payment: DokuNotificationPayment }
-  | { ok: false; problem: "unreadable" }
-  | { ok: false; problem: "missing" | "format"; field: string };
+export type NotificationReading = SnapCallbackReading<DokuNotificationPayment>;
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 export function readPaymentNotification(rawBody: Buffer): NotificationReading {
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody.toString("utf8"));
-  } catch {
-    return { ok: false, problem: "unreadable" };
-  }
-  if (!isRecord(body)) return { ok: false, problem: "unreadable" };
-  const missing = (field: string): NotificationReading => ({ ok: false, problem: "missing", field });
-  const format = (field: string): NotificationReading => ({ ok: false, problem: "format", field });
+  const body = parseJsonObject(rawBody);
+  if (!body) return UNREADABLE_BODY;
   const { virtualAccountNo, trxId, paymentRequestId, paidAmount } = body;
-  if (virtualAccountNo === undefined) return missing("virtualAccountNo");
+  if (virtualAccountNo === undefined) return missingField("virtualAccountNo");
   if (typeof virtualAccountNo !== "string" || !/^\d{1,28}$/.test(payerDigits(virtualAccountNo)))
-    return format("virtualAccountNo");
-  if (trxId === undefined) return missing("trxId");
-  if (typeof trxId !== "string" || !TRX_ID.test(trxId)) return format("trxId");
-  if (paymentRequestId === undefined) return missing("paymentRequestId");
-  if (typeof paymentRequestId !== "string" || !REQUEST_ID.test(paymentRequestId)) return format("paymentRequestId");
-  if (paidAmount === undefined) return missing("paidAmount");
+    return malformedField("virtualAccountNo");
+  if (trxId === undefined) return missingField("trxId");
+  if (typeof trxId !== "string" || !TRX_ID.test(trxId)) return malformedField("trxId");
+  if (paymentRequestId === undefined) return missingField("paymentRequestId");
+  if (typeof paymentRequestId !== "string" || !REQUEST_ID.test(paymentRequestId)) return malformedField("paymentRequestId");
+  if (paidAmount === undefined) return missingField("paidAmount");
   const amount = parseSnapMoney(paidAmount);
-  if (amount === undefined || amount <= 0n) return format("paidAmount");
+  if (amount === undefined || amount <= 0n) return malformedField("paidAmount");
   const info = isRecord(body.additionalInfo) ? body.additionalInfo : {};
   const paidAt = typeof info.trxDateTime === "string" ? parseSnapTimestamp(info.trxDateTime) : undefined;
   return { ok: true, payment: { trxId, paymentRequestId, virtualAccountNo, amount, paidAt } };
@@ -386,6 +383,5 @@ export function confirmationFromStatus(
   if (status.paymentRequestId !== undefined && status.paymentRequestId !== payment.paymentRequestId) {
     throw new DomainError("UNAVAILABLE", `${DOKU_SNAP}'s check status shows another payment of this VA`, { provider: DOKU_SNAP });
   }
-  const amount = status.paidAmount ?? claim.amount;
-  return { paid: true, notification: { ...claim, amount, paidAt: status.paidAt ?? claim.paidAt } };
+  return confirmedAs(claim, { amount: status.paidAmount ?? claim.amount, paidAt: status.paidAt });
 }

@@ -1,24 +1,24 @@
 import { DomainError } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
-import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../../protocols/snap/answer.js";
+import { snapAnswer } from "../../protocols/snap/answer.js";
 import { createSnapClient } from "../../protocols/snap/client.js";
-import { externalIdReusedAnswer, verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
 import { toSnapMoney } from "../../protocols/snap/money.js";
+import { callbackPayment, snapCallbackAnswers, verifySnapPaymentCallback } from "../../protocols/snap/payment-callback.js";
+import { isSnapRefusal } from "../../protocols/snap/provider-answer.js";
 import { SnapOutcomes, SnapService } from "../../protocols/snap/response-code.js";
 import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../../protocols/snap/signature.js";
 import type {
   Confirmation,
-  HttpAnswer,
   InboundHttpRequest,
   PaymentNotification,
   ProviderCreateRequest,
   ProviderVaRef,
   ProviderVirtualAccount,
-  RecordingResult,
   VaProvider,
   VirtualAccountChanges,
   WebhookResult,
 } from "../provider.js";
+import { unadoptableVa } from "../shared/lost-create.js";
 import { isRecord } from "../shared/wire-helpers.js";
 import { DURIANPAY_SNAP } from "./capabilities.js";
 import { createDurianpayTokenSource } from "./token.js";
@@ -27,7 +27,6 @@ import {
   type DurianpayPaymentStatus,
   fromCreateVaResponse,
   fromStatusResponse,
-  type NotificationReading,
   paymentsFromStatus,
   readPaymentNotification,
   requestFieldOf,
@@ -68,8 +67,13 @@ export interface DurianpaySnapProvider extends VaProvider {
 }
 
 const svc = SnapService.vaPayment;
-const ACKNOWLEDGED = snapAnswer(SnapOutcomes.successful, svc);
-const REFUTED = snapAnswer(SnapOutcomes.invalidBill, svc);
+
+/**
+ * Durianpay retries anything but 200 OK after 2, 5, 10, 90 and 210 minutes. `200 2002500` for a
+ * payment we recorded or hold (it stops); `404 4042512` only when its own status API denies the
+ * payment (retried, refuted again each time); `409 4092500` for a used X-EXTERNAL-ID with another body.
+ */
+const notificationAnswer = snapCallbackAnswers(svc);
 
 export function createDurianpaySnapProvider(config: DurianpaySnapConfig): DurianpaySnapProvider {
   const now = config.now ?? (() => new Date());
@@ -121,7 +125,11 @@ export function createDurianpaySnapProvider(config: DurianpaySnapConfig): Durian
       const answer = await client
         .call({ method: "POST", path: paths.createVa, body, signal, requestFieldOf })
         .catch((error: unknown) => {
-          throw isDuplicateTrxId(error) ? unadoptable(request.externalId, error) : error;
+          // `409 27 01` ("Must be unique"): adopting needs the number Durianpay chose, returned only in the
+          // lost answer; no lookup by trxId alone is published.
+          throw isSnapRefusal(error, SnapOutcomes.duplicateReference)
+            ? unadoptableVa(DURIANPAY_SNAP, request.externalId, error)
+            : error;
         });
       return fromCreateVaResponse(answer, body, config.clientKey);
     },
@@ -182,65 +190,27 @@ export function createDurianpaySnapProvider(config: DurianpaySnapConfig): Durian
 
     async receiveWebhook(request: InboundHttpRequest): Promise<WebhookResult> {
       const receivedAt = now();
-      const verdict = await verifyInboundSnapRequest(request, {
+      const notification = await verifySnapPaymentCallback(request, {
         serviceCode: svc,
         signedPath: config.callbackPath ?? request.path,
         credentialsOf: (partnerId) =>
           partnerId === config.clientKey ? { kind: "asymmetric", publicKey: durianpayPublicKey } : undefined,
         now: receivedAt,
         maxClockSkewMs: config.maxClockSkewMs,
-        staleIsDoubt: true,
+        read: readPaymentNotification,
       });
-      if (!verdict.ok) return { kind: "rejected", answer: verdict.answer, reason: verdict.reason };
-
-      const reading = readPaymentNotification(request.rawBody);
-      if (!reading.ok) return { kind: "rejected", ...notificationRefusal(reading) };
-      if (reading.payment.status === "REJECTED") {
+      if (!notification.ok) return notification.rejected;
+      if (notification.payment.status === "REJECTED") {
         // "The payment is rejected, the fund will be refunded to the payor": no money for us, nothing to record.
-        return { kind: "rejected", answer: ACKNOWLEDGED, reason: "payment rejected by Durianpay (09), refunded" };
+        return {
+          kind: "rejected",
+          answer: snapAnswer(SnapOutcomes.successful, svc),
+          reason: "payment rejected by Durianpay (09), refunded",
+        };
       }
-      const { doubt, requestIdGuard } = verdict.request;
-      return {
-        kind: "payment",
-        notification: toPaymentNotification(reading.payment, config.clientKey, request.rawBody.toString("utf8"), receivedAt),
-        belief: doubt ? { verified: false, doubt } : { verified: true },
-        requestIdGuard,
-        answer: notificationAnswer,
-      };
+      const rawPayload = request.rawBody.toString("utf8");
+      const reported = toPaymentNotification(notification.payment, config.clientKey, rawPayload, receivedAt);
+      return callbackPayment(notification.request, reported, notificationAnswer);
     },
   };
-}
-
-/** `409 27 01`: Durianpay already holds a VA for this trxId ("Must be unique"). */
-const isDuplicateTrxId = (error: unknown): error is DomainError =>
-  error instanceof DomainError && typeof error.facts.providerCode === "string" && /^409\d\d01$/.test(error.facts.providerCode);
-
-/**
- * A VA made by an attempt whose answer was lost cannot be adopted: update-va and status need the VA
- * number Durianpay chose and returned only in that answer, and no lookup by trxId alone is published.
- */
-function unadoptable(trxId: string, cause: DomainError): DomainError {
-  return new DomainError(
-    "FAILED_PRECONDITION",
-    `${DURIANPAY_SNAP} already holds a VA for trxId ${trxId} from an attempt whose answer was lost, and cannot look it up by trxId`,
-    { ...cause.facts, provider: DURIANPAY_SNAP },
-  );
-}
-
-function notificationRefusal(reading: Exclude<NotificationReading, { ok: true }>): { answer: HttpAnswer; reason: string } {
-  if (reading.problem === "unreadable")
-    return { answer: snapAnswer(SnapOutcomes.badRequest, svc), reason: "body is not a JSON object" };
-  const answer = reading.problem === "missing" ? missingFieldAnswer(svc, reading.field) : badFieldAnswer(svc, reading.field);
-  return { answer, reason: `${reading.problem} ${reading.field}` };
-}
-
-/**
- * Durianpay retries anything but 200 OK after 2, 5, 10, 90 and 210 minutes. `200 2002500` for a
- * payment we recorded or hold (it stops); `404 4042512` only when its own status API denies the
- * payment (retried, refuted again each time); `409 4092500` for a used X-EXTERNAL-ID with another body.
- */
-function notificationAnswer(result: RecordingResult): HttpAnswer {
-  if (result === "REFUTED") return REFUTED;
-  if (result === "ID_REUSED") return externalIdReusedAnswer(svc);
-  return ACKNOWLEDGED;
 }

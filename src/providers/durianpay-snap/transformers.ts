@@ -2,6 +2,12 @@ import { DomainError, invalidArgument } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
 import { checkVaNumber } from "../../domain/virtual-account.js";
 import { parseSnapMoney, toSnapMoney } from "../../protocols/snap/money.js";
+import {
+  malformedField,
+  missingField,
+  type SnapCallbackReading,
+  UNREADABLE_BODY,
+} from "../../protocols/snap/payment-callback.js";
 import { formatSnapTimestamp, parseSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import type {
   Confirmation,
@@ -11,7 +17,8 @@ import type {
   ProviderVirtualAccount,
   VirtualAccountChanges,
 } from "../provider.js";
-import { isRecord } from "../shared/wire-helpers.js";
+import { cannotConfirmNow, confirmedAs, unpaidByStatus } from "../shared/confirmation.js";
+import { isRecord, parseJsonObject } from "../shared/wire-helpers.js";
 import { DURIANPAY_SNAP, PREFIX_DIGITS, SUFFIX_DIGITS } from "./capabilities.js";
 import {
   DURIANPAY_UNPAID,
@@ -209,39 +216,30 @@ export interface DurianpayNotifiedPayment {
   status: "COMPLETED" | "REJECTED";
 }
 
-export type NotificationReading =
-  | { ok: true; payment: DurianpayNotifiedPayment }
-  | { ok: false; problem: "unreadable" }
-  | { ok: false; problem: "missing" | "format"; field: string };
+export type NotificationReading = SnapCallbackReading<DurianpayNotifiedPayment>;
 
 export function readPaymentNotification(rawBody: Buffer): NotificationReading {
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody.toString("utf8"));
-  } catch {
-    return { ok: false, problem: "unreadable" };
-  }
-  if (!isRecord(body)) return { ok: false, problem: "unreadable" };
-  const missing = (field: string): NotificationReading => ({ ok: false, problem: "missing", field });
-  const format = (field: string): NotificationReading => ({ ok: false, problem: "format", field });
+  const body = parseJsonObject(rawBody);
+  if (!body) return UNREADABLE_BODY;
   const info = isRecord(body.additionalInfo) ? body.additionalInfo : {};
 
   const virtualAccountNo = digitsOf(body.virtualAccountNo);
-  if (body.virtualAccountNo === undefined) return missing("virtualAccountNo");
-  if (virtualAccountNo === undefined || !/^\d{1,28}$/.test(virtualAccountNo)) return format("virtualAccountNo");
-  if (body.trxId === undefined) return missing("trxId");
-  if (typeof body.trxId !== "string" || !TRX_ID.test(body.trxId)) return format("trxId");
-  if (body.paymentRequestId === undefined) return missing("paymentRequestId");
-  if (typeof body.paymentRequestId !== "string" || !PAYMENT_ID.test(body.paymentRequestId)) return format("paymentRequestId");
-  if (body.paidAmount === undefined) return missing("paidAmount");
+  if (body.virtualAccountNo === undefined) return missingField("virtualAccountNo");
+  if (virtualAccountNo === undefined || !/^\d{1,28}$/.test(virtualAccountNo)) return malformedField("virtualAccountNo");
+  if (body.trxId === undefined) return missingField("trxId");
+  if (typeof body.trxId !== "string" || !TRX_ID.test(body.trxId)) return malformedField("trxId");
+  if (body.paymentRequestId === undefined) return missingField("paymentRequestId");
+  if (typeof body.paymentRequestId !== "string" || !PAYMENT_ID.test(body.paymentRequestId))
+    return malformedField("paymentRequestId");
+  if (body.paidAmount === undefined) return missingField("paidAmount");
   const amount = parseSnapMoney(body.paidAmount);
-  if (amount === undefined || amount <= 0n) return format("paidAmount");
+  if (amount === undefined || amount <= 0n) return malformedField("paidAmount");
   const paidAt = typeof body.trxDateTime === "string" ? parseSnapTimestamp(body.trxDateTime) : undefined;
-  if (body.trxDateTime !== undefined && paidAt === undefined) return format("trxDateTime");
+  if (body.trxDateTime !== undefined && paidAt === undefined) return malformedField("trxDateTime");
   const flag = info.latestTransactionStatus;
-  if (flag === undefined) return missing("additionalInfo.latestTransactionStatus");
+  if (flag === undefined) return missingField("additionalInfo.latestTransactionStatus");
   if (flag !== DurianpayTransactionStatus.completed && flag !== DurianpayTransactionStatus.rejected) {
-    return format("additionalInfo.latestTransactionStatus");
+    return malformedField("additionalInfo.latestTransactionStatus");
   }
   return {
     ok: true,
@@ -298,19 +296,18 @@ export function paymentsFromStatus(
   ];
 }
 
-const cannotTell = (why: string) =>
-  new DomainError("UNAVAILABLE", `${DURIANPAY_SNAP} cannot confirm the payment now: ${why}`, { provider: DURIANPAY_SNAP });
-
 /** What the status answer (asked about this payment id) says about the claimed payment; Durianpay's amount wins. */
 export function confirmationFromStatus(
   claim: PaymentNotification,
   paymentRequestId: string,
   status: DurianpayPaymentStatus,
 ): Confirmation {
-  if (status.state === "UNPAID") return { paid: false, reason: `${DURIANPAY_SNAP}'s status API says the VA is unpaid` };
+  if (status.state === "UNPAID") return unpaidByStatus(DURIANPAY_SNAP);
   if (status.state === "REJECTED")
     return { paid: false, reason: `${DURIANPAY_SNAP} rejected the payment (09): refunded to the payer` };
-  if (status.paymentRequestId !== paymentRequestId) throw cannotTell("its status API shows another payment of this VA");
+  if (status.paymentRequestId !== paymentRequestId) {
+    throw cannotConfirmNow(DURIANPAY_SNAP, "its status API shows another payment of this VA");
+  }
   if (status.paidAmount === undefined) throw malformed("status", "paidAmount");
-  return { paid: true, notification: { ...claim, amount: status.paidAmount, paidAt: status.paidAt ?? claim.paidAt } };
+  return confirmedAs(claim, { amount: status.paidAmount, paidAt: status.paidAt });
 }

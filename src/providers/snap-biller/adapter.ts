@@ -5,6 +5,8 @@ import { createSnapClient, type SnapClient } from "../../protocols/snap/client.j
 import { SnapHeader } from "../../protocols/snap/headers.js";
 import { type InboundCredentials, verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
 import { toSnapMoney } from "../../protocols/snap/money.js";
+import { isSnapRefusal } from "../../protocols/snap/provider-answer.js";
+import { SnapOutcomes } from "../../protocols/snap/response-code.js";
 import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../../protocols/snap/signature.js";
 import { formatSnapTimestamp, jakartaDay } from "../../protocols/snap/timestamp.js";
 import {
@@ -132,8 +134,7 @@ export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerPr
       await client.call({ method: "POST", path: bank.createVaPath, body, signal });
     } catch (error) {
       // 409xx01 Duplicate: a retried create after the first registration went through.
-      const code = error instanceof DomainError ? error.facts.providerCode : undefined;
-      if (code === undefined || !/^409\d\d01$/.test(code)) throw error;
+      if (!isSnapRefusal(error, SnapOutcomes.duplicateReference)) throw error;
     }
   }
 
@@ -208,8 +209,7 @@ export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerPr
       try {
         answer = await client.call({ method: "POST", path: BillerPath.inquiryStatus, body, signal });
       } catch (error) {
-        const code = error instanceof DomainError ? error.facts.providerCode : undefined;
-        if (code && /^404\d\d01$/.test(code)) return [];
+        if (isSnapRefusal(error, SnapOutcomes.transactionNotFound)) return [];
         throw error;
       }
       return readListedPayments(answer).map((listed) => ({
@@ -244,9 +244,9 @@ export function createSnapBillerProvider(config: SnapBillerConfig): SnapBillerPr
       try {
         return readInquiryStatusAnswer(await client.call({ method: "POST", path: BillerPath.inquiryStatus, body, signal }));
       } catch (error) {
-        if (!(error instanceof DomainError)) throw error;
         // 404xx01 Transaction Not Found: the bank never took money for this inquiry.
-        if (error.facts.providerCode && /^404\d\d01$/.test(error.facts.providerCode)) return { state: "UNPAID" };
+        if (isSnapRefusal(error, SnapOutcomes.transactionNotFound)) return { state: "UNPAID" };
+        if (!(error instanceof DomainError)) throw error;
         return { state: "UNKNOWN", reason: error.message };
       }
     },

@@ -1,10 +1,11 @@
 import type { Rupiah } from "../../domain/money.js";
-import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../../protocols/snap/answer.js";
+import { snapAnswer } from "../../protocols/snap/answer.js";
 import { parseSnapMoney, type SnapMoney, toSnapMoney } from "../../protocols/snap/money.js";
+import { snapBodyRefusal, UNREADABLE_BODY } from "../../protocols/snap/payment-callback.js";
 import { type SnapOutcome, SnapOutcomes, SnapService } from "../../protocols/snap/response-code.js";
 import { parseSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import type { HttpAnswer } from "../provider.js";
-import { isRecord } from "../shared/wire-helpers.js";
+import { isRecord, parseJsonObject } from "../shared/wire-helpers.js";
 
 /**
  * The SNAP "biller" wire format (providers.md §2.1, §2.6, §2.7, §3): banks call our Inquiry (24)
@@ -70,25 +71,14 @@ class FieldProblem extends Error {
   }
 }
 
-function parseBody(rawBody: Buffer): Record<string, unknown> | undefined {
-  try {
-    const body: unknown = JSON.parse(rawBody.toString("utf8"));
-    return isRecord(body) ? body : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function read<T>(rawBody: Buffer, serviceCode: string, reader: (body: Record<string, unknown>) => T): Reading<T> {
-  const body = parseBody(rawBody);
-  if (!body) return { ok: false, answer: snapAnswer(SnapOutcomes.badRequest, serviceCode), reason: "body is not a JSON object" };
+  const body = parseJsonObject(rawBody);
+  if (!body) return { ok: false, ...snapBodyRefusal(UNREADABLE_BODY, serviceCode) };
   try {
     return { ok: true, value: reader(body) };
   } catch (error) {
     if (!(error instanceof FieldProblem)) throw error;
-    const answer =
-      error.kind === "missing" ? missingFieldAnswer(serviceCode, error.field) : badFieldAnswer(serviceCode, error.field);
-    return { ok: false, answer, reason: error.message };
+    return { ok: false, ...snapBodyRefusal({ ok: false, problem: error.kind, field: error.field }, serviceCode) };
   }
 }
 

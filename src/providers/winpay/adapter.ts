@@ -1,25 +1,23 @@
 import { DomainError } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
-import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../../protocols/snap/answer.js";
 import { createSnapClient } from "../../protocols/snap/client.js";
-import { externalIdReusedAnswer, verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
 import { toSnapMoney } from "../../protocols/snap/money.js";
+import { callbackPayment, snapCallbackAnswers, verifySnapPaymentCallback } from "../../protocols/snap/payment-callback.js";
+import { isSnapRefusal } from "../../protocols/snap/provider-answer.js";
 import { SnapOutcomes, SnapService } from "../../protocols/snap/response-code.js";
 import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../../protocols/snap/signature.js";
 import type {
   Confirmation,
-  HttpAnswer,
   InboundHttpRequest,
   PaymentNotification,
   ProviderCreateRequest,
   ProviderVaRef,
   ProviderVirtualAccount,
-  RecordingResult,
   VaProvider,
   WebhookResult,
 } from "../provider.js";
+import { unadoptableVa } from "../shared/lost-create.js";
 import {
-  type CallbackReading,
   confirmationFromStatus,
   decodeReference,
   fromCreateVaResponse,
@@ -71,8 +69,12 @@ export interface WinpayProvider extends VaProvider {
   simulatePayment(va: ProviderVaRef, amount: Rupiah, signal: AbortSignal): Promise<{ providerPaymentRef: string }>;
 }
 
-const CALLBACK_ACKNOWLEDGED = snapAnswer(SnapOutcomes.successful, SnapService.vaPayment);
-const CALLBACK_REFUTED = snapAnswer(SnapOutcomes.invalidBill, SnapService.vaPayment);
+/**
+ * `{"responseCode":"2002500","responseMessage":"Successful"}` for a payment we recorded or hold; a
+ * retry with the same X-EXTERNAL-ID and body gets it again. `4042512` only when Winpay's own API
+ * denies the payment, `4092500` for a used X-EXTERNAL-ID with a different body.
+ */
+const callbackAnswer = snapCallbackAnswers(SnapService.vaPayment);
 
 export function createWinpayProvider(config: WinpayConfig): WinpayProvider {
   const now = config.now ?? (() => new Date());
@@ -108,7 +110,9 @@ export function createWinpayProvider(config: WinpayConfig): WinpayProvider {
       const answer = await client
         .call({ method: "POST", path: WinpayPath.createVa, body, signal, requestFieldOf })
         .catch((error: unknown) => {
-          throw isDuplicateTrxId(error) ? unadoptable(request.externalId, error) : error;
+          // `4092701 Duplicate trxId`: adopting needs the `contractId` only the lost answer carried (seed 003:
+          // "trxId and contractId not found"), and Winpay offers no lookup by trxId alone.
+          throw isSnapRefusal(error, SnapOutcomes.duplicateReference) ? unadoptableVa(WINPAY, request.externalId, error) : error;
         });
       return fromCreateVaResponse(answer, config.partnerId);
     },
@@ -164,65 +168,18 @@ export function createWinpayProvider(config: WinpayConfig): WinpayProvider {
 
     async receiveWebhook(request: InboundHttpRequest): Promise<WebhookResult> {
       const receivedAt = now();
-      const verdict = await verifyInboundSnapRequest(request, {
+      const callback = await verifySnapPaymentCallback(request, {
         serviceCode: SnapService.vaPayment,
         signedPath: config.callbackPath ?? request.path,
         credentialsOf: () => ({ kind: "asymmetric", publicKey: winpayPublicKey }),
         now: receivedAt,
         maxClockSkewMs: config.maxClockSkewMs,
-        staleIsDoubt: true,
+        read: readPaymentCallback,
       });
-      if (!verdict.ok) return { kind: "rejected", answer: verdict.answer, reason: verdict.reason };
-
-      const reading = readPaymentCallback(request.rawBody);
-      if (!reading.ok) return { kind: "rejected", ...callbackRefusal(reading) };
+      if (!callback.ok) return callback.rejected;
       const rawPayload = request.rawBody.toString("utf8");
-      const { doubt, requestIdGuard } = verdict.request;
-      return {
-        kind: "payment",
-        notification: toPaymentNotification(reading.payment, config.partnerId, rawPayload, receivedAt),
-        belief: doubt ? { verified: false, doubt } : { verified: true },
-        requestIdGuard,
-        answer: callbackAnswer,
-      };
+      const notification = toPaymentNotification(callback.payment, config.partnerId, rawPayload, receivedAt);
+      return callbackPayment(callback.request, notification, callbackAnswer);
     },
   };
-}
-
-const isDuplicateTrxId = (error: unknown): error is DomainError =>
-  error instanceof DomainError && typeof error.facts.providerCode === "string" && /^409\d\d01$/.test(error.facts.providerCode);
-
-/**
- * `4092701 Duplicate trxId`: Winpay holds a VA for this trxId, made by an attempt whose answer never
- * reached us. It cannot be adopted: inquiry-va, status and delete-va all need the `contractId` that
- * only the lost answer carried (seed 003: "trxId and contractId not found"), and Winpay offers no
- * lookup by trxId alone. A new trxId would make a second VA, so the caller must decide.
- */
-function unadoptable(trxId: string, cause: DomainError): DomainError {
-  return new DomainError(
-    "FAILED_PRECONDITION",
-    `${WINPAY} already holds a VA for trxId ${trxId} from an attempt whose answer was lost, and cannot look it up by trxId`,
-    { ...cause.facts, provider: WINPAY },
-  );
-}
-
-/** `400 25 00` for a body that is not a JSON object, `400 25 02`/`01` for a missing/malformed field. */
-function callbackRefusal(reading: Exclude<CallbackReading, { ok: true }>): { answer: HttpAnswer; reason: string } {
-  const svc = SnapService.vaPayment;
-  if (reading.problem === "unreadable") {
-    return { answer: snapAnswer(SnapOutcomes.badRequest, svc), reason: "body is not a JSON object" };
-  }
-  const answer = reading.problem === "missing" ? missingFieldAnswer(svc, reading.field) : badFieldAnswer(svc, reading.field);
-  return { answer, reason: `${reading.problem} ${reading.field}` };
-}
-
-/**
- * `{"responseCode":"2002500","responseMessage":"Successful"}` for a payment we recorded or hold; a
- * retry with the same X-EXTERNAL-ID and body gets it again. `4042519` only when Winpay's own API
- * denies the payment, `4092500` for a used X-EXTERNAL-ID with a different body.
- */
-function callbackAnswer(result: RecordingResult): HttpAnswer {
-  if (result === "REFUTED") return CALLBACK_REFUTED;
-  if (result === "ID_REUSED") return externalIdReusedAnswer(SnapService.vaPayment);
-  return CALLBACK_ACKNOWLEDGED;
 }

@@ -2,10 +2,17 @@ import { DomainError, invalidArgument } from "../../domain/errors.js";
 import { parseRupiah, type Rupiah } from "../../domain/money.js";
 import { type AmountRule, checkVaNumber, type VaUsage } from "../../domain/virtual-account.js";
 import { parseSnapMoney, toSnapMoney } from "../../protocols/snap/money.js";
+import {
+  malformedField,
+  missingField,
+  type SnapCallbackReading,
+  UNREADABLE_BODY,
+} from "../../protocols/snap/payment-callback.js";
 import { formatSnapTimestamp, parseSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import { payerDigits } from "../../protocols/snap/va-number.js";
 import type { Confirmation, PaymentNotification, ProviderCreateRequest, ProviderVirtualAccount } from "../provider.js";
-import { isRecord } from "../shared/wire-helpers.js";
+import { cannotConfirmNow, confirmedAs, unpaidByStatus } from "../shared/confirmation.js";
+import { isRecord, parseJsonObject } from "../shared/wire-helpers.js";
 import {
   CUSTOMER_NO,
   channelSupports,
@@ -239,10 +246,7 @@ export interface WinpayCallbackPayment {
   paidAt: Date | undefined;
 }
 
-export type CallbackReading =
-  | { ok: true; payment: WinpayCallbackPayment }
-  | { ok: false; problem: "unreadable" }
-  | { ok: false; problem: "missing" | "format"; field: string };
+export type CallbackReading = SnapCallbackReading<WinpayCallbackPayment>;
 
 /**
  * Reads a payment callback leniently where Winpay's own sample is loose (`"10000"` amounts, a
@@ -250,43 +254,36 @@ export type CallbackReading =
  * The fee is `feeAmount`, or `paidAmount − nettAmount` when only the net is given.
  */
 export function readPaymentCallback(rawBody: Buffer): CallbackReading {
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody.toString("utf8"));
-  } catch {
-    return { ok: false, problem: "unreadable" };
-  }
-  if (!isRecord(body)) return { ok: false, problem: "unreadable" };
+  const body = parseJsonObject(rawBody);
+  if (!body) return UNREADABLE_BODY;
   const info = isRecord(body.additionalInfo) ? body.additionalInfo : {};
-  const missing = (field: string): CallbackReading => ({ ok: false, problem: "missing", field });
-  const format = (field: string): CallbackReading => ({ ok: false, problem: "format", field });
 
   const { virtualAccountNo, paymentRequestId, paidAmount, trxDateTime, trxId } = body;
-  if (virtualAccountNo === undefined) return missing("virtualAccountNo");
+  if (virtualAccountNo === undefined) return missingField("virtualAccountNo");
   if (typeof virtualAccountNo !== "string" || !/^\d{1,28}$/.test(payerDigits(virtualAccountNo))) {
-    return format("virtualAccountNo");
+    return malformedField("virtualAccountNo");
   }
-  if (paymentRequestId === undefined) return missing("paymentRequestId");
+  if (paymentRequestId === undefined) return missingField("paymentRequestId");
   const paymentId = typeof paymentRequestId === "number" ? String(paymentRequestId) : paymentRequestId;
   if (typeof paymentId !== "string" || !REFERENCE_PART.test(paymentId) || paymentId.length > 128) {
-    return format("paymentRequestId");
+    return malformedField("paymentRequestId");
   }
-  if (paidAmount === undefined) return missing("paidAmount");
+  if (paidAmount === undefined) return missingField("paidAmount");
   const amount = parseSnapMoney(paidAmount);
-  if (amount === undefined || amount <= 0n) return format("paidAmount");
-  if (info.contractId === undefined) return missing("additionalInfo.contractId");
+  if (amount === undefined || amount <= 0n) return malformedField("paidAmount");
+  if (info.contractId === undefined) return missingField("additionalInfo.contractId");
   if (typeof info.contractId !== "string" || !REFERENCE_PART.test(info.contractId)) {
-    return format("additionalInfo.contractId");
+    return malformedField("additionalInfo.contractId");
   }
   const paidAt = typeof trxDateTime === "string" ? parseSnapTimestamp(trxDateTime) : undefined;
-  if (trxDateTime !== undefined && paidAt === undefined) return format("trxDateTime");
+  if (trxDateTime !== undefined && paidAt === undefined) return malformedField("trxDateTime");
   const fee = optionalRupiah(info.feeAmount);
-  if (fee === null || (fee !== undefined && fee > amount)) return format("additionalInfo.feeAmount");
+  if (fee === null || (fee !== undefined && fee > amount)) return malformedField("additionalInfo.feeAmount");
   const nett = optionalRupiah(info.nettAmount);
-  if (nett === null || (nett !== undefined && nett > amount)) return format("additionalInfo.nettAmount");
-  if (trxId !== undefined && (typeof trxId !== "string" || !TRX_ID.test(trxId))) return format("trxId");
+  if (nett === null || (nett !== undefined && nett > amount)) return malformedField("additionalInfo.nettAmount");
+  if (trxId !== undefined && (typeof trxId !== "string" || !TRX_ID.test(trxId))) return malformedField("trxId");
   const referenceNo = referenceNoOf(body.referenceNo);
-  if (body.referenceNo !== undefined && referenceNo === undefined) return format("referenceNo");
+  if (body.referenceNo !== undefined && referenceNo === undefined) return malformedField("referenceNo");
   return {
     ok: true,
     payment: {
@@ -363,9 +360,6 @@ export function paymentsFromStatus(
   ];
 }
 
-const cannotTell = (why: string) =>
-  new DomainError("UNAVAILABLE", `${WINPAY} cannot confirm the payment now: ${why}`, { provider: WINPAY });
-
 /**
  * What the status answer says about the payment a callback claims. The same transfer is the same
  * `referenceNo`; a callback without one is matched by amount (a one-off VA is paid once). Winpay's
@@ -376,14 +370,13 @@ export function confirmationFromStatus(
   callback: WinpayCallbackPayment,
   status: WinpayPaymentStatus,
 ): Confirmation {
-  if (status.state === "UNPAID") return { paid: false, reason: `${WINPAY}'s status API says the VA is unpaid` };
-  if (status.state === "CHECK") throw cannotTell("its status API answers 02 (check)");
+  if (status.state === "UNPAID") return unpaidByStatus(WINPAY);
+  if (status.state === "CHECK") throw cannotConfirmNow(WINPAY, "its status API answers 02 (check)");
   if (status.paidAmount === undefined) throw malformed("status", "totalAmount");
   const same =
     callback.referenceNo === undefined ? status.paidAmount === claim.amount : status.referenceNo === callback.referenceNo;
-  if (!same) throw cannotTell("its status API shows another payment of this VA");
-  const fee = status.paidAmount === claim.amount ? claim.fee : undefined;
-  return { paid: true, notification: { ...claim, amount: status.paidAmount, fee, paidAt: status.paidAt ?? claim.paidAt } };
+  if (!same) throw cannotConfirmNow(WINPAY, "its status API shows another payment of this VA");
+  return confirmedAs(claim, { amount: status.paidAmount, paidAt: status.paidAt });
 }
 
 export function toPaymentNotification(

@@ -1,6 +1,5 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { formatRupiah2 } from "../../domain/money.js";
-import { signAsymmetric } from "../../protocols/snap/signature.js";
 import { formatSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import { padPartnerServiceId } from "../../protocols/snap/va-number.js";
 import { type AyoconnectSnapProvider, createAyoconnectSnapProvider } from "../../providers/ayoconnect-snap/adapter.js";
@@ -8,7 +7,7 @@ import { ayoconnectSnapCapabilities } from "../../providers/ayoconnect-snap/capa
 import { decodeReference, paymentReference } from "../../providers/ayoconnect-snap/transformers.js";
 import { CALLBACK_PATH, encodeSignature, type SignatureEncoding } from "../../providers/ayoconnect-snap/wire.js";
 import type { SandboxKit, SandboxKitOptions } from "../kit.js";
-import type { CallbackDelivery } from "../simulator-kit.js";
+import { type CallbackDelivery, signedSnapCallback } from "../simulator-kit.js";
 import { type AyoconnectSnapSimulator, type SimulatedPayment, startAyoconnectSnapSimulator } from "./simulator.js";
 
 const rsaKeys = () => generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -40,7 +39,6 @@ export async function startAyoconnectSnapKitWith(
   const ayoconnect = rsaKeys();
   const credentials = { clientId: "ayo-snap-sandbox", clientSecret: randomBytes(24).toString("hex"), partnerId: "AYOSNP" };
   const callbackUrl = `${webhookUrl}${CALLBACK_PATH}`;
-  const callbackPath = new URL(callbackUrl).pathname;
   const simulator = await startAyoconnectSnapSimulator({
     merchant: { ...credentials, publicKey: merchant.publicKey, callbackUrl },
     ayoconnectPrivateKey: ayoconnect.privateKey,
@@ -56,24 +54,11 @@ export async function startAyoconnectSnapKitWith(
     signatureEncoding,
     now,
   });
-  const signed = (body: string, at: Date, key = ayoconnect.privateKey): CallbackDelivery => {
-    const timestamp = formatSnapTimestamp(at);
-    return {
-      url: callbackUrl,
-      body,
-      headers: {
-        "content-type": "application/json",
-        "x-timestamp": timestamp,
-        "x-partner-id": credentials.partnerId,
-        "x-external-id": randomBytes(16).toString("hex"),
-        "x-signature": encodeSignature(
-          signAsymmetric({ method: "POST", path: callbackPath, body, timestamp }, key),
-          signatureEncoding,
-        ),
-        "channel-id": "95221",
-      },
-    };
-  };
+  const signed = (body: string, at: Date, key = ayoconnect.privateKey): CallbackDelivery =>
+    signedSnapCallback({ url: callbackUrl, partnerId: credentials.partnerId, channelId: "95221" }, body, at, key, {
+      externalId: randomBytes(16).toString("hex"),
+      encodeSignature: (signature) => encodeSignature(signature, signatureEncoding),
+    });
   return {
     simulator,
     provider,

@@ -26,14 +26,18 @@ import {
   type SignatureEncoding,
   signatureAsBase64,
 } from "../../providers/ayoconnect-snap/wire.js";
-import type { HttpAnswer, InboundHttpRequest } from "../../providers/provider.js";
+import type { HttpAnswer } from "../../providers/provider.js";
 import { isRecord } from "../../providers/shared/wire-helpers.js";
 import { CallbacksStoppingOnClientErrors } from "../ayoconnect/callbacks.js";
 import {
+  answerSnapRoute,
   callbackLifecycle,
   type DeliveryRecord,
+  inboundRequest,
   type SimulatorRequest,
   type SimulatorResponse,
+  SnapRefusal,
+  simulatorResponse,
   startSimulatorServer,
 } from "../simulator-kit.js";
 
@@ -78,13 +82,6 @@ export interface SimulatedVa {
 
 /** Bank prefixes (the callback sample's `14629` for BCA; the others made up, 5 digits, 4 for BNI). */
 const PREFIX: Record<string, string> = { BCA: "14629", BRI: "12581", BNI: "8662", MANDIRI: "89610" };
-
-/** A refusal met while reading a request: its SNAP answer. */
-class Refused extends Error {
-  constructor(readonly answer: HttpAnswer) {
-    super(answer.body);
-  }
-}
 
 const LOST_ANSWER: HttpAnswer = { status: 504, contentType: "text/html", body: "<html><body>504 Gateway Time-out</body></html>" };
 
@@ -184,20 +181,20 @@ export async function startAyoconnectSnapSimulator(options: AyoconnectSnapSimula
   const money = (value: unknown, field: string, svc: string): Rupiah | undefined => {
     if (value === undefined) return undefined;
     const amount = parseSnapMoney(value);
-    if (amount === undefined) throw new Refused(badFieldAnswer(svc, field));
+    if (amount === undefined) throw new SnapRefusal(badFieldAnswer(svc, field));
     return amount;
   };
   const text = (body: Record<string, unknown>, field: string, svc: string, pattern: RegExp): string => {
     const value = body[field];
-    if (value === undefined || value === "") throw new Refused(missingFieldAnswer(svc, field));
-    if (typeof value !== "string" || !pattern.test(value)) throw new Refused(badFieldAnswer(svc, field));
+    if (value === undefined || value === "") throw new SnapRefusal(missingFieldAnswer(svc, field));
+    if (typeof value !== "string" || !pattern.test(value)) throw new SnapRefusal(badFieldAnswer(svc, field));
     return value;
   };
   const expiry = (body: Record<string, unknown>, svc: string): Date => {
     if (body.expiredDate === undefined) return new Date(now().getTime() + 10 * 60_000); // "default expiry of 10 minutes"
     const at =
       typeof body.expiredDate === "string" && body.expiredDate.length === 25 ? parseSnapTimestamp(body.expiredDate) : undefined;
-    if (!at || at <= now()) throw new Refused(badFieldAnswer(svc, "expiredDate"));
+    if (!at || at <= now()) throw new SnapRefusal(badFieldAnswer(svc, "expiredDate"));
     return at;
   };
 
@@ -207,10 +204,10 @@ export async function startAyoconnectSnapSimulator(options: AyoconnectSnapSimula
     const virtualAccountNo = text(body, "virtualAccountNo", svc, /^ {0,7}\d{12,26}$/);
     // The trxId is checked for shape only: Inquiry VA answers the number's most recent VA (API Flows).
     text(body, "trxId", svc, /^[A-Za-z0-9]{32}$/);
-    if (partnerServiceId.length !== 8) throw new Refused(badFieldAnswer(svc, "partnerServiceId"));
+    if (partnerServiceId.length !== 8) throw new SnapRefusal(badFieldAnswer(svc, "partnerServiceId"));
     const va = byNumber.get(virtualAccountNo);
     if (!va || va.partnerServiceId !== partnerServiceId || va.customerNo !== customerNo) {
-      throw new Refused(snapAnswer(SnapOutcomes.invalidBill, svc, "Invalid Bill or VA"));
+      throw new SnapRefusal(snapAnswer(SnapOutcomes.invalidBill, svc, "Invalid Bill or VA"));
     }
     return va;
   }
@@ -247,21 +244,21 @@ export async function startAyoconnectSnapSimulator(options: AyoconnectSnapSimula
     const trxId = text(body, "trxId", svc, /^[A-Za-z0-9]{32}$/);
     const virtualAccountName = text(body, "virtualAccountName", svc, /^.{1,100}$/);
     const info = isRecord(body.additionalInfo) ? body.additionalInfo : undefined;
-    if (!info) throw new Refused(missingFieldAnswer(svc, "additionalInfo"));
+    if (!info) throw new SnapRefusal(missingFieldAnswer(svc, "additionalInfo"));
     if (info.isSingleUse !== "Y" && info.isSingleUse !== "N")
-      throw new Refused(badFieldAnswer(svc, "additionalInfo.isSingleUse"));
+      throw new SnapRefusal(badFieldAnswer(svc, "additionalInfo.isSingleUse"));
     const bank = typeof info.bankCode === "string" ? bankByAyoconnectCode(info.bankCode) : undefined;
-    if (!bank) throw new Refused(badFieldAnswer(svc, "additionalInfo.bankCode"));
+    if (!bank) throw new SnapRefusal(badFieldAnswer(svc, "additionalInfo.bankCode"));
     const total = money(body.totalAmount, "totalAmount", svc);
     const totalAmount = total === 0n ? undefined : total;
     if (totalAmount !== undefined && info.isSingleUse === "N" && !bank.multiPaymentClosedAmount) {
-      throw new Refused(badFieldAnswer(svc, "additionalInfo.isSingleUse"));
+      throw new SnapRefusal(badFieldAnswer(svc, "additionalInfo.isSingleUse"));
     }
     if (
       body.virtualAccountPhone !== undefined &&
       (typeof body.virtualAccountPhone !== "string" || !/^62\d{8,13}$/.test(body.virtualAccountPhone))
     ) {
-      throw new Refused(badFieldAnswer(svc, "virtualAccountPhone"));
+      throw new SnapRefusal(badFieldAnswer(svc, "virtualAccountPhone"));
     }
     const expiresAt = expiry(body, svc);
     if (byTrxId.has(trxId)) return snapAnswer(SnapOutcomes.conflict, svc, "External ID Conflict");
@@ -316,7 +313,7 @@ export async function startAyoconnectSnapSimulator(options: AyoconnectSnapSimula
     const svc = AyoconnectSnapService.updateVa;
     const va = findNamed(body, svc);
     if (body.trxId !== va.trxId || body.originalReferenceNo !== va.referenceNo) {
-      throw new Refused(snapAnswer(SnapOutcomes.invalidBill, svc, "Invalid Bill or VA"));
+      throw new SnapRefusal(snapAnswer(SnapOutcomes.invalidBill, svc, "Invalid Bill or VA"));
     }
     if (va.isSingleUse === "Y" && va.payments.length > 0) return snapAnswer(SnapOutcomes.paidBill, svc, "Paid Bill");
     va.virtualAccountName = text(body, "virtualAccountName", svc, /^.{1,100}$/);
@@ -389,19 +386,7 @@ export async function startAyoconnectSnapSimulator(options: AyoconnectSnapSimula
       },
     );
     if (!verdict.ok) return simulatorResponse(verdict.answer);
-    let body: unknown;
-    try {
-      body = JSON.parse(request.rawBody.toString("utf8"));
-    } catch {
-      return simulatorResponse(snapAnswer(SnapOutcomes.badRequest, route.svc));
-    }
-    if (!isRecord(body)) return simulatorResponse(snapAnswer(SnapOutcomes.badRequest, route.svc));
-    try {
-      return simulatorResponse(await route.handle(body, externalId));
-    } catch (error) {
-      if (error instanceof Refused) return simulatorResponse(error.answer);
-      throw error;
-    }
+    return answerSnapRoute(request.rawBody, route.svc, (body) => route.handle(body, externalId));
   }
 
   const server = await startSimulatorServer(handle);
@@ -433,17 +418,5 @@ export async function startAyoconnectSnapSimulator(options: AyoconnectSnapSimula
 }
 
 export type AyoconnectSnapSimulator = Awaited<ReturnType<typeof startAyoconnectSnapSimulator>>;
-
-function inboundRequest(request: SimulatorRequest): InboundHttpRequest {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(request.headers)) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  return { method: request.method, path: request.path, headers, rawBody: request.rawBody };
-}
-
-const simulatorResponse = (answer: HttpAnswer): SimulatorResponse => ({
-  status: answer.status,
-  body: answer.body,
-  headers: { "content-type": answer.contentType },
-});
 
 export { AYOCONNECT_SNAP_BANKS };

@@ -21,11 +21,15 @@ import { DokuPaymentFlag, type DokuPaymentNotification, DokuSnapInbound, DokuSna
 import type { HttpAnswer, InboundHttpRequest } from "../../providers/provider.js";
 import { isRecord } from "../../providers/shared/wire-helpers.js";
 import {
+  answerSnapRoute,
   CallbackSender,
   callbackLifecycle,
   type DeliveryRecord,
+  inboundRequest,
   type SimulatorRequest,
   type SimulatorResponse,
+  SnapRefusal,
+  simulatorResponse,
   startSimulatorServer,
 } from "../simulator-kit.js";
 import { DokuSnapBook, type PaymentAttempt, type SimulatedPayment, type SimulatedVa, type VaTerms } from "./book.js";
@@ -74,12 +78,6 @@ const NAME = /^[a-zA-Z0-9.\\\-/+,=_:'@% ]{1,255}$/;
 const AMOUNT = /^(0|[1-9]\d{0,15})(\.\d{2})?$/;
 const EXPIRED_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$/;
 
-class Refused extends Error {
-  constructor(readonly answer: HttpAnswer) {
-    super(answer.body);
-  }
-}
-
 type Body = Record<string, unknown>;
 
 function field(body: Body, path: string): unknown {
@@ -90,8 +88,8 @@ function field(body: Body, path: string): unknown {
 
 function text(body: Body, path: string, svc: string, pattern?: RegExp): string {
   const value = field(body, path);
-  if (value === undefined || value === null || value === "") throw new Refused(missingFieldAnswer(svc, path));
-  if (typeof value !== "string" || (pattern && !pattern.test(value))) throw new Refused(badFieldAnswer(svc, path));
+  if (value === undefined || value === null || value === "") throw new SnapRefusal(missingFieldAnswer(svc, path));
+  if (typeof value !== "string" || (pattern && !pattern.test(value))) throw new SnapRefusal(badFieldAnswer(svc, path));
   return value;
 }
 
@@ -104,7 +102,7 @@ function money(body: Body, path: string, svc: string): Rupiah {
   const value = text(body, `${path}.value`, svc, AMOUNT);
   text(body, `${path}.currency`, svc, /^IDR$/);
   const amount = parseRupiah(value);
-  if (amount === undefined) throw new Refused(badFieldAnswer(svc, `${path}.value`));
+  if (amount === undefined) throw new SnapRefusal(badFieldAnswer(svc, `${path}.value`));
   return amount;
 }
 
@@ -279,25 +277,26 @@ export async function startDokuSnapSimulator(options: DokuSnapSimulatorOptions):
 
   function readTerms(body: Body, svc: string): VaTerms {
     const channel = text(body, "additionalInfo.channel", svc);
-    if (!Object.values(DOKU_SNAP_CHANNELS).includes(channel)) throw new Refused(badFieldAnswer(svc, "additionalInfo.channel"));
+    if (!Object.values(DOKU_SNAP_CHANNELS).includes(channel))
+      throw new SnapRefusal(badFieldAnswer(svc, "additionalInfo.channel"));
     const trxType = text(body, "virtualAccountTrxType", svc, /^[CO]$/) as "C" | "O";
     const totalAmount = money(body, "totalAmount", svc);
-    if (trxType === "C" && totalAmount <= 0n) throw new Refused(badFieldAnswer(svc, "totalAmount.value"));
+    if (trxType === "C" && totalAmount <= 0n) throw new SnapRefusal(badFieldAnswer(svc, "totalAmount.value"));
     const config = field(body, "additionalInfo.virtualAccountConfig");
     const reusable = isRecord(config) && config.reusableStatus === true;
     const min = optional(body, "additionalInfo.virtualAccountConfig.minAmount", svc, AMOUNT);
     const max = optional(body, "additionalInfo.virtualAccountConfig.maxAmount", svc, AMOUNT);
     if ((min !== undefined || max !== undefined) && trxType !== "O") {
-      throw new Refused(badFieldAnswer(svc, "additionalInfo.virtualAccountConfig"));
+      throw new SnapRefusal(badFieldAnswer(svc, "additionalInfo.virtualAccountConfig"));
     }
     const minAmount = min === undefined ? undefined : parseRupiah(min);
     const maxAmount = max === undefined ? undefined : parseRupiah(max);
     if (minAmount !== undefined && maxAmount !== undefined && minAmount >= maxAmount) {
-      throw new Refused(badFieldAnswer(svc, "additionalInfo.virtualAccountConfig.maxAmount"));
+      throw new SnapRefusal(badFieldAnswer(svc, "additionalInfo.virtualAccountConfig.maxAmount"));
     }
     const expiredDate = text(body, "expiredDate", svc, EXPIRED_DATE);
     const expiresAt = parseSnapTimestamp(expiredDate);
-    if (!expiresAt || expiresAt <= now()) throw new Refused(badFieldAnswer(svc, "expiredDate"));
+    if (!expiresAt || expiresAt <= now()) throw new SnapRefusal(badFieldAnswer(svc, "expiredDate"));
     return {
       virtualAccountName: text(body, "virtualAccountName", svc, NAME),
       virtualAccountEmail: optional(body, "virtualAccountEmail", svc, /^[^\s@]+@[^\s@]+\.[^\s@]+$/),
@@ -320,12 +319,12 @@ export async function startDokuSnapSimulator(options: DokuSnapSimulatorOptions):
     const psid = text(body, "partnerServiceId", svc);
     const customerNo = text(body, "customerNo", svc, /^\d{1,20}$/);
     if (!isPartnerServiceId(psid) || virtualAccountNo !== composeVirtualAccountNo(psid, customerNo)) {
-      throw new Refused(badFieldAnswer(svc, "virtualAccountNo"));
+      throw new SnapRefusal(badFieldAnswer(svc, "virtualAccountNo"));
     }
     const va = book.findByNumber(virtualAccountNo);
     const trxId = optional(body, "trxId", svc);
     if (!va || va.deleted || (trxId !== undefined && va.trxId !== trxId)) {
-      throw new Refused(snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction Not Found"));
+      throw new SnapRefusal(snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction Not Found"));
     }
     return va;
   }
@@ -337,11 +336,11 @@ export async function startDokuSnapSimulator(options: DokuSnapSimulatorOptions):
       svc: SnapService.createVa,
       async handle(body, svc) {
         const psid = text(body, "partnerServiceId", svc);
-        if (psid !== partnerServiceId) throw new Refused(badFieldAnswer(svc, "partnerServiceId"));
+        if (psid !== partnerServiceId) throw new SnapRefusal(badFieldAnswer(svc, "partnerServiceId"));
         const terms = readTerms(body, svc);
         let customerNo = optional(body, "customerNo", svc, /^\d{1,20}$/);
         if (customerNo !== undefined && text(body, "virtualAccountNo", svc) !== composeVirtualAccountNo(psid, customerNo)) {
-          throw new Refused(badFieldAnswer(svc, "virtualAccountNo"));
+          throw new SnapRefusal(badFieldAnswer(svc, "virtualAccountNo"));
         }
         customerNo ??= book.nextCustomerNo();
         const existing = book.findByTrxId(terms.trxId);
@@ -383,7 +382,7 @@ export async function startDokuSnapSimulator(options: DokuSnapSimulatorOptions):
         const va = named(body, svc);
         text(body, "trxId", svc);
         if (text(body, "virtualAccountTrxType", svc, /^[CO]$/) !== va.trxType) {
-          throw new Refused(badFieldAnswer(svc, "virtualAccountTrxType"));
+          throw new SnapRefusal(badFieldAnswer(svc, "virtualAccountTrxType"));
         }
         if (field(body, "totalAmount.value") !== null && field(body, "totalAmount.value") !== undefined) {
           va.totalAmount = money(body, "totalAmount", svc);
@@ -500,19 +499,7 @@ export async function startDokuSnapSimulator(options: DokuSnapSimulatorOptions):
       now: now(),
     });
     if (!verdict.ok) return simulatorResponse(verdict.answer);
-    try {
-      let body: unknown;
-      try {
-        body = JSON.parse(request.rawBody.toString("utf8"));
-      } catch {
-        body = undefined;
-      }
-      if (!isRecord(body)) return simulatorResponse(snapAnswer(SnapOutcomes.badRequest, route.svc));
-      return simulatorResponse(await route.handle(body, route.svc));
-    } catch (error) {
-      if (error instanceof Refused) return simulatorResponse(error.answer);
-      throw error;
-    }
+    return answerSnapRoute(request.rawBody, route.svc, (body) => route.handle(body, route.svc));
   }
 
   const server = await startSimulatorServer(handle);
@@ -556,15 +543,3 @@ function withShortExternalId(request: InboundHttpRequest): InboundHttpRequest {
   const digest = createHash("sha256").update(id).digest("hex").slice(0, 36);
   return { ...request, headers: { ...request.headers, "x-external-id": digest } };
 }
-
-function inboundRequest(request: SimulatorRequest): InboundHttpRequest {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(request.headers)) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  return { method: request.method, path: request.path, headers, rawBody: request.rawBody };
-}
-
-const simulatorResponse = (answer: HttpAnswer): SimulatorResponse => ({
-  status: answer.status,
-  body: answer.body,
-  headers: { "content-type": answer.contentType },
-});

@@ -1,14 +1,12 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { newExternalId } from "../../protocols/snap/headers.js";
 import { toSnapMoney } from "../../protocols/snap/money.js";
-import { signAsymmetric } from "../../protocols/snap/signature.js";
 import { formatSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import { createDurianpaySnapProvider } from "../../providers/durianpay-snap/adapter.js";
 import { durianpaySnapCapabilities, PREFIX_DIGITS } from "../../providers/durianpay-snap/capabilities.js";
 import { decodeReference } from "../../providers/durianpay-snap/transformers.js";
 import { DURIANPAY_CHANNEL_ID, DurianpaySnapPath } from "../../providers/durianpay-snap/wire.js";
 import type { SandboxKit, SandboxKitOptions } from "../kit.js";
-import type { CallbackDelivery } from "../simulator-kit.js";
+import { type CallbackDelivery, signedSnapCallback } from "../simulator-kit.js";
 import { startDurianpaySnapSimulator } from "./simulator.js";
 
 const rsaKeys = () => generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -40,7 +38,6 @@ export const startDurianpaySnapKit = async ({
   const clientKey = "DP-SNAP-SANDBOX";
   const clientSecret = randomBytes(32).toString("hex");
   const notificationUrl = `${webhookUrl}${DurianpaySnapPath.paymentNotification}`;
-  const notificationPath = new URL(notificationUrl).pathname;
   const simulator = await startDurianpaySnapSimulator({
     merchant: { clientKey, clientSecret, publicKey: merchant.publicKey, notificationUrl },
     durianpayPrivateKey: durianpay.privateKey,
@@ -55,21 +52,8 @@ export const startDurianpaySnapKit = async ({
     durianpayPublicKey: durianpay.publicKey,
     now,
   });
-  const sign = (body: string, at: Date, key = durianpay.privateKey): CallbackDelivery => {
-    const timestamp = formatSnapTimestamp(at);
-    return {
-      url: notificationUrl,
-      body,
-      headers: {
-        "content-type": "application/json",
-        "x-timestamp": timestamp,
-        "x-signature": signAsymmetric({ method: "POST", path: notificationPath, body, timestamp }, key),
-        "x-partner-id": clientKey,
-        "x-external-id": newExternalId(at),
-        "channel-id": DURIANPAY_CHANNEL_ID,
-      },
-    };
-  };
+  const sign = (body: string, at: Date, key = durianpay.privateKey): CallbackDelivery =>
+    signedSnapCallback({ url: notificationUrl, partnerId: clientKey, channelId: DURIANPAY_CHANNEL_ID }, body, at, key);
   return {
     provider,
     capabilities: durianpaySnapCapabilities,

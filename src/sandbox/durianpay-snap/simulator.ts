@@ -28,11 +28,15 @@ import {
 import type { HttpAnswer, InboundHttpRequest } from "../../providers/provider.js";
 import { isRecord } from "../../providers/shared/wire-helpers.js";
 import {
+  answerSnapRoute,
   CallbackSender,
   callbackLifecycle,
   type DeliveryRecord,
+  inboundRequest,
   type SimulatorRequest,
   type SimulatorResponse,
+  SnapRefusal,
+  simulatorResponse,
   startSimulatorServer,
 } from "../simulator-kit.js";
 
@@ -112,12 +116,6 @@ export interface DurianpaySnapSimulator {
   close(): Promise<void>;
 }
 
-class Refused extends Error {
-  constructor(readonly answer: HttpAnswer) {
-    super("refused");
-  }
-}
-
 /** A lost answer: the server cannot drop the connection mid-answer, so a proxy's timeout page stands in. */
 const LOST_ANSWER: HttpAnswer = { status: 504, contentType: "text/html", body: "<html><body>504 Gateway Time-out</body></html>" };
 
@@ -185,11 +183,11 @@ export async function startDurianpaySnapSimulator(options: DurianpaySnapSimulato
   }
 
   function pay(va: SimulatedVa | undefined, amount: Rupiah | undefined, billEnforced = true): SimulatedPayment {
-    if (!va || !active(va)) throw new Refused(snapAnswer(SnapOutcomes.invalidBill, Svc.payment));
+    if (!va || !active(va)) throw new SnapRefusal(snapAnswer(SnapOutcomes.invalidBill, Svc.payment));
     const paid = amount ?? va.totalAmount;
-    if (paid === undefined || paid <= 0n) throw new Refused(snapAnswer(SnapOutcomes.invalidAmount, Svc.payment));
+    if (paid === undefined || paid <= 0n) throw new SnapRefusal(snapAnswer(SnapOutcomes.invalidAmount, Svc.payment));
     if (billEnforced && va.totalAmount !== undefined && paid !== va.totalAmount) {
-      throw new Refused(snapAnswer(SnapOutcomes.invalidAmount, Svc.payment));
+      throw new SnapRefusal(snapAnswer(SnapOutcomes.invalidAmount, Svc.payment));
     }
     const payment: SimulatedPayment = {
       paymentRequestId: `pay_${randomBytes(8).toString("hex")}`,
@@ -207,15 +205,15 @@ export async function startDurianpaySnapSimulator(options: DurianpaySnapSimulato
   const text = (body: Record<string, unknown>, field: string, svc: string, optional = false): string | undefined => {
     const value = body[field];
     if (value === undefined && optional) return undefined;
-    if (value === undefined) throw new Refused(missingFieldAnswer(svc, field));
-    if (typeof value !== "string" || value === "") throw new Refused(badFieldAnswer(svc, field));
+    if (value === undefined) throw new SnapRefusal(missingFieldAnswer(svc, field));
+    if (typeof value !== "string" || value === "") throw new SnapRefusal(badFieldAnswer(svc, field));
     return value;
   };
   const money = (body: Record<string, unknown>, field: string, svc: string): Rupiah | undefined => {
     if (body[field] === undefined) return undefined;
     const amount = parseSnapMoney(body[field]);
     if (amount === undefined || amount <= 0n || !/\.\d{2}$/.test(String((body[field] as { value?: unknown }).value))) {
-      throw new Refused(badFieldAnswer(svc, field));
+      throw new SnapRefusal(badFieldAnswer(svc, field));
     }
     return amount;
   };
@@ -223,7 +221,7 @@ export async function startDurianpaySnapSimulator(options: DurianpaySnapSimulato
     const value = text(body, field, svc, true);
     if (value === undefined) return undefined;
     const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+07:00$/.test(value) ? parseSnapTimestamp(value) : undefined;
-    if (!at) throw new Refused(badFieldAnswer(svc, field));
+    if (!at) throw new SnapRefusal(badFieldAnswer(svc, field));
     return at;
   };
   /** The VA a request names by its full key, prefix and suffix agreeing with the number. */
@@ -234,7 +232,7 @@ export async function startDurianpaySnapSimulator(options: DurianpaySnapSimulato
     const trxId = text(body, "trxId", svc);
     const va = find(virtualAccountNo, trxId);
     if (!va || va.partnerServiceId !== partnerServiceId || va.customerNo !== customerNo) {
-      throw new Refused(snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction Not Found"));
+      throw new SnapRefusal(snapAnswer(SnapOutcomes.transactionNotFound, svc, "Transaction Not Found"));
     }
     return va;
   };
@@ -255,20 +253,20 @@ export async function startDurianpaySnapSimulator(options: DurianpaySnapSimulato
     const virtualAccountName = text(body, "virtualAccountName", svc) as string;
     const trxId = text(body, "trxId", svc) as string;
     const type = text(body, "virtualAccountTrxType", svc);
-    if (type !== "C" && type !== "O") throw new Refused(badFieldAnswer(svc, "virtualAccountTrxType"));
+    if (type !== "C" && type !== "O") throw new SnapRefusal(badFieldAnswer(svc, "virtualAccountTrxType"));
     const totalAmount = money(body, "totalAmount", svc);
-    if (type === "C" && totalAmount === undefined) throw new Refused(missingFieldAnswer(svc, "totalAmount"));
+    if (type === "C" && totalAmount === undefined) throw new SnapRefusal(missingFieldAnswer(svc, "totalAmount"));
     const expiresAt = date(body, "expiredDate", svc) ?? new Date(now().getTime() + 24 * 3_600_000);
-    if (expiresAt <= now()) throw new Refused(badFieldAnswer(svc, "expiredDate"));
+    if (expiresAt <= now()) throw new SnapRefusal(badFieldAnswer(svc, "expiredDate"));
     const info = isRecord(body.additionalInfo) ? body.additionalInfo : undefined;
-    if (!info) throw new Refused(missingFieldAnswer(svc, "additionalInfo"));
+    if (!info) throw new SnapRefusal(missingFieldAnswer(svc, "additionalInfo"));
     const bankCode = text(info, "bankCode", svc);
     const prefix = bankCode !== undefined && Object.hasOwn(PREFIXES, bankCode) ? PREFIXES[bankCode] : undefined;
     const maxSuffix = bankCode !== undefined && Object.hasOwn(SUFFIX_DIGITS, bankCode) ? SUFFIX_DIGITS[bankCode] : undefined;
-    if (!prefix || !maxSuffix || !bankCode) throw new Refused(badFieldAnswer(svc, "additionalInfo.bankCode"));
+    if (!prefix || !maxSuffix || !bankCode) throw new SnapRefusal(badFieldAnswer(svc, "additionalInfo.bankCode"));
     const asked = text(body, "customerNo", svc, true);
     if (asked !== undefined && !new RegExp(`^\\d{1,${maxSuffix}}$`).test(asked))
-      throw new Refused(badFieldAnswer(svc, "customerNo"));
+      throw new SnapRefusal(badFieldAnswer(svc, "customerNo"));
     if (vas.some((va) => va.trxId === trxId)) return snapAnswer(SnapOutcomes.duplicateReference, svc, "Duplicate trxId");
 
     const { loseAnswer, payFirst, reissue } = nextCreate;
@@ -311,7 +309,7 @@ export async function startDurianpaySnapSimulator(options: DurianpaySnapSimulato
     const totalAmount = money(body, "totalAmount", svc);
     if (va.payments.length > 0) return snapAnswer(SnapOutcomes.paidBill, svc);
     if (va.deleted || va.expiresAt <= now()) return snapAnswer(SnapOutcomes.expiredBill, svc);
-    if (totalAmount !== undefined && va.type !== "C") throw new Refused(badFieldAnswer(svc, "totalAmount"));
+    if (totalAmount !== undefined && va.type !== "C") throw new SnapRefusal(badFieldAnswer(svc, "totalAmount"));
     va.virtualAccountName = virtualAccountName;
     if (expiresAt) va.expiresAt = expiresAt;
     if (totalAmount !== undefined) va.totalAmount = totalAmount;
@@ -428,19 +426,7 @@ export async function startDurianpaySnapSimulator(options: DurianpaySnapSimulato
       now: now(),
     });
     if (!verdict.ok) return simulatorResponse(verdict.answer);
-    let body: unknown;
-    try {
-      body = JSON.parse(request.rawBody.toString("utf8"));
-    } catch {
-      body = undefined;
-    }
-    if (!isRecord(body)) return simulatorResponse(snapAnswer(SnapOutcomes.badRequest, route.svc));
-    try {
-      return simulatorResponse(await route.handle(body));
-    } catch (error) {
-      if (error instanceof Refused) return simulatorResponse(error.answer);
-      throw error;
-    }
+    return answerSnapRoute(request.rawBody, route.svc, route.handle);
   }
 
   const server = await startSimulatorServer(handle, options.port);
@@ -448,7 +434,7 @@ export async function startDurianpaySnapSimulator(options: DurianpaySnapSimulato
     try {
       return pay(va, amount, billEnforced);
     } catch (error) {
-      if (error instanceof Refused) throw new Error(`Durianpay refused the payment: ${error.answer.body}`);
+      if (error instanceof SnapRefusal) throw new Error(`Durianpay refused the payment: ${error.answer.body}`);
       throw error;
     }
   };
@@ -473,15 +459,3 @@ export async function startDurianpaySnapSimulator(options: DurianpaySnapSimulato
     ...callbackLifecycle(server, callbacks),
   };
 }
-
-function inboundRequest(request: SimulatorRequest): InboundHttpRequest {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(request.headers)) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  return { method: request.method, path: request.path, headers, rawBody: request.rawBody };
-}
-
-const simulatorResponse = (answer: HttpAnswer): SimulatorResponse => ({
-  status: answer.status,
-  body: answer.body,
-  headers: { "content-type": answer.contentType },
-});

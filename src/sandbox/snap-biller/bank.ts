@@ -10,10 +10,16 @@ import { SnapOutcomes, SnapService } from "../../protocols/snap/response-code.js
 import { privateKeyFrom, publicKeyFrom, type SnapKey, signAsymmetric, signSymmetric } from "../../protocols/snap/signature.js";
 import { formatSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import { composeVirtualAccountNo, padPartnerServiceId } from "../../protocols/snap/va-number.js";
-import type { HttpAnswer, InboundHttpRequest } from "../../providers/provider.js";
+import type { HttpAnswer } from "../../providers/provider.js";
 import { isRecord } from "../../providers/shared/wire-helpers.js";
 import { type BillerIdentity, BillerOutcomes, BillerPath } from "../../providers/snap-biller/wire.js";
-import { type SimulatorRequest, type SimulatorResponse, startSimulatorServer } from "../simulator-kit.js";
+import {
+  inboundRequest,
+  type SimulatorRequest,
+  type SimulatorResponse,
+  simulatorResponse,
+  startSimulatorServer,
+} from "../simulator-kit.js";
 
 /**
  * A bank (the PJP of providers.md §3) in front of the biller: it drives Inquiry (24) → Payment
@@ -421,7 +427,7 @@ export async function startBankSimulator(options: BankSimulatorOptions): Promise
     const route = routes[request.path];
     if (!route || request.method !== "POST") return { status: 404, body: { error: "NOT_FOUND" } };
     const query = request.query.toString();
-    const verdict = await verifyInboundSnapRequest(inbound(request), {
+    const verdict = await verifyInboundSnapRequest(inboundRequest(request), {
       serviceCode: route.serviceCode,
       signedPath: query === "" ? request.path : `${request.path}?${query}`,
       credentialsOf: (partnerId) =>
@@ -429,10 +435,10 @@ export async function startBankSimulator(options: BankSimulatorOptions): Promise
       externalIds,
       now: now(),
     });
-    if (!verdict.ok) return response(verdict.answer);
+    if (!verdict.ok) return simulatorResponse(verdict.answer);
     const body = parseJson(request.rawBody.toString("utf8"));
-    if (!body) return response(snapAnswer(SnapOutcomes.badRequest, route.serviceCode));
-    return response(route.handle(body));
+    if (!body) return simulatorResponse(snapAnswer(SnapOutcomes.badRequest, route.serviceCode));
+    return simulatorResponse(route.handle(body));
   }
 
   const server = await startSimulatorServer(handle, options.port);
@@ -449,15 +455,3 @@ function parseJson(text: string): Record<string, unknown> | undefined {
     return undefined;
   }
 }
-
-function inbound(request: SimulatorRequest): InboundHttpRequest {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(request.headers)) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  return { method: request.method, path: request.path, headers, rawBody: request.rawBody };
-}
-
-const response = (answer: HttpAnswer): SimulatorResponse => ({
-  status: answer.status,
-  body: answer.body,
-  headers: { "content-type": answer.contentType },
-});

@@ -1,14 +1,12 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { formatRupiah2 } from "../../domain/money.js";
-import { newExternalId } from "../../protocols/snap/headers.js";
-import { signAsymmetric } from "../../protocols/snap/signature.js";
 import { formatSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import { createWinpayProvider } from "../../providers/winpay/adapter.js";
 import { winpayCapabilities } from "../../providers/winpay/capabilities.js";
 import { decodeReference, paymentReference } from "../../providers/winpay/transformers.js";
 import { WinpayPath } from "../../providers/winpay/wire.js";
 import type { SandboxKit, SandboxKitOptions } from "../kit.js";
-import type { CallbackDelivery } from "../simulator-kit.js";
+import { type CallbackDelivery, signedSnapCallback } from "../simulator-kit.js";
 import type { SimulatedPayment } from "./book.js";
 import { startWinpaySimulator } from "./simulator.js";
 
@@ -37,7 +35,7 @@ export const startWinpayKit = async ({ webhookUrl, now, retryDelaysMs }: Sandbox
   const winpay = rsaKeys();
   const partnerId = "WINPAY-SANDBOX";
   const callbackUrl = `${webhookUrl}${WinpayPath.paymentCallback}`;
-  const callbackPath = new URL(callbackUrl).pathname;
+  const callbackTo = { url: callbackUrl, partnerId, channelId: "WINPAY" };
   const simulator = await startWinpaySimulator({
     merchant: { partnerId, publicKey: merchant.publicKey, callbackUrl },
     winpayPrivateKey: winpay.privateKey,
@@ -70,21 +68,7 @@ export const startWinpayKit = async ({ webhookUrl, now, retryDelaysMs }: Sandbox
       },
     },
     lastDelivery: () => simulator.deliveries.at(-1)?.delivery,
-    signCallback(body, at = now()) {
-      const timestamp = formatSnapTimestamp(at);
-      return {
-        url: callbackUrl,
-        body,
-        headers: {
-          "content-type": "application/json",
-          "x-timestamp": timestamp,
-          "x-partner-id": partnerId,
-          "x-external-id": newExternalId(at),
-          "x-signature": signAsymmetric({ method: "POST", path: callbackPath, body, timestamp }, winpay.privateKey),
-          "channel-id": "WINPAY",
-        },
-      };
-    },
+    signCallback: (body, at = now()) => signedSnapCallback(callbackTo, body, at, winpay.privateKey),
     forgeCallback(va, amount) {
       const { contractId, trxId } = decodeReference(va.providerReference);
       const body = JSON.stringify({
@@ -99,19 +83,7 @@ export const startWinpayKit = async ({ webhookUrl, now, retryDelaysMs }: Sandbox
         referenceNo: 1,
         additionalInfo: { contractId, feeAmount: "0.00", nettAmount: formatRupiah2(amount) },
       });
-      const timestamp = formatSnapTimestamp(now());
-      return {
-        url: callbackUrl,
-        body,
-        headers: {
-          "content-type": "application/json",
-          "x-timestamp": timestamp,
-          "x-partner-id": partnerId,
-          "x-external-id": newExternalId(now()),
-          "x-signature": signAsymmetric({ method: "POST", path: callbackPath, body, timestamp }, rsaKeys().privateKey),
-          "channel-id": "WINPAY",
-        },
-      };
+      return signedSnapCallback(callbackTo, body, now(), rsaKeys().privateKey);
     },
     idle: () => simulator.idle(),
     close: () => simulator.close(),

@@ -1,9 +1,7 @@
 import { parseRupiah, type Rupiah } from "../../domain/money.js";
-import { badFieldAnswer, missingFieldAnswer, snapAnswer } from "../../protocols/snap/answer.js";
+import { badFieldAnswer, missingFieldAnswer } from "../../protocols/snap/answer.js";
 import { parseSnapMoney } from "../../protocols/snap/money.js";
-import { SnapOutcomes } from "../../protocols/snap/response-code.js";
 import { parseSnapTimestamp } from "../../protocols/snap/timestamp.js";
-import type { HttpAnswer } from "../../providers/provider.js";
 import { isRecord } from "../../providers/shared/wire-helpers.js";
 import {
   AMOUNT_VALUE,
@@ -17,6 +15,7 @@ import {
   WINPAY_CHANNEL_TYPES,
 } from "../../providers/winpay/rules.js";
 import type { WinpayVaType } from "../../providers/winpay/wire.js";
+import { SnapRefusal } from "../simulator-kit.js";
 import type { VaOrder } from "./book.js";
 
 /**
@@ -24,30 +23,12 @@ import type { VaOrder } from "./book.js";
  * `400xx02 Invalid Mandatory Field {field}`, a malformed one `400xx01 Invalid Field Format {field}`.
  */
 
-/** Thrown inside the readers, caught by the simulator's request handler. */
-export class RequestRefused extends Error {
-  constructor(readonly answer: HttpAnswer) {
-    super(answer.body);
-  }
-}
-
 type Body = Record<string, unknown>;
-
-export function readJsonBody(rawBody: Buffer, serviceCode: string): Body {
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody.toString("utf8"));
-  } catch {
-    throw new RequestRefused(snapAnswer(SnapOutcomes.badRequest, serviceCode));
-  }
-  if (!isRecord(body)) throw new RequestRefused(snapAnswer(SnapOutcomes.badRequest, serviceCode));
-  return body;
-}
 
 /** Reads `field` (a dotted path) as text; refuses it when missing or not matching `pattern`. */
 function text(body: Body, field: string, serviceCode: string, pattern?: RegExp): string {
   const value = optionalText(body, field, serviceCode, pattern);
-  if (value === undefined) throw new RequestRefused(missingFieldAnswer(serviceCode, field));
+  if (value === undefined) throw new SnapRefusal(missingFieldAnswer(serviceCode, field));
   return value;
 }
 
@@ -55,7 +36,7 @@ function optionalText(body: Body, field: string, serviceCode: string, pattern?: 
   const value = valueAt(body, field);
   if (value === undefined || value === "") return undefined;
   if (typeof value !== "string" || (pattern && !pattern.test(value))) {
-    throw new RequestRefused(badFieldAnswer(serviceCode, field));
+    throw new SnapRefusal(badFieldAnswer(serviceCode, field));
   }
   return value;
 }
@@ -71,22 +52,22 @@ const VA_TYPE = /^[cor]$/;
 export function readCreateVa(body: Body, serviceCode: string, now: Date): VaOrder {
   const type = text(body, "virtualAccountTrxType", serviceCode, VA_TYPE) as WinpayVaType;
   const customerNo = optionalText(body, "customerNo", serviceCode, CUSTOMER_NO);
-  if (type !== "c" && customerNo === undefined) throw new RequestRefused(missingFieldAnswer(serviceCode, "customerNo"));
+  if (type !== "c" && customerNo === undefined) throw new SnapRefusal(missingFieldAnswer(serviceCode, "customerNo"));
   const virtualAccountName = text(body, "virtualAccountName", serviceCode, VA_NAME);
   const trxId = text(body, "trxId", serviceCode, TRX_ID);
   const totalAmount = readTotalAmount(body, type, serviceCode);
   const expiredDate = optionalText(body, "expiredDate", serviceCode, EXPIRED_DATE);
-  if (type !== "o" && expiredDate === undefined) throw new RequestRefused(missingFieldAnswer(serviceCode, "expiredDate"));
+  if (type !== "o" && expiredDate === undefined) throw new SnapRefusal(missingFieldAnswer(serviceCode, "expiredDate"));
   const expiresAt = expiredDate === undefined ? undefined : parseSnapTimestamp(expiredDate);
   const tooSoon = expiresAt !== undefined && expiresAt.getTime() - now.getTime() <= MIN_EXPIRY_MS;
   if ((expiredDate !== undefined && expiresAt === undefined) || tooSoon || (expiresAt && expiresAt > latestExpiry(now))) {
-    throw new RequestRefused(badFieldAnswer(serviceCode, "expiredDate"));
+    throw new SnapRefusal(badFieldAnswer(serviceCode, "expiredDate"));
   }
   const channel = text(body, "additionalInfo.channel", serviceCode);
   if (!Object.hasOwn(WINPAY_CHANNEL_TYPES, channel)) {
-    throw new RequestRefused(badFieldAnswer(serviceCode, "additionalInfo.channel"));
+    throw new SnapRefusal(badFieldAnswer(serviceCode, "additionalInfo.channel"));
   }
-  if (!channelSupports(channel, type)) throw new RequestRefused(badFieldAnswer(serviceCode, "virtualAccountTrxType"));
+  if (!channelSupports(channel, type)) throw new SnapRefusal(badFieldAnswer(serviceCode, "virtualAccountTrxType"));
   return { customerNo, virtualAccountName, trxId, totalAmount, type, expiredDate, expiresAt, channel };
 }
 
@@ -94,12 +75,12 @@ export function readCreateVa(body: Body, serviceCode: string, now: Date): VaOrde
 function readTotalAmount(body: Body, type: WinpayVaType, serviceCode: string): Rupiah | undefined {
   if (valueAt(body, "totalAmount") === undefined) {
     if (type === "o") return undefined;
-    throw new RequestRefused(missingFieldAnswer(serviceCode, "totalAmount"));
+    throw new SnapRefusal(missingFieldAnswer(serviceCode, "totalAmount"));
   }
   const value = text(body, "totalAmount.value", serviceCode, AMOUNT_VALUE);
   text(body, "totalAmount.currency", serviceCode, /^IDR$/);
   const amount = parseRupiah(value);
-  if (amount === undefined || amount <= 0n) throw new RequestRefused(badFieldAnswer(serviceCode, "totalAmount.value"));
+  if (amount === undefined || amount <= 0n) throw new SnapRefusal(badFieldAnswer(serviceCode, "totalAmount.value"));
   return amount;
 }
 
@@ -140,6 +121,6 @@ export function readSimulatePayment(body: Body, serviceCode: string): { contract
   const contractId = text(body, "contractId", serviceCode);
   if (body.amount === undefined) return { contractId, amount: undefined };
   const amount = parseSnapMoney(body.amount);
-  if (amount === undefined) throw new RequestRefused(badFieldAnswer(serviceCode, "amount"));
+  if (amount === undefined) throw new SnapRefusal(badFieldAnswer(serviceCode, "amount"));
   return { contractId, amount };
 }

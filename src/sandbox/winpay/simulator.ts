@@ -7,7 +7,7 @@ import { toSnapMoney } from "../../protocols/snap/money.js";
 import { SnapOutcomes, SnapService } from "../../protocols/snap/response-code.js";
 import { privateKeyFrom, publicKeyFrom, type SnapKey, signAsymmetric } from "../../protocols/snap/signature.js";
 import { formatSnapTimestamp } from "../../protocols/snap/timestamp.js";
-import type { HttpAnswer, InboundHttpRequest } from "../../providers/provider.js";
+import type { HttpAnswer } from "../../providers/provider.js";
 import {
   WinpayPath,
   type WinpayPaymentCallback,
@@ -15,23 +15,18 @@ import {
   type WinpayVirtualAccountData,
 } from "../../providers/winpay/wire.js";
 import {
+  answerSnapRoute,
   CallbackSender,
   callbackLifecycle,
   type DeliveryRecord,
+  inboundRequest,
   type SimulatorRequest,
   type SimulatorResponse,
+  simulatorResponse,
   startSimulatorServer,
 } from "../simulator-kit.js";
 import { type PaymentAttempt, type SimulatedPayment, type SimulatedVa, WinpayBook } from "./book.js";
-import {
-  RequestRefused,
-  readCreateVa,
-  readDeleteVa,
-  readInquiryVa,
-  readJsonBody,
-  readPaymentStatus,
-  readSimulatePayment,
-} from "./requests.js";
+import { readCreateVa, readDeleteVa, readInquiryVa, readPaymentStatus, readSimulatePayment } from "./requests.js";
 
 export interface WinpaySimulatorOptions {
   /** The one merchant this Winpay knows. */
@@ -243,12 +238,7 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
       now: now(),
     });
     if (!verdict.ok) return simulatorResponse(verdict.answer);
-    try {
-      return simulatorResponse(await route.handle(readJsonBody(request.rawBody, route.serviceCode), route.serviceCode));
-    } catch (error) {
-      if (error instanceof RequestRefused) return simulatorResponse(error.answer);
-      throw error;
-    }
+    return answerSnapRoute(request.rawBody, route.serviceCode, (body) => route.handle(body, route.serviceCode));
   }
 
   const server = await startSimulatorServer(handle, options.port);
@@ -336,17 +326,3 @@ function callbackBody(va: SimulatedVa, payment: SimulatedPayment): WinpayPayment
     },
   };
 }
-
-function inboundRequest(request: SimulatorRequest): InboundHttpRequest {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return { method: request.method, path: request.path, headers, rawBody: request.rawBody };
-}
-
-const simulatorResponse = (answer: HttpAnswer): SimulatorResponse => ({
-  status: answer.status,
-  body: answer.body,
-  headers: { "content-type": answer.contentType },
-});
