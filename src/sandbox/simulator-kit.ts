@@ -1,6 +1,7 @@
 import { once, setMaxListeners } from "node:events";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Rupiah } from "../domain/money.js";
 import { snapAnswer } from "../protocols/snap/answer.js";
 import { newExternalId } from "../protocols/snap/headers.js";
 import { SnapOutcomes } from "../protocols/snap/response-code.js";
@@ -8,6 +9,7 @@ import { type SnapKey, signAsymmetric } from "../protocols/snap/signature.js";
 import { formatSnapTimestamp } from "../protocols/snap/timestamp.js";
 import type { HttpAnswer, InboundHttpRequest } from "../providers/provider.js";
 import { parseJsonObject } from "../providers/shared/wire-helpers.js";
+import type { ProviderMisbehaviour } from "./kit.js";
 
 /** Shared plumbing for provider simulators: an HTTP server and a callback sender with retries. */
 
@@ -81,6 +83,74 @@ export async function answerSnapRoute(
     if (error instanceof SnapRefusal) return simulatorResponse(error.answer);
     throw error;
   }
+}
+
+/**
+ * A lost create answer. The simulator server cannot drop a connection mid-answer, so a proxy's
+ * timeout page stands in: either way the merchant never sees the VA the provider opened.
+ */
+export const LOST_CREATE_ANSWER: HttpAnswer = {
+  status: 504,
+  contentType: "text/html",
+  body: "<html><body>504 Gateway Time-out</body></html>",
+};
+
+/** A simulator's create switches, as `ProviderMisbehaviour` describes them. */
+export type CreateMisbehaviour = Omit<ProviderMisbehaviour, "reissueNumberOnNextCreate" | "payOtherThanBill">;
+export type NumberReissuingCreateMisbehaviour = CreateMisbehaviour &
+  Required<Pick<ProviderMisbehaviour, "reissueNumberOnNextCreate">>;
+
+/** What is armed for the next create; taking it disarms every switch. */
+export interface NextCreate {
+  loseAnswer: boolean;
+  payFirst: Rupiah | undefined;
+  /** The number to give again (always undefined where the simulator reissues none). */
+  reissue: string | undefined;
+}
+
+interface CreateSwitches<Misbehaviour> {
+  misbehaviour: Misbehaviour;
+  takeNextCreate(): NextCreate;
+}
+
+/**
+ * The misbehaviour switches around a simulator's create and its callbacks. `reissuesNumbers: false`
+ * leaves `reissueNumberOnNextCreate` out, for a provider that documents no reissued numbers.
+ */
+export function createSwitches(
+  callbacks: Pick<CallbackSender, "hold" | "deliverHeld">,
+): CreateSwitches<NumberReissuingCreateMisbehaviour>;
+export function createSwitches(
+  callbacks: Pick<CallbackSender, "hold" | "deliverHeld">,
+  options: { reissuesNumbers: false },
+): CreateSwitches<CreateMisbehaviour>;
+export function createSwitches(
+  callbacks: Pick<CallbackSender, "hold" | "deliverHeld">,
+  { reissuesNumbers = true }: { reissuesNumbers?: boolean } = {},
+): CreateSwitches<CreateMisbehaviour | NumberReissuingCreateMisbehaviour> {
+  const disarmed = (): NextCreate => ({ loseAnswer: false, payFirst: undefined, reissue: undefined });
+  let armed = disarmed();
+  const misbehaviour: CreateMisbehaviour = {
+    holdCallbacks: (held) => callbacks.hold(held),
+    deliverHeldCallbacks: () => callbacks.deliverHeld(),
+    loseNextCreateAnswer: () => {
+      armed.loseAnswer = true;
+    },
+    payBeforeNextCreateAnswer: (amount) => {
+      armed.payFirst = amount;
+    },
+  };
+  const reissueNumberOnNextCreate = (vaNumber: string) => {
+    armed.reissue = vaNumber;
+  };
+  return {
+    misbehaviour: reissuesNumbers ? { ...misbehaviour, reissueNumberOnNextCreate } : misbehaviour,
+    takeNextCreate() {
+      const taken = armed;
+      armed = disarmed();
+      return taken;
+    },
+  };
 }
 
 const MAX_BODY_BYTES = 1 << 20;

@@ -37,6 +37,12 @@ export function fieldNamedIn(responseMessage: string): string | undefined {
 /** Translates a provider's field name (`expiredDate`) into our request's (`expires_at`). */
 export type RequestFieldOf = (providerField: string) => string | undefined;
 
+/** A `RequestFieldOf` that knows only the table's own names (not `constructor` or any other an object inherits). */
+export function requestFieldsFrom(table: Readonly<Record<string, string>>): RequestFieldOf {
+  const requestFields = new Map(Object.entries(table));
+  return (providerField) => requestFields.get(providerField);
+}
+
 /** A provider's SNAP refusal as a DomainError; the raw code and message stay in `facts`. */
 export function snapProviderError(
   provider: string,

@@ -20,6 +20,7 @@ import type {
   VirtualAccountChanges,
   WebhookResult,
 } from "../provider.js";
+import type { SnapAdapterSettings } from "../shared/adapter-settings.js";
 import { callProvider } from "../shared/http.js";
 import { unadoptableVa } from "../shared/lost-create.js";
 import {
@@ -49,7 +50,7 @@ import {
   signatureAsBase64,
 } from "./wire.js";
 
-export interface AyoconnectSnapConfig {
+export interface AyoconnectSnapConfig extends SnapAdapterSettings {
   /** Scheme and host (plus any prefix) before the SNAP paths, e.g. `https://sandbox.api.of.ayoconnect.id`. */
   baseUrl: string;
   /** X-CLIENT-KEY of the B2B token request. */
@@ -73,9 +74,6 @@ export interface AyoconnectSnapConfig {
   signatureEncoding?: SignatureEncoding;
   /** Overrides of the SNAP standard paths, which Ayoconnect's docs do not print. */
   paths?: Partial<AyoconnectSnapPaths>;
-  timeoutMs?: number;
-  maxClockSkewMs?: number;
-  now?: () => Date;
 }
 
 export interface AyoconnectSnapProvider extends VaProvider {

@@ -9,6 +9,7 @@ import {
   type SnapCallbackReading,
   UNREADABLE_BODY,
 } from "../../protocols/snap/payment-callback.js";
+import { requestFieldsFrom } from "../../protocols/snap/provider-answer.js";
 import { formatSnapTimestamp, parseSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import { isPartnerServiceId, padPartnerServiceId, payerDigits } from "../../protocols/snap/va-number.js";
 import type {
@@ -367,12 +368,12 @@ export function confirmationFromInquiry(
   return confirmedAs(claim, latest);
 }
 
-export const requestFieldOf = (providerField: string): string | undefined =>
-  ({
-    virtualAccountName: "customer.name",
-    virtualAccountNo: "number_suffix",
-    totalAmount: "amount",
-    "totalAmount.value": "amount",
-    expiredDate: "expires_at",
-    virtualAccountPhone: "customer.phone",
-  })[providerField];
+/** Ayoconnect's field names in `400xx01/02` messages, as our request's fields. */
+export const requestFieldOf = requestFieldsFrom({
+  virtualAccountName: "customer.name",
+  virtualAccountNo: "number_suffix",
+  totalAmount: "amount",
+  "totalAmount.value": "amount",
+  expiredDate: "expires_at",
+  virtualAccountPhone: "customer.phone",
+});

@@ -14,6 +14,7 @@ import type {
   VaProvider,
   WebhookResult,
 } from "../provider.js";
+import type { AdapterSettings } from "../shared/adapter-settings.js";
 import { callProvider, type ProviderHttpRequest, type ProviderHttpResponse, parseProviderJson } from "../shared/http.js";
 import { jsonAnswer, parseJsonObject } from "../shared/wire-helpers.js";
 import { AYOCONNECT_BANKS } from "./capabilities.js";
@@ -43,15 +44,13 @@ import {
   type VirtualAccountChanges,
 } from "./transformers.js";
 
-export interface AyoconnectConfig {
+export interface AyoconnectConfig extends AdapterSettings {
   /** `https://sandbox.api.of.ayoconnect.id` or production. */
   baseUrl: string;
   clientId: string;
   clientSecret: string;
   /** `A-Merchant-Code`, 6 alphanumerics; also our providerAccount (the payment dedupe scope). */
   merchantCode: string;
-  timeoutMs?: number;
-  now?: () => Date;
 }
 
 export interface AyoconnectProvider extends VaProvider {

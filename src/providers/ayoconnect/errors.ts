@@ -54,7 +54,7 @@ export function ayoconnectError(response: ProviderHttpResponse): DomainError {
   if (kind === "UNAVAILABLE") return new DomainError(kind, `${AYOCONNECT} is having trouble: ${first.message}`, facts);
   if (kind === "DEADLINE_EXCEEDED") return new DomainError(kind, `${AYOCONNECT} timed out at the bank`, facts);
   const wireField = /^([A-Za-z.]+):/.exec(first.details)?.[1];
-  const field = wireField === undefined ? undefined : OUR_FIELD[wireField];
+  const field = wireField !== undefined && Object.hasOwn(OUR_FIELD, wireField) ? OUR_FIELD[wireField] : undefined;
   const reason = wireField === undefined ? first.details : first.details.slice(wireField.length + 1).trim();
   const message = `${field ?? wireField ?? first.message}: ${reason} (${AYOCONNECT} ${first.code})`;
   return new DomainError(kind, message, field === undefined ? facts : { ...facts, field });

@@ -7,7 +7,7 @@ import { bearerToken, SnapHeader } from "../../protocols/snap/headers.js";
 import { verifyInboundSnapRequest } from "../../protocols/snap/inbound-request.js";
 import { toSnapMoney } from "../../protocols/snap/money.js";
 import { callbackPayment, snapCallbackAnswers, verifySnapPaymentCallback } from "../../protocols/snap/payment-callback.js";
-import { isSnapRefusal } from "../../protocols/snap/provider-answer.js";
+import { isSnapRefusal, requestFieldsFrom } from "../../protocols/snap/provider-answer.js";
 import { SnapOutcomes, SnapService } from "../../protocols/snap/response-code.js";
 import { privateKeyFrom, publicKeyFrom, type SnapKey } from "../../protocols/snap/signature.js";
 import { padPartnerServiceId, payerDigits, splitVirtualAccountNo } from "../../protocols/snap/va-number.js";
@@ -23,6 +23,7 @@ import type {
   VirtualAccountChanges,
   WebhookResult,
 } from "../provider.js";
+import type { SnapAdapterSettings } from "../shared/adapter-settings.js";
 import { isRecord } from "../shared/wire-helpers.js";
 import { answerOf, type DipcInquiries, INQUIRY_FAILED, readDipcInquiry } from "./dipc.js";
 import {
@@ -47,7 +48,7 @@ import {
 } from "./transformers.js";
 import { type DokuSimulatePaymentRequest, DokuSnapInbound, DokuSnapPath } from "./wire.js";
 
-export interface DokuSnapConfig {
+export interface DokuSnapConfig extends SnapAdapterSettings {
   /** `https://api-sandbox.doku.com`, `https://api.doku.com`, or a simulator. */
   baseUrl: string;
   /** Our Client ID at DOKU: X-PARTNER-ID and X-CLIENT-KEY, and the `providerAccount` of every VA. */
@@ -71,9 +72,6 @@ export interface DokuSnapConfig {
   /** The paths DOKU signs for our Notification and Inquiry URLs, when a proxy rewrites paths. */
   notificationPath?: string;
   inquiryPath?: string;
-  timeoutMs?: number;
-  maxClockSkewMs?: number;
-  now?: () => Date;
 }
 
 export interface DokuSnapProvider extends VaProvider {
@@ -314,7 +312,7 @@ const padded = (virtualAccountNo: string) => {
 };
 
 /** DOKU's field names in `400xx01/02` messages, as our request's fields. */
-const REQUEST_FIELDS: Readonly<Record<string, string>> = {
+const requestFieldOf = requestFieldsFrom({
   customerNo: "number_suffix",
   virtualAccountNo: "number_suffix",
   virtualAccountName: "customer.name",
@@ -325,9 +323,7 @@ const REQUEST_FIELDS: Readonly<Record<string, string>> = {
   expiredDate: "expires_at",
   "additionalInfo.channel": "bank_code",
   virtualAccountTrxType: "amount",
-};
-
-const requestFieldOf = (field: string) => (Object.hasOwn(REQUEST_FIELDS, field) ? REQUEST_FIELDS[field] : undefined);
+});
 
 /** The identity fields our acknowledgement echoes (SDK `generateNotificationResponse`). */
 function notificationEcho(rawBody: Buffer): Record<string, unknown> {

@@ -3,6 +3,7 @@ import { DomainError } from "../../domain/errors.js";
 import type { Rupiah } from "../../domain/money.js";
 import { checkVaNumber } from "../../domain/virtual-account.js";
 import type { PaymentNotification, ProviderCreateRequest, ProviderVaRef, VaProvider } from "../provider.js";
+import type { AdapterSettings } from "../shared/adapter-settings.js";
 import { callProvider, parseProviderJson, providerUnavailable } from "../shared/http.js";
 import { type DokuChannel, type DokuNumbering, findChannel, paymentCodePath } from "./channels.js";
 import { isSuccess, refusal } from "./errors.js";
@@ -28,7 +29,7 @@ import {
   valueAt,
 } from "./transformers.js";
 
-export interface DokuConfig {
+export interface DokuConfig extends AdapterSettings {
   /** `https://api-sandbox.doku.com`, `https://api.doku.com`, or a simulator. */
   baseUrl: string;
   clientId: string;
@@ -40,8 +41,6 @@ export interface DokuConfig {
   channelPaths?: Readonly<Record<string, string>>;
   /** Path of the Notification URL registered at DOKU, which DOKU signs; see `NotificationVerifier`. */
   notificationPath?: string;
-  timeoutMs?: number;
-  now?: () => Date;
 }
 
 /** The VaProvider; its payment simulation works against the DOKU simulator only (DOKU has no such API). */

@@ -18,6 +18,7 @@ import type {
   VirtualAccountChanges,
   WebhookResult,
 } from "../provider.js";
+import type { SnapAdapterSettings } from "../shared/adapter-settings.js";
 import { unadoptableVa } from "../shared/lost-create.js";
 import { isRecord } from "../shared/wire-helpers.js";
 import { DURIANPAY_SNAP } from "./capabilities.js";
@@ -38,7 +39,7 @@ import {
 } from "./transformers.js";
 import { DURIANPAY_CHANNEL_ID, DurianpaySnapPath, type DurianpaySnapPaths, type DurianpayVaKey } from "./wire.js";
 
-export interface DurianpaySnapConfig {
+export interface DurianpaySnapConfig extends SnapAdapterSettings {
   /** Scheme and host; the signed paths start at `/v1.0`. Sandbox `https://api-sandbox.durianpay.id`, live `https://api.durianpay.id`. */
   baseUrl: string;
   /** "Client Key": X-CLIENT-KEY of the token request and X-PARTNER-ID of every call; also `providerAccount`. */
@@ -56,9 +57,6 @@ export interface DurianpaySnapConfig {
   channelId?: string;
   /** The notification path as Durianpay addresses it, when a proxy rewrites paths; by default the path received. */
   callbackPath?: string;
-  timeoutMs?: number;
-  maxClockSkewMs?: number;
-  now?: () => Date;
 }
 
 export interface DurianpaySnapProvider extends VaProvider {

@@ -8,6 +8,7 @@ import {
   type SnapCallbackReading,
   UNREADABLE_BODY,
 } from "../../protocols/snap/payment-callback.js";
+import { requestFieldsFrom } from "../../protocols/snap/provider-answer.js";
 import { formatSnapTimestamp, parseSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import type {
   Confirmation,
@@ -70,7 +71,8 @@ export function displayName(customerName: string): string {
   return cleaned === "" ? "Customer" : cleaned;
 }
 
-const REQUEST_FIELDS: Readonly<Record<string, string>> = {
+/** Durianpay's field names in `400xx01/02` messages, as our request's fields. */
+export const requestFieldOf = requestFieldsFrom({
   virtualAccountName: "customer.name",
   customerNo: "number_suffix",
   totalAmount: "amount.fixed.amount",
@@ -79,10 +81,7 @@ const REQUEST_FIELDS: Readonly<Record<string, string>> = {
   expiredDate: "expires_at",
   bankCode: "bank_code",
   "additionalInfo.bankCode": "bank_code",
-};
-
-export const requestFieldOf = (field: string): string | undefined =>
-  Object.hasOwn(REQUEST_FIELDS, field) ? REQUEST_FIELDS[field] : undefined;
+});
 
 /**
  * What later calls need besides the number: our trxId and the display name (update-va requires the

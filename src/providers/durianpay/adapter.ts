@@ -13,6 +13,7 @@ import type {
   VaProvider,
   WebhookResult,
 } from "../provider.js";
+import type { AdapterSettings } from "../shared/adapter-settings.js";
 import { callProvider, type ProviderHttpRequest, parseProviderJson } from "../shared/http.js";
 import { jsonAnswer, parseJsonObject } from "../shared/wire-helpers.js";
 import { durianpayError } from "./errors.js";
@@ -32,15 +33,13 @@ import {
   type VirtualAccountChanges,
 } from "./transformers.js";
 
-export interface DurianpayConfig {
+export interface DurianpayConfig extends AdapterSettings {
   /** `https://api.durianpay.id` (paths start with `/v1`). */
   baseUrl: string;
   /** Sent as HTTP Basic user name with an empty password; `dp_test…` keys are sandbox keys. */
   serverKey: string;
   /** Our name for the Durianpay merchant account the key belongs to; part of the payment dedupe key. */
   providerAccount: string;
-  timeoutMs?: number;
-  now?: () => Date;
   /**
    * How far back a create looks for the VA an earlier attempt with the same idempotency key made
    * (default 24 h). A retry later than that makes a second VA: Durianpay has no lookup by `va_ref_id`.

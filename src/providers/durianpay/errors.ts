@@ -75,7 +75,7 @@ export function durianpayError(response: ProviderHttpResponse): DomainError {
   if (response.status === 404) return new DomainError("NOT_FOUND", `${DURIANPAY} has no such virtual account`, facts);
   const [formError] = body.formErrors;
   if (formError) {
-    const field = OUR_FIELD[formError.field];
+    const field = Object.hasOwn(OUR_FIELD, formError.field) ? OUR_FIELD[formError.field] : undefined;
     const message = `${field ?? formError.field}: ${formError.message} (${DURIANPAY} ${formError.field})`;
     return new DomainError("INVALID_ARGUMENT", message, field === undefined ? facts : { ...facts, field });
   }

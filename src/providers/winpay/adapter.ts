@@ -16,6 +16,7 @@ import type {
   VaProvider,
   WebhookResult,
 } from "../provider.js";
+import type { SnapAdapterSettings } from "../shared/adapter-settings.js";
 import { unadoptableVa } from "../shared/lost-create.js";
 import {
   confirmationFromStatus,
@@ -39,7 +40,7 @@ import {
 } from "./transformers.js";
 import { WinpayPath, type WinpaySimulatePaymentRequest } from "./wire.js";
 
-export interface WinpayConfig {
+export interface WinpayConfig extends SnapAdapterSettings {
   /** Winpay's SNAP base, `/snap` prefix included, e.g. `https://sandbox-snap.winpay.id/snap`. */
   baseUrl: string;
   /** Our X-PARTNER-ID at Winpay; also the `providerAccount` of every VA and payment. */
@@ -55,9 +56,6 @@ export interface WinpayConfig {
    * signs the full path of the URL it calls; by default the path of the request we received.
    */
   callbackPath?: string;
-  timeoutMs?: number;
-  maxClockSkewMs?: number;
-  now?: () => Date;
 }
 
 /** The VaProvider plus Winpay's read-only services. */

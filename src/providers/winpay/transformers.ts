@@ -8,6 +8,7 @@ import {
   type SnapCallbackReading,
   UNREADABLE_BODY,
 } from "../../protocols/snap/payment-callback.js";
+import { requestFieldsFrom } from "../../protocols/snap/provider-answer.js";
 import { formatSnapTimestamp, parseSnapTimestamp } from "../../protocols/snap/timestamp.js";
 import { payerDigits } from "../../protocols/snap/va-number.js";
 import type { Confirmation, PaymentNotification, ProviderCreateRequest, ProviderVirtualAccount } from "../provider.js";
@@ -100,7 +101,7 @@ export function winpayVirtualAccountName(customerName: string): string {
 }
 
 /** Winpay's field names in `400xx01/02` messages, as our request's fields. */
-const REQUEST_FIELDS: Readonly<Record<string, string>> = {
+export const requestFieldOf = requestFieldsFrom({
   customerNo: "number_suffix",
   virtualAccountName: "customer.name",
   totalAmount: "amount.fixed.amount",
@@ -109,10 +110,7 @@ const REQUEST_FIELDS: Readonly<Record<string, string>> = {
   expiredDate: "expires_at",
   channel: "bank_code",
   "additionalInfo.channel": "bank_code",
-};
-
-export const requestFieldOf = (winpayField: string): string | undefined =>
-  Object.hasOwn(REQUEST_FIELDS, winpayField) ? REQUEST_FIELDS[winpayField] : undefined;
+});
 
 /**
  * What later calls need to address the VA: Winpay's `contractId` and our `trxId`. Both go into

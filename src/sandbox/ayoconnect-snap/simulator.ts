@@ -32,8 +32,10 @@ import { CallbacksStoppingOnClientErrors } from "../ayoconnect/callbacks.js";
 import {
   answerSnapRoute,
   callbackLifecycle,
+  createSwitches,
   type DeliveryRecord,
   inboundRequest,
+  LOST_CREATE_ANSWER,
   type SimulatorRequest,
   type SimulatorResponse,
   SnapRefusal,
@@ -83,8 +85,6 @@ export interface SimulatedVa {
 /** Bank prefixes (the callback sample's `14629` for BCA; the others made up, 5 digits, 4 for BNI). */
 const PREFIX: Record<string, string> = { BCA: "14629", BRI: "12581", BNI: "8662", MANDIRI: "89610" };
 
-const LOST_ANSWER: HttpAnswer = { status: 504, contentType: "text/html", body: "<html><body>504 Gateway Time-out</body></html>" };
-
 /**
  * A local Ayoconnect SNAP VA service: B2B token, Create / Update / Inquiry VA on the SNAP standard
  * paths, symmetric signatures checked over the exact bytes (in the configured encoding), signed
@@ -107,11 +107,7 @@ export async function startAyoconnectSnapSimulator(options: AyoconnectSnapSimula
   /** The most recent VA per full padded number (Inquiry VA "returns the most recent VA record"). */
   const byNumber = new Map<string, SimulatedVa>();
   const ledger: SimulatedPayment[] = [];
-  const nextCreate: { loseAnswer: boolean; payFirst: Rupiah | undefined; reissue: string | undefined } = {
-    loseAnswer: false,
-    payFirst: undefined,
-    reissue: undefined,
-  };
+  const switches = createSwitches(callbacks);
   let issued = 0;
 
   const isActive = (va: SimulatedVa, at: Date) => at <= va.expiresAt && !(va.isSingleUse === "Y" && va.payments.length > 0);
@@ -262,8 +258,7 @@ export async function startAyoconnectSnapSimulator(options: AyoconnectSnapSimula
     }
     const expiresAt = expiry(body, svc);
     if (byTrxId.has(trxId)) return snapAnswer(SnapOutcomes.conflict, svc, "External ID Conflict");
-    const { loseAnswer, payFirst, reissue } = nextCreate;
-    Object.assign(nextCreate, { loseAnswer: false, payFirst: undefined, reissue: undefined });
+    const { loseAnswer, payFirst, reissue } = switches.takeNextCreate();
     const prefix = PREFIX[bank.bankCode] ?? "14629";
     let custom: string;
     if (reissue !== undefined) {
@@ -302,7 +297,7 @@ export async function startAyoconnectSnapSimulator(options: AyoconnectSnapSimula
       const attempt = pay(trxId, payFirst);
       if (attempt.ok) await attempt.firstAnswer;
     }
-    if (loseAnswer) return LOST_ANSWER;
+    if (loseAnswer) return LOST_CREATE_ANSWER;
     return snapAnswer(SnapOutcomes.successful, svc, "Successful", {
       referenceNo: externalId,
       virtualAccountData: vaData(va, false),
@@ -400,17 +395,7 @@ export async function startAyoconnectSnapSimulator(options: AyoconnectSnapSimula
     virtualAccount: (trxId: string) => byTrxId.get(trxId),
     pay: (trxId: string, amount?: Rupiah) => paid(pay(trxId, amount)),
     misbehaviour: {
-      holdCallbacks: (held: boolean) => callbacks.hold(held),
-      deliverHeldCallbacks: () => callbacks.deliverHeld(),
-      loseNextCreateAnswer: () => {
-        nextCreate.loseAnswer = true;
-      },
-      payBeforeNextCreateAnswer: (amount: Rupiah) => {
-        nextCreate.payFirst = amount;
-      },
-      reissueNumberOnNextCreate: (vaNumber: string) => {
-        nextCreate.reissue = vaNumber;
-      },
+      ...switches.misbehaviour,
       payOtherThanBill: (trxId: string, amount: Rupiah) => paid(pay(trxId, amount, false)),
     },
     ...callbackLifecycle(server, callbacks),

@@ -23,9 +23,12 @@ import { isRecord } from "../../providers/shared/wire-helpers.js";
 import {
   answerSnapRoute,
   CallbackSender,
+  type CreateMisbehaviour,
   callbackLifecycle,
+  createSwitches,
   type DeliveryRecord,
   inboundRequest,
+  LOST_CREATE_ANSWER,
   type SimulatorRequest,
   type SimulatorResponse,
   SnapRefusal,
@@ -62,17 +65,11 @@ export interface DokuSnapSimulator {
   virtualAccount(virtualAccountNo: string): SimulatedVa | undefined;
   /** Pays the VA with this (padded) number as a bank would; DIPC numbers are inquired first. */
   pay(virtualAccountNo: string, amount?: Rupiah, billEnforced?: boolean): Promise<PaymentAttempt>;
-  misbehaviour: {
-    holdCallbacks(held: boolean): void;
-    deliverHeldCallbacks(): Promise<{ status: number; body: string }[]>;
-    loseNextCreateAnswer(): void;
-    payBeforeNextCreateAnswer(amount: Rupiah): void;
-  };
+  misbehaviour: CreateMisbehaviour;
   idle(): Promise<void>;
   close(): Promise<void>;
 }
 
-const LOST_ANSWER: HttpAnswer = { status: 504, contentType: "text/html", body: "<html><body>504 Gateway Time-out</body></html>" };
 const SERVICE_UPDATE_VA = "28";
 const NAME = /^[a-zA-Z0-9.\\\-/+,=_:'@% ]{1,255}$/;
 const AMOUNT = /^(0|[1-9]\d{0,15})(\.\d{2})?$/;
@@ -125,7 +122,7 @@ export async function startDokuSnapSimulator(options: DokuSnapSimulatorOptions):
   const book = new DokuSnapBook();
   const callbacks = new CallbackSender(options.callbackRetryDelaysMs ?? [30 * 60_000, 6 * 3_600_000, 12 * 3_600_000]);
   const received: InboundHttpRequest[] = [];
-  const nextCreate: { loseAnswer: boolean; payFirst: Rupiah | undefined } = { loseAnswer: false, payFirst: undefined };
+  const switches = createSwitches(callbacks, { reissuesNumbers: false });
   let merchantToken: { accessToken: string; renewAt: number } | undefined;
 
   const merchantUrl = (path: string) => `${merchant.url()}${path}`;
@@ -346,15 +343,14 @@ export async function startDokuSnapSimulator(options: DokuSnapSimulatorOptions):
         const existing = book.findByTrxId(terms.trxId);
         const taken = book.findByNumber(composeVirtualAccountNo(psid, customerNo));
         if (existing || (taken && !taken.deleted)) return snapAnswer(SnapOutcomes.conflict, svc, "Conflict");
-        const { loseAnswer, payFirst } = nextCreate;
-        Object.assign(nextCreate, { loseAnswer: false, payFirst: undefined });
+        const { loseAnswer, payFirst } = switches.takeNextCreate();
         const va = book.open(psid, customerNo, terms);
         if (payFirst !== undefined) {
           const attempt = await pay(va.virtualAccountNo, payFirst);
           if (!attempt.ok) throw new Error(`DOKU refused the payment: ${attempt.outcome.message}`);
           await callbacks.idle();
         }
-        if (loseAnswer) return LOST_ANSWER;
+        if (loseAnswer) return LOST_CREATE_ANSWER;
         return snapAnswer(SnapOutcomes.successful, svc, SnapOutcomes.successful.message, {
           virtualAccountData: {
             partnerServiceId: va.partnerServiceId,
@@ -509,16 +505,7 @@ export async function startDokuSnapSimulator(options: DokuSnapSimulatorOptions):
     received,
     virtualAccount: (virtualAccountNo) => book.findByNumber(virtualAccountNo),
     pay,
-    misbehaviour: {
-      holdCallbacks: (held) => callbacks.hold(held),
-      deliverHeldCallbacks: () => callbacks.deliverHeld(),
-      loseNextCreateAnswer: () => {
-        nextCreate.loseAnswer = true;
-      },
-      payBeforeNextCreateAnswer: (amount) => {
-        nextCreate.payFirst = amount;
-      },
-    },
+    misbehaviour: switches.misbehaviour,
     ...callbackLifecycle(server, callbacks),
   };
 }

@@ -31,8 +31,11 @@ import {
   answerSnapRoute,
   CallbackSender,
   callbackLifecycle,
+  createSwitches,
   type DeliveryRecord,
   inboundRequest,
+  LOST_CREATE_ANSWER,
+  type NumberReissuingCreateMisbehaviour,
   type SimulatorRequest,
   type SimulatorResponse,
   SnapRefusal,
@@ -105,19 +108,10 @@ export interface DurianpaySnapSimulator {
   virtualAccount(virtualAccountNo: string, trxId: string): SimulatedVa | undefined;
   /** Pays as a bank transfer would and starts the notification; throws when Durianpay would refuse. */
   pay(virtualAccountNo: string, trxId: string, amount?: Rupiah, billEnforced?: boolean): SimulatedPayment;
-  misbehaviour: {
-    holdCallbacks(held: boolean): void;
-    deliverHeldCallbacks(): Promise<{ status: number; body: string }[]>;
-    loseNextCreateAnswer(): void;
-    payBeforeNextCreateAnswer(amount: Rupiah): void;
-    reissueNumberOnNextCreate(vaNumber: string): void;
-  };
+  misbehaviour: NumberReissuingCreateMisbehaviour;
   idle(): Promise<void>;
   close(): Promise<void>;
 }
-
-/** A lost answer: the server cannot drop the connection mid-answer, so a proxy's timeout page stands in. */
-const LOST_ANSWER: HttpAnswer = { status: 504, contentType: "text/html", body: "<html><body>504 Gateway Time-out</body></html>" };
 
 /** `2024-05-13 08:47:36.452492159 +0000 UTC`, as the published token answer writes `expiresIn`. */
 function goTime(at: Date): string {
@@ -142,11 +136,7 @@ export async function startDurianpaySnapSimulator(options: DurianpaySnapSimulato
   const vas: SimulatedVa[] = [];
   const ledger: SimulatedPayment[] = [];
   const callbacks = new CallbackSender(options.callbackRetryDelaysMs ?? DURIANPAY_RETRY_DELAYS_MS);
-  const nextCreate: { loseAnswer: boolean; payFirst: Rupiah | undefined; reissue: string | undefined } = {
-    loseAnswer: false,
-    payFirst: undefined,
-    reissue: undefined,
-  };
+  const switches = createSwitches(callbacks);
 
   const find = (virtualAccountNo: unknown, trxId: unknown) =>
     vas.find((va) => va.trxId === trxId && va.virtualAccountNo === virtualAccountNo);
@@ -269,8 +259,7 @@ export async function startDurianpaySnapSimulator(options: DurianpaySnapSimulato
       throw new SnapRefusal(badFieldAnswer(svc, "customerNo"));
     if (vas.some((va) => va.trxId === trxId)) return snapAnswer(SnapOutcomes.duplicateReference, svc, "Duplicate trxId");
 
-    const { loseAnswer, payFirst, reissue } = nextCreate;
-    Object.assign(nextCreate, { loseAnswer: false, payFirst: undefined, reissue: undefined });
+    const { loseAnswer, payFirst, reissue } = switches.takeNextCreate();
     let partnerServiceId = prefix;
     let customerNo = asked ?? String(randomInt(10 ** (maxSuffix - 1), 10 ** maxSuffix));
     if (reissue !== undefined) {
@@ -297,7 +286,7 @@ export async function startDurianpaySnapSimulator(options: DurianpaySnapSimulato
       pay(va, payFirst);
       await callbacks.idle();
     }
-    if (loseAnswer) return LOST_ANSWER;
+    if (loseAnswer) return LOST_CREATE_ANSWER;
     return snapAnswer(SnapOutcomes.successful, svc, "Successful", { virtualAccountData: data(va) });
   }
 
@@ -443,19 +432,7 @@ export async function startDurianpaySnapSimulator(options: DurianpaySnapSimulato
     ledger,
     virtualAccount: find,
     pay: (virtualAccountNo, trxId, amount, billEnforced) => paid(find(virtualAccountNo, trxId), amount, billEnforced),
-    misbehaviour: {
-      holdCallbacks: (held) => callbacks.hold(held),
-      deliverHeldCallbacks: () => callbacks.deliverHeld(),
-      loseNextCreateAnswer: () => {
-        nextCreate.loseAnswer = true;
-      },
-      payBeforeNextCreateAnswer: (amount) => {
-        nextCreate.payFirst = amount;
-      },
-      reissueNumberOnNextCreate: (vaNumber) => {
-        nextCreate.reissue = vaNumber;
-      },
-    },
+    misbehaviour: switches.misbehaviour,
     ...callbackLifecycle(server, callbacks),
   };
 }

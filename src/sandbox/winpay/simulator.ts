@@ -18,8 +18,11 @@ import {
   answerSnapRoute,
   CallbackSender,
   callbackLifecycle,
+  createSwitches,
   type DeliveryRecord,
   inboundRequest,
+  LOST_CREATE_ANSWER,
+  type NumberReissuingCreateMisbehaviour,
   type SimulatorRequest,
   type SimulatorResponse,
   simulatorResponse,
@@ -50,17 +53,11 @@ export interface WinpaySimulatorOptions {
   port?: number;
 }
 
-/** What the real Winpay does that a happy path never shows; see the kit for the sources. */
-export interface WinpaySimulatorMisbehaviour {
-  /** Callbacks are built (timestamped, signed) but kept; `deliverHeldCallbacks` sends each once as built. */
-  holdCallbacks(held: boolean): void;
-  deliverHeldCallbacks(): Promise<{ status: number; body: string }[]>;
-  /** The next create-va opens the VA, but its answer never reaches the merchant. */
-  loseNextCreateAnswer(): void;
-  /** The next create-va opens the VA, pays it and delivers the callback before answering. */
-  payBeforeNextCreateAnswer(amount: Rupiah): void;
-  /** The next create-va is given this number (payer digits) again: BIN + the same customerNo. */
-  reissueNumberOnNextCreate(vaNumber: string): void;
+/**
+ * What the real Winpay does that a happy path never shows; see the kit for the sources. A reissued
+ * number is BIN + the same customerNo.
+ */
+export interface WinpaySimulatorMisbehaviour extends NumberReissuingCreateMisbehaviour {
   /** Pays the VA `amount` even when it differs from its `totalAmount`. */
   payOtherThanBill(contractId: string, amount: Rupiah): SimulatedPayment;
 }
@@ -89,12 +86,6 @@ interface Route {
   /** `svc` is the route's own `serviceCode`, for the response codes it answers with. */
   handle: (body: Record<string, unknown>, svc: string) => HttpAnswer | Promise<HttpAnswer>;
 }
-
-/**
- * A lost create answer. The simulator server cannot drop a connection mid-answer, so a proxy's
- * timeout page stands in: either way the merchant never sees the VA Winpay opened.
- */
-const LOST_ANSWER: HttpAnswer = { status: 504, contentType: "text/html", body: "<html><body>504 Gateway Time-out</body></html>" };
 
 /**
  * A local Winpay: same paths (under `/snap`), same validations and codes (seed 003), signs its
@@ -148,12 +139,7 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
     return attempt.payment;
   };
 
-  /** Switches armed for the next create-va. */
-  const nextCreate: { loseAnswer: boolean; payFirst: Rupiah | undefined; reissue: string | undefined } = {
-    loseAnswer: false,
-    payFirst: undefined,
-    reissue: undefined,
-  };
+  const switches = createSwitches(callbacks);
 
   const routes: Record<string, Route> = {
     [WinpayPath.createVa]: {
@@ -162,14 +148,13 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
       async handle(body, svc) {
         const order = readCreateVa(body, svc, now());
         if (book.hasTrxId(order.trxId)) return snapAnswer(SnapOutcomes.duplicateReference, svc, "Duplicate trxId");
-        const { loseAnswer, payFirst, reissue } = nextCreate;
-        Object.assign(nextCreate, { loseAnswer: false, payFirst: undefined, reissue: undefined });
+        const { loseAnswer, payFirst, reissue } = switches.takeNextCreate();
         const va = book.open(order, reissue);
         if (payFirst !== undefined) {
           paid(pay(va.contractId, payFirst));
           await callbacks.idle();
         }
-        if (loseAnswer) return LOST_ANSWER;
+        if (loseAnswer) return LOST_CREATE_ANSWER;
         return snapAnswer(SnapOutcomes.successful, svc, "Success", { virtualAccountData: virtualAccountData(va) });
       },
     },
@@ -248,17 +233,7 @@ export async function startWinpaySimulator(options: WinpaySimulatorOptions): Pro
     virtualAccount: (contractId) => book.find(contractId, undefined),
     pay: (contractId, amount) => paid(pay(contractId, amount)),
     misbehaviour: {
-      holdCallbacks: (held) => callbacks.hold(held),
-      deliverHeldCallbacks: () => callbacks.deliverHeld(),
-      loseNextCreateAnswer: () => {
-        nextCreate.loseAnswer = true;
-      },
-      payBeforeNextCreateAnswer: (amount) => {
-        nextCreate.payFirst = amount;
-      },
-      reissueNumberOnNextCreate: (vaNumber) => {
-        nextCreate.reissue = vaNumber;
-      },
+      ...switches.misbehaviour,
       payOtherThanBill: (contractId, amount) => paid(pay(contractId, amount, false)),
     },
     ...callbackLifecycle(server, callbacks),
