@@ -10,7 +10,7 @@ export const BENCH = join(ROOT, "bench");
 
 const HELP = `npm run bench -- [options]
 
-  --quick                 short run (~1.5 min): 3 s per measurement, 1 s warm-up, 1k subscribers only
+  --quick                 short run (~1.5 min): 3 s per measurement, 1 s warm-up, streams with 0 and 1k subscribers
   --duration=S            seconds measured per scenario (default 10)
   --warmup=S              warm-up seconds before each measurement (default 2)
   --only=LIST             comma-separated scenario ids or groups:
@@ -18,7 +18,8 @@ const HELP = `npm run bench -- [options]
                           (ids: anchor-grpc-js, anchor-connect, inquiry-grpc, inquiry-connect,
                           create-sqlite, create-postgres, create-postgres-2x, callbacks-sqlite,
                           callbacks-postgres, streams-<N>, event-append-unordered, event-append)
-  --subscribers=LIST      stream subscriber counts (default 1000,10000)
+  --subscribers=LIST      stream subscriber counts (default 0,10000,50000; 0 is the baseline the
+                          10k row's CPU per payment is compared with)
   --rate=N                payments per second during the stream test (default 200)
   --out=PATH              JSON output (default artifacts/bench.json)
   --profile               instead: profile the service (node --cpu-prof) under the InquiryVirtualAccount
@@ -83,7 +84,7 @@ export function readOptions(args: string[] = process.argv.slice(2)): BenchOption
     quick,
     durationS,
     warmupS: Number(flags.warmup ?? (quick ? 1 : 2)),
-    subscriberCounts: (flags.subscribers ?? (quick ? "1000" : "1000,10000")).split(",").map(Number),
+    subscriberCounts: (flags.subscribers ?? (quick ? "0,1000" : "0,10000,50000")).split(",").map(Number),
     paymentRate: Number(flags.rate ?? 200),
     streamSeconds: quick ? 4 : durationS,
     out,

@@ -55,8 +55,7 @@ export interface SubscriberReply {
   ok: boolean;
   error?: string;
   ready?: boolean;
-  /** Streams that have received at least one event. */
-  established?: number;
+  /** Streams that ended with an error or a non-OK status (not counting those the bench closed). */
   failed?: number;
   /** Delivery latencies (ms) of PAYMENT_RECEIVED events since the last reset. */
   latenciesMs?: number[];

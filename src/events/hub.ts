@@ -28,6 +28,8 @@ export class EventHub {
   private announcing: Promise<void> | undefined;
   private announceAgain = false;
   private stopListening: (() => void) | undefined;
+  /** One heartbeat timer per interval in use (in practice one), rather than one per subscription. */
+  private readonly clocks = new Map<number, HeartbeatClock>();
 
   constructor(
     private readonly store: Store,
@@ -56,12 +58,18 @@ export class EventHub {
   }
 
   /**
-   * Starts delivering every matching event after the hub's current position. The returned
-   * subscription's `startedAfter` tells the reader up to where it must replay from the log itself.
+   * Starts delivering every matching event after the hub's current position, and a heartbeat
+   * whenever the subscription had nothing to deliver for `heartbeatMs`. The returned subscription's
+   * `startedAfter` tells the reader up to where it must replay from the log itself.
    */
-  subscribe(filter: EventFilter): Subscription {
+  subscribe(filter: EventFilter, heartbeatMs: number): Subscription {
     const key = filterKey(filter);
-    const subscription = new Subscription(filter, this.position, this.options.maxQueuedPerSubscriber, (s) => {
+    let clock = this.clocks.get(heartbeatMs);
+    if (!clock) {
+      clock = new HeartbeatClock(heartbeatMs, () => this.clocks.delete(heartbeatMs));
+      this.clocks.set(heartbeatMs, clock);
+    }
+    const subscription = new Subscription(filter, this.position, this.options.maxQueuedPerSubscriber, clock, (s) => {
       const group = this.subscriptions.get(key);
       if (group?.delete(s)) this.count--;
       if (group?.size === 0) this.subscriptions.delete(key);
@@ -152,20 +160,80 @@ export class EventHub {
   }
 }
 
-/** One subscriber's queue of the live events its filter matches. */
+/** Subscriptions woken per turn of the event loop: a tick due for many streams does not stall the others. */
+const HEARTBEATS_PER_TURN = 200;
+
+/**
+ * Sends heartbeats for every subscription of one interval from a single timer. Subscriptions are
+ * kept in order of last activity (a Map iterates in insertion order, and activity re-inserts), so
+ * a tick visits only those that are due, plus one.
+ */
+class HeartbeatClock {
+  private readonly lastActive = new Map<Subscription, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private nextTurn: NodeJS.Immediate | undefined;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly onEmpty: () => void,
+  ) {}
+
+  touch(subscription: Subscription): void {
+    this.lastActive.delete(subscription);
+    this.lastActive.set(subscription, performance.now());
+    if (this.timer) return;
+    // Due streams get their heartbeat between 1 and 1.1 intervals after their last message.
+    this.timer = setInterval(() => this.wakeDue(), Math.max(1, Math.round(this.intervalMs / 10)));
+    this.timer.unref();
+  }
+
+  remove(subscription: Subscription): void {
+    if (!this.lastActive.delete(subscription) || this.lastActive.size > 0) return;
+    clearInterval(this.timer);
+    clearImmediate(this.nextTurn);
+    this.timer = undefined;
+    this.nextTurn = undefined;
+    this.onEmpty();
+  }
+
+  private wakeDue(): void {
+    if (this.nextTurn) return;
+    const now = performance.now();
+    const at = new Date();
+    let woken = 0;
+    for (const [subscription, since] of this.lastActive) {
+      if (now - since < this.intervalMs) return;
+      if (woken++ === HEARTBEATS_PER_TURN) {
+        this.nextTurn = setImmediate(() => {
+          this.nextTurn = undefined;
+          this.wakeDue();
+        });
+        return;
+      }
+      subscription.heartbeat(at);
+    }
+  }
+}
+
+/** One subscriber's queue of the live events its filter matches, and its heartbeat. */
 export class Subscription {
   private queue: VaEvent[] = [];
-  private waiter: (() => void) | undefined;
+  private wakeReader: (() => void) | undefined;
   private closed = false;
   /** Set when the subscriber fell too far behind: it must re-read the log from its cursor. */
   overflowed = false;
+  /** Set when nothing was delivered for a heartbeat interval: the time to put in the heartbeat. */
+  private heartbeatAt: Date | undefined;
 
   constructor(
     readonly filter: EventFilter,
     readonly startedAfter: bigint,
     private readonly maxQueued: number,
+    private readonly clock: HeartbeatClock,
     private readonly onClose: (s: Subscription) => void,
-  ) {}
+  ) {
+    clock.touch(this);
+  }
 
   offer(event: VaEvent): void {
     if (this.closed) return;
@@ -175,7 +243,14 @@ export class Subscription {
     } else {
       this.queue.push(event);
     }
-    this.waiter?.();
+    this.clock.touch(this);
+    this.wake();
+  }
+
+  heartbeat(at: Date): void {
+    this.heartbeatAt = at;
+    this.clock.touch(this);
+    this.wake();
   }
 
   /** Takes everything queued so far (possibly nothing). */
@@ -185,19 +260,18 @@ export class Subscription {
     return events;
   }
 
-  /** Resolves when an event arrives, the subscription closes, `signal` aborts or `timeoutMs` passes. */
-  wait(signal: AbortSignal, timeoutMs: number): Promise<void> {
-    if (this.queue.length > 0 || this.overflowed || this.closed || signal.aborted) return Promise.resolve();
+  /** The time of the heartbeat due, if one is; clears it (events delivered instead also count). */
+  takeHeartbeat(): Date | undefined {
+    const at = this.heartbeatAt;
+    this.heartbeatAt = undefined;
+    return at;
+  }
+
+  /** Resolves when there is something to take (events, an overflow, a heartbeat) or the subscription closed. */
+  ready(): Promise<void> {
+    if (this.queue.length > 0 || this.overflowed || this.heartbeatAt || this.closed) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        this.waiter = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      signal.addEventListener("abort", done, { once: true });
-      this.waiter = done;
+      this.wakeReader = resolve;
     });
   }
 
@@ -208,7 +282,15 @@ export class Subscription {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.waiter?.();
+    this.queue = [];
+    this.clock.remove(this);
+    this.wake();
     this.onClose(this);
+  }
+
+  private wake(): void {
+    const wakeReader = this.wakeReader;
+    this.wakeReader = undefined;
+    wakeReader?.();
   }
 }

@@ -9,7 +9,8 @@ const REPLAY_PAGE = 500;
 /**
  * A subscriber's view of the event log: everything after `afterCursor` from storage, then live
  * events, without a gap or a duplicate. Subscribing before the replay closes the race with commits
- * that land during it; sequence numbers de-duplicate the overlap.
+ * that land during it; sequence numbers de-duplicate the overlap. One generator, no per-wait timer
+ * or listener: with tens of thousands of idle streams, each costs only its waiting state.
  */
 export async function* followEvents(
   deps: { store: Store; hub: EventHub; heartbeatMs: number },
@@ -17,21 +18,44 @@ export async function* followEvents(
   afterCursor: bigint,
   signal: AbortSignal,
 ): AsyncGenerator<StreamItem> {
-  const subscription = deps.hub.subscribe(filter);
+  if (signal.aborted) return;
+  const subscription = deps.hub.subscribe(filter, deps.heartbeatMs);
+  const end = () => subscription.close();
+  signal.addEventListener("abort", end, { once: true });
   let cursor = afterCursor;
+  // Replaying (cursor, replayUpTo] from the log; undefined: up to its end (after an overflow).
+  let replaying = true;
+  let replayUpTo: bigint | undefined = subscription.startedAfter;
   try {
-    cursor = yield* replay(deps.store, filter, cursor, subscription.startedAfter);
-    while (!signal.aborted && !subscription.isClosed) {
-      await subscription.wait(signal, deps.heartbeatMs);
-      if (signal.aborted || subscription.isClosed) return;
+    while (!subscription.isClosed) {
+      if (replaying) {
+        if (replayUpTo !== undefined && cursor >= replayUpTo) {
+          replaying = false;
+          continue;
+        }
+        const page = await deps.store.events.read({ after: cursor, upTo: replayUpTo }, REPLAY_PAGE, filter);
+        for (const event of page) {
+          cursor = event.sequence;
+          yield { kind: "event", event };
+        }
+        if (page.length < REPLAY_PAGE) {
+          if (replayUpTo !== undefined && replayUpTo > cursor) cursor = replayUpTo;
+          replaying = false;
+        }
+        continue;
+      }
+      await subscription.ready();
+      if (subscription.isClosed) return;
       if (subscription.overflowed) {
         subscription.overflowed = false;
-        cursor = yield* replay(deps.store, filter, cursor, undefined);
+        replaying = true;
+        replayUpTo = undefined;
         continue;
       }
       const events = subscription.drain();
+      const heartbeatAt = subscription.takeHeartbeat();
       if (events.length === 0) {
-        yield { kind: "heartbeat", at: new Date() };
+        if (heartbeatAt) yield { kind: "heartbeat", at: heartbeatAt };
         continue;
       }
       for (const event of events) {
@@ -41,24 +65,7 @@ export async function* followEvents(
       }
     }
   } finally {
+    signal.removeEventListener("abort", end);
     subscription.close();
-  }
-}
-
-async function* replay(
-  store: Store,
-  filter: EventFilter,
-  after: bigint,
-  upTo: bigint | undefined,
-): AsyncGenerator<StreamItem, bigint> {
-  let cursor = after;
-  for (;;) {
-    if (upTo !== undefined && cursor >= upTo) return cursor;
-    const page = await store.events.read({ after: cursor, upTo }, REPLAY_PAGE, filter);
-    for (const event of page) {
-      cursor = event.sequence;
-      yield { kind: "event", event };
-    }
-    if (page.length < REPLAY_PAGE) return upTo !== undefined && upTo > cursor ? upTo : cursor;
   }
 }
