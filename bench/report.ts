@@ -162,7 +162,7 @@ const SERVICE_TARGETS = [
   { label: "InquiryVirtualAccount over gRPC", id: "inquiry-grpc", max: 1.3 },
   // An RPC, then two commits (the idempotency claim, then VA + event + key) around a real HTTP
   // round trip to the provider simulator, which runs in this process: its client and server CPU count here.
-  { label: "CreateVirtualAccount on SQLite", id: "create-sqlite", max: 6 },
+  { label: "CreateVirtualAccount on SQLite", id: "create-sqlite", max: 7 },
   // An HTTP/1.1 POST with an HMAC check, one transaction (VA lock, payment, VA update, event) and a JSON answer.
   { label: "signed callbacks on SQLite", id: "callbacks-sqlite", max: 3 },
 ];

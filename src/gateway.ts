@@ -24,6 +24,7 @@ import { sandboxKitFactories } from "./sandbox/catalog.js";
 import type { SandboxKit } from "./sandbox/kit.js";
 import { authenticatedTenant, createAuthInterceptor, forServices, hashApiKey } from "./transport/connect/auth.js";
 import { createErrorInterceptor } from "./transport/connect/errors.js";
+import { encodeProtobufStringsWithBuffer } from "./transport/connect/text-encoding.js";
 import { vaServiceRoutes } from "./transport/connect/va-service.js";
 import { createOnePortServer } from "./transport/http/one-port-server.js";
 import { createHttpHandler } from "./transport/routes.js";
@@ -134,6 +135,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   });
   const vaRoutes = vaServiceRoutes({ virtualAccounts, providers, store, hub, heartbeatMs: config.heartbeatMs });
 
+  encodeProtobufStringsWithBuffer();
   const shutdown = new AbortController();
   const connect = connectNodeAdapter({
     routes: (router) => {

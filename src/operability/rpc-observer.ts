@@ -21,6 +21,23 @@ export function protocolOf(contentType: string | null): "grpc-web" | "grpc" | "c
   return "connect";
 }
 
+/** The metric labels and log name of one method, made once rather than per call. */
+interface MethodLabels {
+  labels: { grpc_service: string; grpc_method: string; grpc_type: string };
+  /** `labels` plus `grpc_code`, by code name. */
+  handled: Map<string, MethodLabels["labels"] & { grpc_code: string }>;
+  rpc: string;
+}
+
+interface ObservedCall {
+  method: MethodLabels;
+  requestId: string;
+  started: number;
+  header: Headers;
+  contextValues: ContextValues;
+  finished: boolean;
+}
+
 /**
  * Outermost interceptor: gives every RPC a request id (the caller's `x-request-id` or a new one,
  * echoed in the response headers or error metadata), counts and times it, and writes one log line
@@ -32,46 +49,62 @@ export function createObservingInterceptor(
   log: Logger,
   tenantOf: (values: ContextValues) => string | undefined,
 ): Interceptor {
+  const methods = new Map<DescMethod, MethodLabels>();
+  const labelsOf = (method: DescMethod): MethodLabels => {
+    let known = methods.get(method);
+    if (known === undefined) {
+      const labels = { grpc_service: method.parent.typeName, grpc_method: method.name, grpc_type: GRPC_TYPES[method.methodKind] };
+      known = { labels, handled: new Map(), rpc: `${method.parent.typeName}/${method.name}` };
+      methods.set(method, known);
+    }
+    return known;
+  };
+  const finish = (call: ObservedCall, error: unknown) => {
+    if (call.finished) return;
+    call.finished = true;
+    const code = error === undefined ? undefined : ConnectError.from(error).code;
+    const codeName = code === undefined ? "OK" : Code[code];
+    const seconds = (performance.now() - call.started) / 1000;
+    const { labels, handled, rpc } = call.method;
+    let handledLabels = handled.get(codeName);
+    if (handledLabels === undefined) {
+      handledLabels = { ...labels, grpc_code: codeName };
+      handled.set(codeName, handledLabels);
+    }
+    metrics.rpcHandled.inc(handledLabels);
+    metrics.rpcSeconds.observe(labels, seconds);
+    const fields = {
+      requestId: call.requestId,
+      rpc,
+      protocol: protocolOf(call.header.get("content-type")),
+      tenant: tenantOf(call.contextValues),
+      code: codeName,
+      durationMs: Math.round(seconds * 1000),
+    };
+    if (code !== undefined && SERVER_FAULTS.has(code)) log.warn(fields, "rpc");
+    else log.info(fields, "rpc");
+  };
   return (next) => async (request) => {
-    const requestId = requestIdFrom(request.header.get(REQUEST_ID_HEADER));
-    const labels = {
-      grpc_service: request.service.typeName,
-      grpc_method: request.method.name,
-      grpc_type: GRPC_TYPES[request.method.methodKind],
+    const call: ObservedCall = {
+      method: labelsOf(request.method),
+      requestId: requestIdFrom(request.header.get(REQUEST_ID_HEADER)),
+      started: performance.now(),
+      header: request.header,
+      contextValues: request.contextValues,
+      finished: false,
     };
-    metrics.rpcStarted.inc(labels);
-    const started = performance.now();
-    let finished = false;
-    const finish = (error: unknown) => {
-      if (finished) return;
-      finished = true;
-      const code = error === undefined ? undefined : ConnectError.from(error).code;
-      const codeName = code === undefined ? "OK" : Code[code];
-      const seconds = (performance.now() - started) / 1000;
-      metrics.rpcHandled.inc({ ...labels, grpc_code: codeName });
-      metrics.rpcSeconds.observe(labels, seconds);
-      const fields = {
-        requestId,
-        rpc: `${request.service.typeName}/${request.method.name}`,
-        protocol: protocolOf(request.header.get("content-type")),
-        tenant: tenantOf(request.contextValues),
-        code: codeName,
-        durationMs: Math.round(seconds * 1000),
-      };
-      if (code !== undefined && SERVER_FAULTS.has(code)) log.warn(fields, "rpc");
-      else log.info(fields, "rpc");
-    };
+    metrics.rpcStarted.inc(call.method.labels);
     try {
       const response = await next(request);
-      response.header.set(REQUEST_ID_HEADER, requestId);
+      response.header.set(REQUEST_ID_HEADER, call.requestId);
       if (!response.stream) {
-        finish(undefined);
+        finish(call, undefined);
         return response;
       }
-      return { ...response, message: observeStream(response.message, request.signal, finish) };
+      return { ...response, message: observeStream(response.message, request.signal, (error) => finish(call, error)) };
     } catch (error) {
-      if (error instanceof ConnectError) error.metadata.set(REQUEST_ID_HEADER, requestId);
-      finish(error);
+      if (error instanceof ConnectError) error.metadata.set(REQUEST_ID_HEADER, call.requestId);
+      finish(call, error);
       throw error;
     }
   };

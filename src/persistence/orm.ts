@@ -5,6 +5,7 @@ import type { MigrationObject } from "@mikro-orm/core";
 import { LibSqlDriver, MikroORM as LibSqlOrm } from "@mikro-orm/libsql";
 import { Migrator } from "@mikro-orm/migrations";
 import { PostgreSqlDriver, MikroORM as PostgreSqlOrm } from "@mikro-orm/postgresql";
+import Libsql from "libsql";
 import pg from "pg";
 import { ENTITIES } from "./entities.js";
 import { postgresqlMigrations } from "./migrations/postgresql/index.js";
@@ -28,7 +29,16 @@ export type Orm = LibSqlOrm | PostgreSqlOrm;
 export interface Database {
   orm: Orm;
   dialect: Dialect;
+  /** SQLite in a file: the connection that serves reads outside a transaction (see `openSqliteReader`). */
+  reader?: SqliteReader;
   close(): Promise<void>;
+}
+
+/** Runs a select and answers its rows keyed by column name, as the driver's own rows are. */
+export interface SqliteReader {
+  all(sql: string, params: unknown[]): Record<string, unknown>[];
+  /** The first row only: SQLite stops there. */
+  first(sql: string, params: unknown[]): Record<string, unknown> | undefined;
 }
 
 const migrationsOptions = (list: MigrationObject[]) => ({
@@ -54,10 +64,13 @@ export async function openDatabase(config: DatabaseConfig): Promise<Database> {
     intervalMs: WAL_CHECKPOINT_INTERVAL_MS,
     onError: config.onBackgroundError ?? (() => undefined),
   });
+  const reader = openSqliteReader(config.sqlitePath);
   return {
     orm,
     dialect: "sqlite",
+    reader,
     close: async () => {
+      reader.close();
       await orm.close(true);
       await checkpointer.stop();
     },
@@ -164,6 +177,51 @@ function openPostgreSql(url: string, poolSize = 10): Promise<PostgreSqlOrm> {
     allowGlobalContext: false,
     debug: false,
   });
+}
+
+/**
+ * A read-only connection of its own for the reads made outside a transaction (an inquiry, a list,
+ * the event hub's polls). The ORM's pool has one SQLite connection, reached through knex's query
+ * runner and tarn's pool; that path, not SQLite, was most of an inquiry's database time, and every
+ * read queued behind whichever transaction held the connection. In WAL mode this connection reads
+ * the last committed state, as a read on the pool did, without waiting for writers. Not for an
+ * in-memory database: a second connection to `:memory:` is another, empty database.
+ */
+function openSqliteReader(path: string): SqliteReader & { close(): void } {
+  const connection = new Libsql(path);
+  connection.exec("PRAGMA busy_timeout = 5000; PRAGMA query_only = 1;");
+  cachePreparedStatements(connection);
+  // Raw rows (value arrays) named here: libsql builds its row objects natively at about twice the cost.
+  const columnsOf = new WeakMap<Libsql.Statement, string[]>();
+  const prepare = (sql: string) => {
+    const statement = connection.prepare(sql);
+    let columns = columnsOf.get(statement);
+    if (columns === undefined) {
+      columns = statement
+        .raw(true)
+        .columns()
+        .map((c) => c.name);
+      columnsOf.set(statement, columns);
+    }
+    return { statement, columns };
+  };
+  const named = (columns: string[], values: unknown[]) => {
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) row[columns[i] as string] = values[i];
+    return row;
+  };
+  return {
+    all(sql, params) {
+      const { statement, columns } = prepare(sql);
+      return (statement.all(params) as unknown[][]).map((values) => named(columns, values));
+    },
+    first(sql, params) {
+      const { statement, columns } = prepare(sql);
+      const values = statement.get(params) as unknown[] | undefined;
+      return values === undefined ? undefined : named(columns, values);
+    },
+    close: () => connection.close(),
+  };
 }
 
 function openSqlite(path: string): Promise<LibSqlOrm> {

@@ -70,10 +70,15 @@ type Part = SqlName | SqlText | DialectText;
 export class SqlText {
   private readonly resolved: Partial<Record<Dialect, string>> = {};
 
+  /** A select: it changes nothing, so it may run on a read-only connection. */
+  readonly reads: boolean;
+
   constructor(
     private readonly strings: readonly string[],
     private readonly parts: readonly Part[],
-  ) {}
+  ) {
+    this.reads = /^\s*select\b/i.test(strings[0] ?? "");
+  }
 
   resolve(metadata: MetadataStorage, dialect: Dialect): string {
     let text = this.resolved[dialect];

@@ -1,5 +1,5 @@
 import type { SqlEntityManager as EntityManager, Knex } from "@mikro-orm/knex";
-import type { Dialect } from "./orm.js";
+import type { Dialect, SqliteReader } from "./orm.js";
 import { deleteFrom, insertInto, type SqlText, type Table, updateOf } from "./sql.js";
 
 /**
@@ -16,6 +16,8 @@ export class Statements {
   constructor(
     private readonly em: EntityManager,
     readonly dialect: Dialect,
+    /** Serves selects made outside a transaction (SQLite in a file); the rest go through knex. */
+    private readonly reader?: SqliteReader,
   ) {}
 
   /** `insert … [on conflict (…) do nothing]`; resolves to the affected row count. */
@@ -50,6 +52,15 @@ export class Statements {
     return rows.map((row) => comparator.mapResult(from.entity, row) as Row);
   }
 
+  /** The first row of a select from `from`, mapped like `select`'s. */
+  async selectFirst<Row>(from: Table<Row>, text: SqlText, params: unknown[]): Promise<Row | undefined> {
+    const reader = this.readerFor(text);
+    const [row] = reader
+      ? [reader.first(text.resolve(this.em.getMetadata(), this.dialect), this.values(params))]
+      : await this.rows(text, params);
+    return row === undefined ? undefined : (this.em.getComparator().mapResult(from.entity, row) as Row);
+  }
+
   /** Rows as the driver answers them (aggregates). */
   async rows(text: SqlText, params: unknown[]): Promise<Record<string, unknown>[]> {
     return resultRows(await this.run(text, params));
@@ -61,10 +72,17 @@ export class Statements {
   }
 
   /** In the EntityManager's transaction when it has one. */
-  private run(text: SqlText, params: unknown[]): Promise<unknown> {
-    const transaction = this.em.getTransactionContext<Knex.Transaction>();
+  private async run(text: SqlText, params: unknown[]): Promise<unknown> {
     const sql = text.resolve(this.em.getMetadata(), this.dialect);
+    const reader = this.readerFor(text);
+    if (reader) return reader.all(sql, this.values(params));
+    const transaction = this.em.getTransactionContext<Knex.Transaction>();
     return (transaction ?? this.em.getKnex()).raw(sql, this.values(params) as Knex.RawBinding[]);
+  }
+
+  /** The read connection, for a select made outside a transaction. */
+  private readerFor(text: SqlText): SqliteReader | undefined {
+    return this.reader && text.reads && !this.em.getTransactionContext() ? this.reader : undefined;
   }
 
   private values(params: unknown[]): unknown[] {

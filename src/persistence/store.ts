@@ -43,7 +43,7 @@ export class Store extends Repositories {
 
   /** Outside a transaction statements run on the pool and touch no EntityManager state. */
   constructor(readonly database: Database) {
-    super(new Statements(database.orm.em, database.dialect));
+    super(new Statements(database.orm.em, database.dialect, database.reader));
   }
 
   /** Called after every commit that appended events (in-process wake-up for stream readers). */

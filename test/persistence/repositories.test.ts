@@ -160,6 +160,17 @@ describe.each(dialects)("repositories on $name", ({ name, skip, open }) => {
       });
     });
 
+    test("a read outside a transaction sees the last commit, not a change still in flight", async () => {
+      const written = va({ provider: `p${unique()}`, vaNumber: "1" });
+      await insert(written);
+      const changed = { ...written, status: "PAID" as const, paidAmount: 25_000n, paymentCount: 1, updatedAt: at(3) };
+      await store.transaction(async (tx) => {
+        await tx.virtualAccounts.update(changed);
+        expect(await store.virtualAccounts.find("tenant", written.id)).toEqual(written);
+      });
+      expect(await store.virtualAccounts.find("tenant", written.id)).toEqual(changed);
+    });
+
     test("lock reads by id, and by tenant when given", async () => {
       const written = va({ provider: `p${unique()}`, vaNumber: "1" });
       await insert(written);

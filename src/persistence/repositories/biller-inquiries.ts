@@ -43,13 +43,13 @@ export class BillerInquiries {
   }
 
   async find(key: BillerInquiryKey): Promise<BillerInquiry | undefined> {
-    const [row] = await this.statements.select(table, FIND_BILLER_INQUIRY, [key.partnerId, key.inquiryRequestId]);
+    const row = await this.statements.selectFirst(table, FIND_BILLER_INQUIRY, [key.partnerId, key.inquiryRequestId]);
     return row ? inquiryFromRow(row) : undefined;
   }
 
   /** Reads an inquiry for change. */
   async lock(key: BillerInquiryKey): Promise<BillerInquiry | undefined> {
-    const [row] = await this.statements.select(table, LOCK_BILLER_INQUIRY, [key.partnerId, key.inquiryRequestId]);
+    const row = await this.statements.selectFirst(table, LOCK_BILLER_INQUIRY, [key.partnerId, key.inquiryRequestId]);
     return row ? inquiryFromRow(row) : undefined;
   }
 

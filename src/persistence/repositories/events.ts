@@ -118,7 +118,7 @@ export class Events {
   }
 
   async lastSequence(): Promise<bigint> {
-    const [row] = await this.statements.select(table, LAST_SEQUENCE, []);
+    const row = await this.statements.selectFirst(table, LAST_SEQUENCE, []);
     return row ? BigInt(row.sequence) : 0n;
   }
 }

@@ -26,7 +26,7 @@ export class HeldPayments {
     provider: string,
     report: Pick<ReportedPayment, "providerAccount" | "providerPaymentRef">,
   ): Promise<HeldPayment | undefined> {
-    const [row] = await this.statements.select(table, LOCK_HELD_PAYMENT, [
+    const row = await this.statements.selectFirst(table, LOCK_HELD_PAYMENT, [
       provider,
       report.providerAccount,
       report.providerPaymentRef,

@@ -39,7 +39,7 @@ export class IdempotencyKeys {
         { onConflictDoNothing: ["tenantId", "operation", "key"] },
       );
       if (inserted === 1) return undefined;
-      const [row] = await this.statements.select(table, FIND_IDEMPOTENCY_KEY, [scope.tenantId, scope.operation, scope.key]);
+      const row = await this.statements.selectFirst(table, FIND_IDEMPOTENCY_KEY, [scope.tenantId, scope.operation, scope.key]);
       if (row) return entryFromRow(row);
       if (attempt === 3) {
         throw new DomainError("ABORTED", `idempotency_key: "${scope.key}" is changing hands; retry`, {

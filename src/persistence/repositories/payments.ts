@@ -23,7 +23,7 @@ export class Payments {
 
   /** The VA a recorded payment is on. */
   async virtualAccountIdOf(provider: string, ref: PaymentRef): Promise<string | undefined> {
-    const [row] = await this.statements.select(table, VIRTUAL_ACCOUNT_OF_PAYMENT, [
+    const row = await this.statements.selectFirst(table, VIRTUAL_ACCOUNT_OF_PAYMENT, [
       provider,
       ref.providerAccount,
       ref.providerPaymentRef,

@@ -30,7 +30,7 @@ export class SnapExternalIds {
       { onConflictDoNothing: ["partnerId", "day", "externalId"] },
     );
     if (inserted === 1) return "NEW";
-    const [row] = await this.statements.select(table, FIND_SNAP_EXTERNAL_ID, [key.partnerId, key.day, key.externalId]);
+    const row = await this.statements.selectFirst(table, FIND_SNAP_EXTERNAL_ID, [key.partnerId, key.day, key.externalId]);
     return row?.bodyHash === guard.bodyHash ? "RETRY" : "CONFLICT";
   }
 

@@ -145,7 +145,7 @@ export class VirtualAccounts {
   }
 
   private async one(text: SqlText, params: unknown[]): Promise<VirtualAccount | undefined> {
-    const [row] = await this.statements.select(table, text, params);
+    const row = await this.statements.selectFirst(table, text, params);
     return row ? virtualAccountFromRow(row) : undefined;
   }
 }

@@ -18,24 +18,40 @@ export const hashApiKey = (key: string) => createHash("sha256").update(key, "utf
 
 const tenantKey = createContextKey<string | undefined>(undefined, { description: "tenant of the caller" });
 
-/** Every RPC needs `authorization: Bearer <key>`; the key decides the tenant. */
+/**
+ * Every RPC needs `authorization: Bearer <key>`; the key decides the tenant. A header that
+ * authenticated once is remembered with its tenant, so the hash and comparisons run once per key
+ * rather than once per call; a key has one spelling as a header, so there are at most as many
+ * entries as keys. A lookup that misses tells a caller no more than the answer does: that the
+ * header is not a valid key.
+ */
 export function createAuthInterceptor(keys: readonly ApiKeyEntry[]): Interceptor {
+  const accepted = new Map<string, string>();
   return (next) => async (request) => {
     const header = request.header.get("authorization") ?? "";
-    const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
-    if (!match?.[1]) {
-      throw new ConnectError("missing or malformed authorization header (expected: Bearer <api key>)", Code.Unauthenticated);
+    let tenantId = accepted.get(header);
+    if (tenantId === undefined) {
+      tenantId = tenantOfHeader(keys, header);
+      accepted.set(header, tenantId);
     }
-    const presented = hashApiKey(match[1]);
-    // Compare against every entry so the time taken does not reveal which one matched.
-    let tenantId: string | undefined;
-    for (const entry of keys) {
-      if (timingSafeEqual(entry.keyHash, presented) && tenantId === undefined) tenantId = entry.tenantId;
-    }
-    if (tenantId === undefined) throw new ConnectError("invalid API key", Code.Unauthenticated);
     request.contextValues.set(tenantKey, tenantId);
     return next(request);
   };
+}
+
+function tenantOfHeader(keys: readonly ApiKeyEntry[], header: string): string {
+  const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
+  if (!match?.[1]) {
+    throw new ConnectError("missing or malformed authorization header (expected: Bearer <api key>)", Code.Unauthenticated);
+  }
+  const presented = hashApiKey(match[1]);
+  // Compare against every entry so the time taken does not reveal which one matched.
+  let tenantId: string | undefined;
+  for (const entry of keys) {
+    if (timingSafeEqual(entry.keyHash, presented) && tenantId === undefined) tenantId = entry.tenantId;
+  }
+  if (tenantId === undefined) throw new ConnectError("invalid API key", Code.Unauthenticated);
+  return tenantId;
 }
 
 /** The authenticated tenant of this call; the auth interceptor guarantees it is set. */
